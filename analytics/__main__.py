@@ -1,0 +1,42 @@
+"""Command line: ``python -m analytics <command> ...`` — the same computations the pages show.
+
+Each command lives in the module that computes it; that module defines ``cli_register(subparsers)``,
+which adds its sub-parser and sets ``func(args) -> int`` (the exit status).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Modules that contribute a command, in the order ``--help`` lists them.
+COMMAND_MODULES = (
+    "analytics.ingest",
+    "analytics.demo",
+    "analytics.metrics",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analytics", description="代表联络站驾驶舱 命令行")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).cli_register(sub)
+    return parser
+
+
+def add_db_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="PATH", help="DuckDB 文件（默认：环境变量 COCKPIT_DB 或 data/cockpit.duckdb）")
+
+
+def main(argv: list[str] | None = None) -> int:
+    # The Windows console and some CI logs are not UTF-8; Chinese messages must still print.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
