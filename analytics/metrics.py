@@ -64,6 +64,8 @@ class Metric:
     definition: str  # what is counted, in words (shown on hover)
     formula: str  # the formula in words
     sql: str  # one row: (numerator, denominator); denominator NULL for counts
+    # Is a rise good news? None: neither (more opinions may mean more trouble or more trust).
+    higher_is_better: bool | None = True
 
     @property
     def help(self) -> str:
@@ -71,8 +73,9 @@ class Metric:
         return f"{self.definition}\n\n计算公式：{self.formula}"
 
 
-def _m(key: str, unit: str, is_rate: bool, definition: str, formula: str, sql: str) -> Metric:
-    return Metric(key, METRIC_LABELS[key], unit, is_rate, definition, formula, sql)
+def _m(key: str, unit: str, is_rate: bool, definition: str, formula: str, sql: str,
+       higher_is_better: bool | None = True) -> Metric:
+    return Metric(key, METRIC_LABELS[key], unit, is_rate, definition, formula, sql, higher_is_better)
 
 
 _OPINIONS = f"FROM opinions WHERE {_IN_PERIOD_TOWN.format(col='submitted_at')}"
@@ -83,7 +86,7 @@ METRICS: tuple[Metric, ...] = (
     _m("opinions", "条", False,
        "期内提交（提交时间在期内）的民情民意条数，含各种状态和来源渠道。",
        "期内提交的民情民意条数",
-       f"SELECT count(*), NULL {_OPINIONS}"),
+       f"SELECT count(*), NULL {_OPINIONS}", higher_is_better=None),
     _m("closure_rate", "%", True,
        "期内提交的民情民意中，状态为“已办结”的比例。不予受理的不计入分母；状态为空的计入分母"
        "（未知是否办结，不算办结）。状态以最近一次导入为准。",
@@ -99,7 +102,7 @@ METRICS: tuple[Metric, ...] = (
     _m("suggestions", "件", False,
        "期内提出（提出时间在期内）的代表建议件数。选镇街时按领衔代表在代表名册中的所属镇街归属。",
        "期内提出的代表建议件数",
-       f"SELECT count(*), NULL {_SUGGESTIONS}"),
+       f"SELECT count(*), NULL {_SUGGESTIONS}", higher_is_better=None),
     _m("resolution_rate", "%", True,
        "期内提出且已答复的代表建议中，答复类别为 A 类（已解决或基本解决）的比例。"
        "尚未答复（没有答复类别）的不计入分母。",

@@ -1,0 +1,156 @@
+"""First start: a store with no data at all is filled with the generated demo data, once.
+
+``ensure_store`` is what the app calls before it reads anything. It is safe when two browser sessions
+(two threads) or two app processes start at the same time: a process-level lock and a file lock
+beside the store let exactly one of them generate and import; the others wait and then find data.
+The demo store is marked in ``meta`` (demo_data = 1, demo_seed) so every page can say so.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import duckdb
+
+from analytics.store import DATA_TABLES, StoreError, connect, default_db_path
+
+try:  # POSIX; on Windows only the in-process lock applies (one app process per store there)
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None
+
+Progress = Callable[[str, float], None]
+
+DEMO_SEED = 0
+DEMO_USER = "演示数据"  # import_batches.imported_by of the demo import
+# Share of the progress bar for writing the demo files; the import takes the rest.
+# Measured at the default size: writing ≈ 1/3 of the time, importing ≈ 2/3.
+_WRITE_SHARE = 0.35
+
+_THREAD_LOCK = threading.Lock()
+
+
+class BootstrapError(RuntimeError):
+    """The demo data could not be generated or imported; the message is Chinese."""
+
+
+def lock_path(db: Path) -> Path:
+    return db.with_name(db.name + ".lock")
+
+
+@contextmanager
+def store_lock(db_path: str | os.PathLike | None = None) -> Iterator[None]:
+    """Hold the process lock and the file lock of a store (blocks until both are free)."""
+    db = default_db_path(db_path)
+    with _THREAD_LOCK:
+        if fcntl is None:
+            yield
+            return
+        db.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path(db), "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def lock_is_held() -> bool:
+    """True while some thread of this process is inside ``store_lock`` (e.g. bootstrapping)."""
+    return _THREAD_LOCK.locked()
+
+
+def has_data(con: duckdb.DuckDBPyConnection) -> bool:
+    """Any row in any of the five data tables."""
+    cur = con.cursor()
+    return any(cur.execute(f"SELECT EXISTS (SELECT 1 FROM {t})").fetchone()[0] for t in DATA_TABLES)
+
+
+def is_demo(con: duckdb.DuckDBPyConnection) -> bool:
+    """The store was filled by ``ensure_store`` with generated demo data (meta demo_data = 1)."""
+    row = con.cursor().execute("SELECT value FROM meta WHERE key = 'demo_data'").fetchone()
+    return bool(row) and row[0] == "1"
+
+
+def store_ready(db_path: str | os.PathLike | None = None) -> bool:
+    """The store exists, is current and holds data: checked read-only, so a running import elsewhere
+    is not disturbed. False when it must be created, migrated or filled."""
+    db = default_db_path(db_path)
+    if not db.exists() or lock_is_held():  # a thread of ours is writing: wait for it below
+        return False
+    try:
+        con = connect(db, read_only=True)
+    except (StoreError, duckdb.Error):
+        return False  # older schema (migrated below) or busy (the writer below says so)
+    try:
+        return has_data(con)
+    finally:
+        con.close()
+
+
+def _scaled(progress: Progress | None, lo: float, hi: float) -> Progress | None:
+    if progress is None:
+        return None
+    return lambda message, fraction: progress(message, lo + (hi - lo) * min(max(fraction, 0.0), 1.0))
+
+
+def ensure_store(db_path: str | os.PathLike | None = None, progress: Progress | None = None, *,
+                 seed: int = DEMO_SEED, years: int = 2, scale: float = 1.0,
+                 demo_dir: str | os.PathLike | None = None) -> dict:
+    """Make sure the store exists, is current and holds data; fill an empty one with demo data.
+
+    The demo export files are written to ``demo_exports/`` beside the store (``data/demo_exports/``
+    for the default store) and imported like any export, so the demo exercises the real importer.
+    ``progress(message, fraction)`` is told how far it got. Returns what was done:
+    ``{"action": "none" | "demo", "db": path, "seconds": s, ...}``.
+    """
+    db = default_db_path(db_path)
+    t0 = time.perf_counter()
+    if store_ready(db):  # the common case: no lock, no writer
+        return {"action": "none", "db": str(db), "seconds": time.perf_counter() - t0}
+    with store_lock(db):
+        con = connect(db)  # creates or migrates the schema
+        try:
+            if has_data(con):  # someone else filled it while we waited, or it only needed migrating
+                return {"action": "none", "db": str(db), "seconds": time.perf_counter() - t0}
+            return _fill_with_demo(con, db, progress, seed, years, scale, demo_dir, t0)
+        finally:
+            con.close()
+
+
+def _fill_with_demo(con, db: Path, progress, seed, years, scale, demo_dir, t0) -> dict:
+    # Imported here: they are heavy and only the first start needs them.
+    from analytics.demo import write_demo
+    from analytics.ingest import ingest_files
+
+    out = Path(demo_dir) if demo_dir else db.parent / "demo_exports"
+    if progress:
+        progress("正在生成演示数据文件…", 0.0)
+    try:
+        paths = write_demo(out, seed=seed, years=years, scale=scale,
+                           progress=_scaled(progress, 0.0, _WRITE_SHARE))
+    except Exception as exc:
+        raise BootstrapError(f"生成演示数据失败（目录 {out}）：{exc}") from exc
+    t_written = time.perf_counter()
+    if progress:
+        progress("正在导入演示数据…", _WRITE_SHARE)
+    reports = ingest_files(con, paths, user=DEMO_USER, progress=_scaled(progress, _WRITE_SHARE, 1.0))
+    failed = [r for r in reports if getattr(r, "error", None)]
+    if failed:
+        detail = "；".join(f"{getattr(r, 'file', '?')}：{r.error}" for r in failed)
+        raise BootstrapError(f"演示数据导入失败：{detail}")
+    cur = con.cursor()
+    cur.execute("INSERT OR REPLACE INTO meta VALUES ('demo_data', '1'), ('demo_seed', ?)", [str(seed)])
+    if progress:
+        progress("演示数据已就绪", 1.0)
+    return {
+        "action": "demo", "db": str(db), "demo_dir": str(out), "files": len(paths),
+        "rows": sum(int(getattr(r, "imported", 0) or 0) for r in reports),
+        "rejected": sum(int(getattr(r, "rejected", 0) or 0) for r in reports),
+        "seconds_write": round(t_written - t0, 2),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }

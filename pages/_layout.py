@@ -1,0 +1,310 @@
+"""What every page shares: the store (first-start bootstrap, cached reads), the demo banner, and the
+sidebar that picks the period and the town, kept in the URL (?period=2024Q2&town=瓜沥镇).
+
+Pages call ``selection()`` for the current choice and the cached readers below for data; all numbers
+come from ``analytics``. Nothing here computes a figure.
+
+Why no long-lived connection: a DuckDB file opened read-only by the app holds a shared lock, and the
+command-line importer (a writer in another process) then cannot open it at all. So a read-only
+connection is opened only on a cache miss and closed at once; cached results are keyed by the data
+version, which is itself cached by the file's stamp (size and mtime of the file and its WAL), so a
+warm page run touches the file system with two ``stat`` calls and nothing else.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import streamlit as st
+
+from analytics import bootstrap, labels, metrics
+from analytics.contract import load_contract
+from analytics.periods import GRAINS, Period, PeriodError, parse_period, period_of
+from analytics.store import StoreError, connect, data_version, default_db_path, table_counts
+
+# A writer (an import) may hold the file for a moment: retry this often before saying so.
+_OPEN_RETRIES, _OPEN_PAUSE_S = 5, 0.3
+_SELECTION_KEY = "_selection"  # session_state: the Selection of the current run
+_REMEMBERED_KEY = "_remembered"  # session_state: (period code, town) last chosen in this session
+
+# Stores made ready in this process (bootstrap checked once per process and store file).
+_READY: set[str] = set()
+_READY_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the sidebar chose, and which store and data version the page reads."""
+    db: str
+    version: str
+    is_demo: bool
+    period: Period | None  # None: the store has no dated data yet
+    town: str | None  # None = 全区
+
+    @property
+    def scope(self) -> str:
+        return self.town or labels.DISTRICT
+
+
+# ───────────────────────────── store access ─────────────────────────────
+
+def db_path() -> Path:
+    """``COCKPIT_DB`` or ``data/cockpit.duckdb`` (``streamlit run`` takes no ``--db``)."""
+    return default_db_path().resolve()
+
+
+def _stamp(db: Path) -> tuple:
+    """Changes whenever the store file or its write-ahead log changes."""
+    out = []
+    for p in (db, db.with_name(db.name + ".wal")):
+        try:
+            s = p.stat()
+            out.append((s.st_size, s.st_mtime_ns))
+        except FileNotFoundError:
+            out.append(None)
+    return tuple(out)
+
+
+@contextmanager
+def read_store(db: str):
+    """A short-lived read-only connection (see the module docstring for why)."""
+    for attempt in range(_OPEN_RETRIES):
+        try:
+            con = connect(db, read_only=True)
+            break
+        except (StoreError, duckdb.Error):
+            if attempt == _OPEN_RETRIES - 1:
+                st.error(labels.STORE_BUSY)
+                st.stop()
+            time.sleep(_OPEN_PAUSE_S)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _store_info(db: str, stamp: tuple) -> dict:
+    """Data version, demo flag and the periods that hold data, per grain."""
+    with read_store(db) as con:
+        return {
+            "version": data_version(con),
+            "demo": bootstrap.is_demo(con),
+            "periods": {g: [p.code for p in metrics.periods_with_data(con, g)] for g in GRAINS},
+        }
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def headline(db: str, version: str, period: str, town: str | None) -> list[metrics.Headline]:
+    with read_store(db) as con:
+        return metrics.headline(con, parse_period(period), town)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def opinions_by_month(db: str, version: str, period: str, town: str | None):
+    with read_store(db) as con:
+        return metrics.opinions_by_month(con, parse_period(period), town)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def store_counts(db: str, version: str) -> dict[str, int]:
+    with read_store(db) as con:
+        return table_counts(con)
+
+
+# ───────────────────────────── first start ─────────────────────────────
+
+def _ensure_ready(db: Path) -> None:
+    """Bootstrap once per process and store: an empty or missing store gets the demo data, with a
+    progress bar. Another session arriving meanwhile waits for it (the lock in ensure_store)."""
+    key = str(db)
+    if key in _READY and db.exists():
+        return
+    if not bootstrap.store_ready(db):  # the common case is a quick read-only look, no UI
+        if bootstrap.lock_is_held():
+            st.info(labels.BOOTSTRAP_WAIT)
+        _bootstrap_with_progress(db)
+    with _READY_LOCK:
+        _READY.add(key)
+
+
+def _bootstrap_with_progress(db: Path) -> None:
+    script_thread = threading.current_thread()
+    with st.status(labels.BOOTSTRAP_TITLE, expanded=True) as status:
+        bar = st.progress(0.0, text="正在检查数据库…")
+
+        def progress(message: str, fraction: float) -> None:
+            if threading.current_thread() is script_thread:  # st calls only from the script's thread
+                fraction = min(max(fraction, 0.0), 1.0)
+                bar.progress(fraction, text=f"{message}（{fraction:.0%}）")
+
+        try:
+            result = bootstrap.ensure_store(db, progress)
+        except (bootstrap.BootstrapError, StoreError) as exc:
+            status.update(label="数据准备失败", state="error", expanded=True)
+            st.error(str(exc))
+            st.stop()
+        if result["action"] == "demo":
+            label = f"{labels.BOOTSTRAP_DONE}：导入 {result['rows']:,} 行，用时 {result['seconds']:.0f} 秒"
+        else:  # another session or process filled it while this one waited
+            label = labels.BOOTSTRAP_DONE
+        status.update(label=label, state="complete", expanded=False)
+
+
+# ───────────────────────────── the sidebar and the URL ─────────────────────────────
+
+def _town_options() -> list[str]:
+    return [labels.DISTRICT, *load_contract().towns]
+
+
+def _parse_town(value: str | None) -> tuple[str | None, bool]:
+    """(canonical town or None for 全区, ok)."""
+    if value is None or value.strip() in ("", labels.DISTRICT, labels.DISTRICT_NAME):
+        return None, True
+    town = load_contract().lookup("town", value)
+    return town, town is not None
+
+
+def _convert(period: Period, grain: str, available: list[str]) -> str | None:
+    """The period of another grain that best matches ``period``: the one containing it (coarser
+    grain), else the latest one with data inside it (finer grain), else the latest with data."""
+    if not available:
+        return None
+    if GRAINS.index(grain) <= GRAINS.index(period.grain):  # year < quarter < month
+        containing = period_of(period.start, grain).code
+        return containing if containing in available else available[0]
+    inside = [c for c in available if period.start <= parse_period(c).start < period.end]
+    return inside[0] if inside else available[0]
+
+
+def _resolve(info: dict) -> tuple[Period | None, str | None, list[str]]:
+    """The period and town for this run, from the URL, else from this session's last choice,
+    else the defaults (latest quarter with data, 全区). Bad URL values fall back with a warning."""
+    warnings: list[str] = []
+    qp = st.query_params
+    raw_period, raw_town = qp.get("period"), qp.get("town")
+    remembered = st.session_state.get(_REMEMBERED_KEY)
+    if raw_period is None and raw_town is None and remembered:
+        # Page switches drop the query string: carry the session's choice over.
+        raw_period, raw_town = remembered
+        from_url = False
+    else:
+        from_url = True
+
+    periods = info["periods"]
+    default = periods["quarter"][0] if periods["quarter"] else None
+    period: Period | None = None
+    if raw_period is not None:
+        try:
+            p = parse_period(raw_period)
+        except PeriodError:
+            p = None
+        if p is not None and p.code in periods[p.grain]:
+            period = p
+        elif from_url and default:
+            warnings.append(labels.BAD_PERIOD.format(value=raw_period, fallback=parse_period(default).label))
+    if period is None and default:
+        period = parse_period(default)
+
+    town, ok = _parse_town(raw_town)
+    if not ok and from_url:
+        warnings.append(labels.BAD_TOWN.format(value=raw_town))
+    return period, town, warnings
+
+
+def _write_url(period: Period | None, town: str | None) -> None:
+    want = {}
+    if period is not None:
+        want["period"] = period.code
+    if town:
+        want["town"] = town
+    if dict(st.query_params) != want:
+        st.query_params.from_dict(want)
+    st.session_state[_REMEMBERED_KEY] = (want.get("period"), want.get("town"))
+
+
+def _on_grain_change() -> None:
+    info = st.session_state["_info"]
+    grain = st.session_state["w_grain"]
+    current = st.session_state.get("w_period")
+    if current:
+        new = _convert(parse_period(current), grain, info["periods"][grain])
+        if new:
+            st.query_params["period"] = new
+
+
+def _on_period_change() -> None:
+    st.query_params["period"] = st.session_state["w_period"]
+
+
+def _on_town_change() -> None:
+    town = st.session_state["w_town"]
+    if town == labels.DISTRICT:
+        if "town" in st.query_params:
+            del st.query_params["town"]
+    else:
+        st.query_params["town"] = town
+
+
+def _sidebar(info: dict, period: Period | None, town: str | None) -> None:
+    # The widgets show the resolved choice; their callbacks write the URL, which the next run reads.
+    st.session_state["_info"] = info
+    with st.sidebar:
+        if period is not None:
+            st.session_state["w_grain"] = period.grain
+            st.session_state["w_period"] = period.code
+            st.segmented_control(labels.SIDEBAR_GRAIN, GRAINS, key="w_grain",
+                                 format_func=labels.GRAIN_LABELS.get, on_change=_on_grain_change,
+                                 required=True)
+            st.selectbox(labels.SIDEBAR_PERIOD, info["periods"][period.grain], key="w_period",
+                         format_func=lambda code: parse_period(code).label, on_change=_on_period_change)
+        st.session_state["w_town"] = town or labels.DISTRICT
+        st.selectbox(labels.SIDEBAR_TOWN, _town_options(), key="w_town", on_change=_on_town_change)
+
+
+def shell() -> Selection:
+    """Run before every page: ready the store, draw the banner and the sidebar, resolve the choice."""
+    db = db_path()
+    _ensure_ready(db)
+    info = _store_info(str(db), _stamp(db))
+    period, town, warnings = _resolve(info)
+    _write_url(period, town)
+    if info["demo"]:
+        st.info(labels.DEMO_BANNER, icon=":material/science:")
+    for w in warnings:
+        st.warning(w, icon=":material/link_off:")
+    _sidebar(info, period, town)
+    sel = Selection(str(db), info["version"], info["demo"], period, town)
+    st.session_state[_SELECTION_KEY] = sel
+    return sel
+
+
+def selection() -> Selection:
+    """The choice made by ``shell()`` in this run (pages call this)."""
+    return st.session_state[_SELECTION_KEY]
+
+
+# ───────────────────────────── page furniture ─────────────────────────────
+
+def page_header(url_path: str, with_scope: bool = True) -> None:
+    page = labels.PAGE_BY_PATH[url_path]
+    st.title(page.title)
+    sel = selection()
+    if with_scope and sel.period is not None:
+        st.caption(f"{sel.scope} · {sel.period.label}")
+
+
+def planned(url_path: str) -> None:
+    """A page still to be built says what it will show — no numbers until they are real."""
+    st.info(f"{labels.PLANNED}{labels.PAGE_BY_PATH[url_path].description}", icon=":material/construction:")
+
+
+if __name__ == "__main__":  # run directly by Streamlit's legacy pages/ mode: route through app.py
+    from app import main
+
+    main()
