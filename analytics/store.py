@@ -64,6 +64,37 @@ MIGRATIONS: dict[int, list[str]] = {
             for name, cols in _DATA_TABLES.items()
         ],
     ],
+    # Hot words (analytics/hotwords.py, docs/hotwords.md): dictionary versions, per-opinion word
+    # counts per version, and the supervision candidate pool with its history.
+    2: [
+        """CREATE TABLE IF NOT EXISTS dict_versions (
+            version INTEGER PRIMARY KEY, created_at TIMESTAMP NOT NULL, created_by VARCHAR,
+            note VARCHAR, userdict_sha VARCHAR NOT NULL, stopwords_sha VARCHAR NOT NULL,
+            userdict VARCHAR NOT NULL, stopwords VARCHAR NOT NULL,
+            state VARCHAR NOT NULL, active BOOLEAN NOT NULL DEFAULT FALSE, activated_at TIMESTAMP)""",
+        # Vocabulary shared by all versions: word counts are stored with integer word ids.
+        "CREATE TABLE IF NOT EXISTS words (word_id INTEGER PRIMARY KEY, word VARCHAR NOT NULL UNIQUE)",
+        "CREATE SEQUENCE IF NOT EXISTS doc_seq START 1",
+        # One row per opinion segmented with a dictionary version; row_hash says which text it was.
+        # The filter columns are copied from the opinion so hot-word queries need no join.
+        """CREATE TABLE IF NOT EXISTS opinion_seg (
+            dict_version INTEGER NOT NULL, opinion_id VARCHAR NOT NULL, doc_id BIGINT NOT NULL,
+            row_hash VARCHAR, day DATE NOT NULL, town VARCHAR, station VARCHAR, channel VARCHAR,
+            category VARCHAR, n_chars INTEGER, n_words INTEGER, segmented_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS opinion_words (
+            dict_version INTEGER NOT NULL, doc_id BIGINT NOT NULL, word_id INTEGER NOT NULL,
+            cnt INTEGER NOT NULL, day DATE NOT NULL, town VARCHAR, station VARCHAR, channel VARCHAR,
+            category VARCHAR)""",
+        "CREATE SEQUENCE IF NOT EXISTS candidate_seq START 1",
+        """CREATE TABLE IF NOT EXISTS candidates (
+            candidate_id BIGINT PRIMARY KEY, title VARCHAR NOT NULL, words JSON NOT NULL,
+            status VARCHAR NOT NULL, score DOUBLE, score_parts JSON, evidence JSON,
+            notes VARCHAR, created_by VARCHAR, created_at TIMESTAMP NOT NULL,
+            updated_by VARCHAR, updated_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS candidate_events (
+            candidate_id BIGINT NOT NULL, event_at TIMESTAMP NOT NULL, actor VARCHAR,
+            action VARCHAR NOT NULL, from_status VARCHAR, to_status VARCHAR, note VARCHAR)""",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
