@@ -119,40 +119,68 @@ def store_counts(db: str, version: str) -> dict[str, int]:
 
 # ───────────────────────────── first start ─────────────────────────────
 
+class _BootstrapJob:
+    """``ensure_store`` running in a thread of its own, not in a session's script thread: a session
+    that reruns or closes its tab mid-way (Streamlit then raises in the script thread) must not cut
+    an import in half. Every session that arrives meanwhile watches the same job."""
+
+    def __init__(self, db: Path):
+        self.message, self.fraction = "正在检查数据库…", 0.0
+        self.result: dict | None = None
+        self.error: Exception | None = None
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(db,), name="cockpit-bootstrap", daemon=True)
+
+    def _progress(self, message: str, fraction: float) -> None:
+        self.message, self.fraction = message, min(max(float(fraction), 0.0), 1.0)
+
+    def _run(self, db: Path) -> None:
+        try:
+            self.result = bootstrap.ensure_store(db, self._progress)
+        except Exception as exc:  # shown to every waiting session, then retried on the next start
+            self.error = exc
+        finally:
+            self.done.set()
+
+
+_JOBS: dict[str, _BootstrapJob] = {}
+_POLL_S = 0.25
+
+
 def _ensure_ready(db: Path) -> None:
-    """Bootstrap once per process and store: an empty or missing store gets the demo data, with a
-    progress bar. Another session arriving meanwhile waits for it (the lock in ensure_store)."""
+    """Once per process and store: a missing or empty store is filled with the demo data while the
+    page shows a progress bar; a store with data costs one quick read-only look."""
     key = str(db)
     if key in _READY and db.exists():
         return
-    if not bootstrap.store_ready(db):  # the common case is a quick read-only look, no UI
-        if bootstrap.lock_is_held():
-            st.info(labels.BOOTSTRAP_WAIT)
-        _bootstrap_with_progress(db)
+    if bootstrap.store_ready(db):
+        with _READY_LOCK:
+            _READY.add(key)
+        return
     with _READY_LOCK:
-        _READY.add(key)
-
-
-def _bootstrap_with_progress(db: Path) -> None:
-    script_thread = threading.current_thread()
+        job = _JOBS.get(key)
+        if job is None:
+            job = _JOBS[key] = _BootstrapJob(db)
+            job.thread.start()
     with st.status(labels.BOOTSTRAP_TITLE, expanded=True) as status:
-        bar = st.progress(0.0, text="正在检查数据库…")
-
-        def progress(message: str, fraction: float) -> None:
-            if threading.current_thread() is script_thread:  # st calls only from the script's thread
-                fraction = min(max(fraction, 0.0), 1.0)
-                bar.progress(fraction, text=f"{message}（{fraction:.0%}）")
-
-        try:
-            result = bootstrap.ensure_store(db, progress)
-        except (bootstrap.BootstrapError, StoreError) as exc:
+        bar = st.progress(job.fraction, text=job.message)
+        while not job.done.wait(_POLL_S):
+            bar.progress(job.fraction, text=f"{job.message}（{job.fraction:.0%}）")
+        with _READY_LOCK:
+            if _JOBS.get(key) is job:
+                del _JOBS[key]  # finished: a failure is retried by the next start
+            if job.error is None:
+                _READY.add(key)
+        if job.error is not None:
             status.update(label="数据准备失败", state="error", expanded=True)
-            st.error(str(exc))
+            st.error(str(job.error))
             st.stop()
-        if result["action"] == "demo":
+        result = job.result or {}
+        if result.get("action") == "demo":
             label = f"{labels.BOOTSTRAP_DONE}：导入 {result['rows']:,} 行，用时 {result['seconds']:.0f} 秒"
-        else:  # another session or process filled it while this one waited
+        else:  # another process filled it meanwhile
             label = labels.BOOTSTRAP_DONE
+        bar.progress(1.0, text=label)
         status.update(label=label, state="complete", expanded=False)
 
 
