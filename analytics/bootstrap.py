@@ -117,9 +117,34 @@ def ensure_store(db_path: str | os.PathLike | None = None, progress: Progress | 
         try:
             if has_data(con):  # someone else filled it while we waited, or it only needed migrating
                 return {"action": "none", "db": str(db), "seconds": time.perf_counter() - t0}
-            return _fill_with_demo(con, db, progress, seed, years, scale, demo_dir, t0)
         finally:
             con.close()
+        return _build_demo_store(db, progress, seed, years, scale, demo_dir, t0)
+
+
+def building_path(db: Path) -> Path:
+    return db.with_name(db.name + ".building")
+
+
+def _build_demo_store(db: Path, progress, seed, years, scale, demo_dir, t0) -> dict:
+    """Import the demo into a new file beside the store, then move it into place: the store is
+    either still empty or complete, never half-filled (a crash or a failed file leaves it as it was)."""
+    tmp = building_path(db)
+    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    con = connect(tmp)
+    try:
+        result = _fill_with_demo(con, db, progress, seed, years, scale, demo_dir, t0)
+        con.execute("CHECKPOINT")
+    except BaseException:
+        con.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    con.close()
+    # The old (empty) store is closed by everyone: readers open only after ensure_store returns.
+    db.with_name(db.name + ".wal").unlink(missing_ok=True)
+    os.replace(tmp, db)
+    return result
 
 
 def _fill_with_demo(con, db: Path, progress, seed, years, scale, demo_dir, t0) -> dict:
@@ -138,7 +163,13 @@ def _fill_with_demo(con, db: Path, progress, seed, years, scale, demo_dir, t0) -
     t_written = time.perf_counter()
     if progress:
         progress("正在导入演示数据…", _WRITE_SHARE)
-    reports = ingest_files(con, paths, user=DEMO_USER, progress=_scaled(progress, _WRITE_SHARE, 1.0))
+    scaled = _scaled(progress, _WRITE_SHARE, 1.0)
+
+    def ingest_progress(done: int, total: int | None, message: str) -> None:  # ingest's signature
+        if scaled:
+            scaled(message, done / total if total else 0.0)
+
+    reports = ingest_files(con, paths, user=DEMO_USER, progress=ingest_progress)
     failed = [r for r in reports if getattr(r, "error", None)]
     if failed:
         detail = "；".join(f"{getattr(r, 'file', '?')}：{r.error}" for r in failed)

@@ -242,6 +242,24 @@ def test_two_sessions_starting_at_once_bootstrap_once(tmp_path, fake_demo):
     con.close()
 
 
+def test_failed_demo_import_leaves_the_store_empty(tmp_path, monkeypatch, fake_demo):
+    """A demo file the importer cannot read aborts the first start and stores nothing, so the
+    next start tries again instead of showing a half-filled store as if it were complete."""
+    db = tmp_path / "fresh.duckdb"
+
+    def ingest_with_a_bad_file(con, paths, user=None, progress=None):
+        con.execute("INSERT INTO activities (activity_id, date, town, type) VALUES ('A1', DATE '2024-05-01', '瓜沥镇', '视察')")
+        return [types.SimpleNamespace(file="履职活动.csv", error="找不到可识别的表头", imported=0, rejected=0)]
+
+    monkeypatch.setattr(sys.modules["analytics.ingest"], "ingest_files", ingest_with_a_bad_file)
+    with pytest.raises(bootstrap.BootstrapError, match="履职活动.csv"):
+        bootstrap.ensure_store(db)
+    assert not bootstrap.building_path(db).exists()
+    con = connect(db, read_only=True)
+    assert not bootstrap.has_data(con) and not bootstrap.is_demo(con)
+    con.close()
+
+
 def test_two_processes_starting_at_once_bootstrap_once(tmp_path):
     """The file lock: two interpreters racing on one fresh store (stand-ins as above)."""
     db = tmp_path / "fresh.duckdb"
