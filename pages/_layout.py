@@ -246,14 +246,15 @@ def _resolve(info: dict) -> tuple[Period | None, str | None, list[str]]:
 
 
 def _write_url(period: Period | None, town: str | None) -> None:
-    want = {}
-    if period is not None:
-        want["period"] = period.code
-    if town:
-        want["town"] = town
-    if dict(st.query_params) != want:
-        st.query_params.from_dict(want)
-    st.session_state[_REMEMBERED_KEY] = (want.get("period"), want.get("town"))
+    """Put the choice in the URL; other query parameters (a page's own) are left alone."""
+    want = {"period": period.code if period else None, "town": town}
+    for key, value in want.items():
+        if value is None:
+            if key in st.query_params:
+                del st.query_params[key]
+        elif st.query_params.get(key) != value:
+            st.query_params[key] = value
+    st.session_state[_REMEMBERED_KEY] = (want["period"], want["town"])
 
 
 def _on_grain_change() -> None:

@@ -143,6 +143,13 @@ def test_default_is_latest_quarter_and_is_written_to_the_url(tiny_db, monkeypatc
     assert at.query_params == {"period": "2024Q3"}
 
 
+def test_other_query_parameters_are_kept(tiny_db, monkeypatch):
+    # Pages may add parameters of their own (e.g. a big-screen mode): the shell must not drop them.
+    at = app_at(tiny_db, monkeypatch, period="2024Q2", screen="1").run()
+    at.sidebar.selectbox(key="w_town").select("瓜沥镇").run()
+    assert at.query_params == {"period": "2024Q2", "town": "瓜沥镇", "screen": "1"}
+
+
 def test_bad_url_values_fall_back_with_a_warning(tiny_db, monkeypatch):
     at = app_at(tiny_db, monkeypatch, period="2031Q5", town="火星").run()
     assert not at.exception
