@@ -1,0 +1,369 @@
+"""Spreadsheet files to rows: what the file is, its encoding, its sheets, merged cells filled in.
+
+Knows nothing about the data contract. ``inspect_file`` decides what a file is (or raises
+``ReadError`` with one Chinese sentence saying why it cannot be read); ``open_sheets`` yields each
+sheet as raw rows numbered as the user sees them in Excel (CSV: the record number, which is the
+row Excel shows when it opens the file).
+
+Merged cells: ``RawSheet.head`` (the first rows, where headers live) has every merged range's value
+copied into all its cells — a group header over its sub-headers, a header merged down two rows.
+In the data rows below, only the vertical part is filled (a 镇街 cell merged down over several rows
+applies to each of them); a value merged sideways across data columns is not copied into the
+neighbouring fields, which mean something else.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import itertools
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+HEADER_SCAN_ROWS = 20  # headers are looked for in this many leading rows
+_BLOCK = 1 << 20
+
+_MAGIC = (
+    (b"\x89PNG", "PNG 图片"),
+    (b"\xff\xd8\xff", "JPEG 图片"),
+    (b"GIF8", "GIF 图片"),
+    (b"%PDF", "PDF 文档"),
+    (b"BM", None),  # too short to be sure; ignored below
+    (b"Rar!", "RAR 压缩包"),
+    (b"7z\xbc\xaf", "7z 压缩包"),
+    (b"\x1f\x8b", "gzip 压缩包"),
+)
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP = b"PK\x03\x04"
+_XLSX_EXT = {".xlsx", ".xlsm"}
+_CSV_EXT = {".csv", ".txt", ".tsv"}
+_DELIMITERS = (",", "\t", ";", "|")
+
+
+class ReadError(Exception):
+    """The file cannot be read at all; str(exc) is one Chinese sentence naming the file."""
+
+
+@dataclass
+class FileInfo:
+    path: Path
+    format: str  # "xlsx" | "csv"
+    sha256: str
+    size: int
+    encoding: str | None = None  # CSV only: utf-8, utf-8-sig, utf-16, gb18030
+    delimiter: str | None = None
+    estimate: int | None = None  # rows in the file, roughly (progress bars)
+
+    @property
+    def encoding_label(self) -> str | None:
+        return {"utf-8": "UTF-8", "utf-8-sig": "UTF-8（带 BOM）", "gb18030": "GBK/GB18030",
+                "utf-16": "UTF-16"}.get(self.encoding or "", self.encoding)
+
+
+@dataclass
+class RawSheet:
+    name: str | None  # worksheet title; None for a CSV file
+    index: int
+    hidden: bool
+    head: list[list]  # the first HEADER_SCAN_ROWS rows, merged ranges filled in full
+    rows: Iterator[tuple[int, list]] = field(repr=False)  # (row number, values) from row 1
+
+
+def _fail(path: Path, why: str) -> ReadError:
+    return ReadError(f"无法导入“{path.name}”：{why}")
+
+
+def _looks_html(head: bytes) -> bool:
+    probe = head[:2048].lstrip().lower()
+    return probe.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")) or b"<html" in probe[:512]
+
+
+def inspect_file(path: str | Path) -> FileInfo:
+    """What the file is, its sha256 and (for CSV) its encoding and delimiter; ReadError if unreadable."""
+    path = Path(path)
+    if not path.exists():
+        raise _fail(path, "文件不存在")
+    if path.is_dir():
+        raise _fail(path, "这是一个文件夹，不是文件")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8192)
+    except OSError as exc:
+        raise _fail(path, f"文件打不开（{exc.strerror or exc}）") from exc
+    ext = path.suffix.lower()
+    if not head:
+        raise _fail(path, "文件是空的（0 字节）")
+    if head.startswith(_ZIP):
+        return _inspect_xlsx(path)
+    if head.startswith(_OLE):
+        raise _fail(path, "这是旧版 Excel 97-2003（.xls）文件或加了密码的工作簿，"
+                          "请在 Excel 中“另存为”不加密的 .xlsx 后再导入")
+    if _looks_html(head):
+        raise _fail(path, "这是网页（HTML/XML）格式的导出，不是真正的 Excel 或 CSV 文件；"
+                          "请用 Excel 打开后“另存为” .xlsx 再导入")
+    for magic, what in _MAGIC:
+        if what and head.startswith(magic):
+            raise _fail(path, f"这不是表格文件（内容是{what}），请导入 .xlsx 或 .csv 导出文件")
+    if ext in _XLSX_EXT or ext == ".xls":
+        raise _fail(path, f"扩展名是 {ext}，但内容不是 Excel 工作簿（文件可能已损坏，或扩展名被改过）")
+    if ext not in _CSV_EXT:
+        raise _fail(path, f"不支持的文件类型“{ext or '无扩展名'}”，请导入 .xlsx 或 .csv 文件")
+    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise _fail(path, "这不是文本表格（内容含二进制数据），请导入 .xlsx 或 .csv 导出文件")
+    return _inspect_csv(path, head)
+
+
+def _inspect_xlsx(path: Path) -> FileInfo:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(_BLOCK), b""):
+            digest.update(block)
+            size += len(block)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            if "xl/workbook.xml" not in zf.namelist():
+                raise _fail(path, "这是压缩包（可能是 Word 文档或其它文件），不是 Excel 工作簿")
+            estimate = _dimension_rows(zf)
+    except zipfile.BadZipFile as exc:
+        raise _fail(path, "Excel 文件已损坏，无法打开（压缩结构不完整）") from exc
+    return FileInfo(path, "xlsx", digest.hexdigest(), size, estimate=estimate or None)
+
+
+def _dimension_rows(zf: zipfile.ZipFile) -> int | None:
+    """Rows the sheets claim in their <dimension> element (may be missing or wrong: an estimate)."""
+    total = 0
+    for name in zf.namelist():
+        if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+            with zf.open(name) as fh:
+                m = re.search(rb'<(?:\w+:)?dimension\s+ref="[A-Z]+\d+:?[A-Z]*(\d*)"', fh.read(4096))
+            total += int(m.group(1)) if m and m.group(1) else 0
+    return total or None
+
+
+def estimate_rows(path: str | Path) -> int | None:
+    """Rows in a file, roughly and cheaply (progress bars): a workbook's dimensions, a text file's lines."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+        if magic == _ZIP:
+            with zipfile.ZipFile(path) as zf:
+                return _dimension_rows(zf)
+        lines = 0
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(_BLOCK), b""):
+                lines += block.count(b"\n")
+        return lines + 1
+    except (OSError, zipfile.BadZipFile):
+        return 0
+
+
+def _decodes(path: Path, encoding: str, skip: int) -> tuple[bool, int]:
+    """Whether the whole file decodes strictly; and the byte offset where it failed."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    offset = 0
+    with path.open("rb") as fh:
+        fh.seek(skip)
+        for block in iter(lambda: fh.read(_BLOCK), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                return False, offset + exc.start
+            offset += len(block)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False, offset
+    return True, -1
+
+
+def _inspect_csv(path: Path, head: bytes) -> FileInfo:
+    digest = hashlib.sha256()
+    size = lines = 0
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(_BLOCK), b""):
+            digest.update(block)
+            size += len(block)
+            lines += block.count(b"\n")
+    if head.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    else:
+        candidates = ["utf-8", "gb18030"]
+    encoding = None
+    failed_at = -1
+    for enc in candidates:
+        ok, at = _decodes(path, enc, 0)
+        if ok:
+            encoding = enc
+            break
+        failed_at = max(failed_at, at)
+    if encoding is None:
+        tried = "、".join({"utf-8-sig": "UTF-8（带 BOM）", "utf-16": "UTF-16", "utf-8": "UTF-8",
+                          "gb18030": "GBK/GB18030"}[c] for c in candidates)
+        raise _fail(path, f"无法识别文件编码（按 {tried} 都读不通，约第 {failed_at + 1} 字节处），"
+                          "请在 Excel 中另存为“CSV UTF-8”后再导入")
+    with path.open("r", encoding=encoding, newline="") as fh:
+        sample = list(itertools.islice(fh, HEADER_SCAN_ROWS * 2))
+    delimiter = _sniff_delimiter(sample)
+    return FileInfo(path, "csv", digest.hexdigest(), size, encoding, delimiter, estimate=lines + 1)
+
+
+def _sniff_delimiter(lines: list[str]) -> str:
+    """The delimiter giving the widest row among the first lines (title rows are one field wide)."""
+    best, best_width = ",", 0
+    for delim in _DELIMITERS:
+        try:
+            rows = list(csv.reader(lines, delimiter=delim))
+        except csv.Error:
+            continue
+        width = max((sum(1 for c in r if c.strip()) for r in rows), default=0)
+        if width > best_width:
+            best, best_width = delim, width
+    return best
+
+
+def open_sheets(info: FileInfo) -> Iterator[RawSheet]:
+    """Each sheet of the file, in workbook order. Raises ReadError if the workbook cannot be opened."""
+    if info.format == "csv":
+        yield _csv_sheet(info)
+    else:
+        yield from _xlsx_sheets(info)
+
+
+def _csv_sheet(info: FileInfo) -> RawSheet:
+    path = info.path
+    csv.field_size_limit(1 << 30)  # a long 内容 must not abort the file
+
+    def records() -> Iterator[tuple[int, list]]:
+        with path.open("r", encoding=info.encoding, newline="") as fh:
+            reader = csv.reader(fh, delimiter=info.delimiter or ",")
+            n = 0
+            try:
+                for n, row in enumerate(reader, start=1):
+                    yield n, row
+            except csv.Error as exc:
+                raise _fail(path, f"第 {n + 1} 行附近的 CSV 格式有误（{exc}），可能是引号不成对") from exc
+
+    it = records()
+    buffered = list(itertools.islice(it, HEADER_SCAN_ROWS))
+    head = [list(r) for _, r in buffered]
+    return RawSheet(None, 0, False, head, itertools.chain(buffered, it))
+
+
+# ── xlsx ──────────────────────────────────────────────────────────────────────
+_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s[^>]*?ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
+
+
+def merged_ranges(path: Path, member: str) -> list[tuple[int, int, int, int]]:
+    """(min_col, min_row, max_col, max_row) of every <mergeCell> in a sheet's XML.
+
+    Read-only openpyxl worksheets do not expose merged cells, so the XML is scanned as bytes
+    (the list sits after the sheet data; a regex over the stream is much faster than a parser).
+    """
+    from openpyxl.utils.cell import range_boundaries
+
+    found: set[bytes] = set()
+    tail = b""
+    with zipfile.ZipFile(path) as zf:
+        with zf.open(member.lstrip("/")) as fh:
+            for block in iter(lambda: fh.read(_BLOCK), b""):
+                chunk = tail + block
+                if b"mergeCell" in chunk:
+                    found.update(_MERGE_RE.findall(chunk))
+                tail = chunk[-256:]
+    out = []
+    for ref in sorted(found):
+        text = ref.decode("ascii")
+        if ":" not in text:
+            text = f"{text}:{text}"
+        out.append(tuple(range_boundaries(text)))
+    return out
+
+
+def _fill_head(head: list[list], merges: list[tuple[int, int, int, int]]) -> None:
+    """Copy each merged range's top-left value into all its cells, within the head rows."""
+    n = len(head)
+    for c1, r1, c2, r2 in merges:
+        if r1 > n:
+            continue
+        row = head[r1 - 1]
+        value = row[c1 - 1] if c1 - 1 < len(row) else None
+        for r in range(r1, min(r2, n) + 1):
+            target = head[r - 1]
+            if len(target) < c2:
+                target.extend([None] * (c2 - len(target)))
+            for c in range(c1, c2 + 1):
+                target[c - 1] = value
+
+
+def _vertical_filler(merges: list[tuple[int, int, int, int]]):
+    """A function (row_no, values) -> values with vertically merged cells filled down."""
+    capture: dict[int, list[int]] = {}
+    fill: dict[int, list[tuple[int, int]]] = {}
+    for c1, r1, c2, r2 in merges:
+        if r2 > r1:
+            capture.setdefault(r1, []).append(c1)
+            for r in range(r1 + 1, r2 + 1):
+                fill.setdefault(r, []).append((c1, r1))
+    anchors: dict[tuple[int, int], object] = {}
+
+    def apply(row_no: int, values):
+        cols = capture.get(row_no)
+        if cols:
+            for c in cols:
+                anchors[(row_no, c)] = values[c - 1] if c - 1 < len(values) else None
+        todo = fill.get(row_no)
+        if todo:
+            values = list(values)
+            for c, r1 in todo:
+                if len(values) < c:
+                    values.extend([None] * (c - len(values)))
+                if values[c - 1] in (None, ""):
+                    values[c - 1] = anchors.get((r1, c))
+        return values
+
+    return apply if (capture or fill) else None
+
+
+def _xlsx_sheets(info: FileInfo) -> Iterator[RawSheet]:
+    import openpyxl
+
+    path = info.path
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds of errors on a broken workbook
+        raise _fail(path, f"Excel 文件已损坏或格式不对，无法打开（{type(exc).__name__}）") from exc
+    try:
+        for index, ws in enumerate(wb.worksheets):
+            hidden = getattr(ws, "sheet_state", "visible") != "visible"
+            member = getattr(ws, "_worksheet_path", None)
+            try:
+                merges = merged_ranges(path, member) if member else []
+            except Exception as exc:
+                raise _fail(path, f"工作表“{ws.title}”已损坏，无法读取（{type(exc).__name__}）") from exc
+            ws.reset_dimensions()  # trust the cells, not the (often wrong) <dimension> element
+            filler = _vertical_filler(merges)
+
+            def rows(ws=ws, filler=filler) -> Iterator[tuple[int, list]]:
+                n = 0
+                try:
+                    for n, values in enumerate(ws.iter_rows(values_only=True), start=1):
+                        yield n, (filler(n, values) if filler else values)
+                except Exception as exc:
+                    raise _fail(path, f"工作表“{ws.title}”第 {n + 1} 行附近已损坏，无法读取"
+                                      f"（{type(exc).__name__}）") from exc
+
+            try:
+                head = [list(v) for v in ws.iter_rows(max_row=HEADER_SCAN_ROWS, values_only=True)]
+            except Exception as exc:
+                raise _fail(path, f"工作表“{ws.title}”已损坏，无法读取（{type(exc).__name__}）") from exc
+            _fill_head(head, merges)
+            yield RawSheet(ws.title, index, hidden, head, rows())
+    finally:
+        wb.close()
