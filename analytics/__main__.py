@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "analytics.ingest",
     "analytics.demo",
     "analytics.metrics",
+    "analytics.indices",
 )
 
 
