@@ -284,6 +284,20 @@ def detect_header(head: list[list], contract: Contract) -> tuple[str | None, lis
     return k, rows, columns, [], None
 
 
+def header_score(rows: list[list], contract: Contract) -> int:
+    """How many known headers (of the best-matching kind) one of the first rows holds."""
+    maps = [contract.header_map(k) for k in KINDS]
+    best = 0
+    for row in rows[:HEADER_SCAN_ROWS]:
+        normed = {norm_header(v) for v in row if isinstance(v, str) and v.strip()}
+        best = max(best, *(len({m[h] for h in normed if h in m}) for m in maps))
+    return best
+
+
+def _inspect(path: str | Path, contract: Contract) -> FileInfo:
+    return inspect_file(path, score_head=lambda rows: header_score(rows, contract))
+
+
 def _aliases(kind: Kind, label: str) -> list[str]:
     for f in kind.fields:
         if f.label == label:
@@ -648,7 +662,7 @@ def read_table(path: str | Path, limit: int | None = None, contract: Contract | 
     rows (a preview). Raises ReadError when the file cannot be read or no sheet is importable.
     """
     contract = contract or load_contract()
-    info = inspect_file(path)
+    info = _inspect(path, contract)
     parts: dict[int, list[pa.Table]] = {}
 
     def sink(kind: str, st: SheetTable, table: pa.Table) -> None:
@@ -779,7 +793,7 @@ def _run_file(con, path: str | Path, write: bool, user: str | None, contract: Co
               progress: Progress | None, done: int, total: int | None) -> FileReport:
     report = FileReport(str(path))
     try:
-        info = inspect_file(path)
+        info = _inspect(path, contract)
     except ReadError as exc:
         report.error = str(exc)
         return report
@@ -867,7 +881,7 @@ def ingest_files(con, paths: Iterable[str | Path], user: str | None = None,
         reports.append(report)
         done += report.rows_read + report.skipped
     if progress:
-        progress(done, done if total is None else max(done, total), "导入完成")
+        progress(done, done, "导入完成")  # the estimate was rough; the end is the end
     return reports
 
 

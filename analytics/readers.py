@@ -81,8 +81,11 @@ def _looks_html(head: bytes) -> bool:
     return probe.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")) or b"<html" in probe[:512]
 
 
-def inspect_file(path: str | Path) -> FileInfo:
-    """What the file is, its sha256 and (for CSV) its encoding and delimiter; ReadError if unreadable."""
+def inspect_file(path: str | Path, score_head=None) -> FileInfo:
+    """What the file is, its sha256 and (for CSV) its encoding and delimiter; ReadError if unreadable.
+
+    ``score_head(rows) -> number`` helps choose a CSV's delimiter (see ``_sniff_delimiter``).
+    """
     path = Path(path)
     if not path.exists():
         raise _fail(path, "文件不存在")
@@ -113,7 +116,7 @@ def inspect_file(path: str | Path) -> FileInfo:
         raise _fail(path, f"不支持的文件类型“{ext or '无扩展名'}”，请导入 .xlsx 或 .csv 文件")
     if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise _fail(path, "这不是文本表格（内容含二进制数据），请导入 .xlsx 或 .csv 导出文件")
-    return _inspect_csv(path, head)
+    return _inspect_csv(path, head, score_head)
 
 
 def _inspect_xlsx(path: Path) -> FileInfo:
@@ -181,7 +184,7 @@ def _decodes(path: Path, encoding: str, skip: int) -> tuple[bool, int]:
     return True, -1
 
 
-def _inspect_csv(path: Path, head: bytes) -> FileInfo:
+def _inspect_csv(path: Path, head: bytes, score_head=None) -> FileInfo:
     digest = hashlib.sha256()
     size = lines = 0
     with path.open("rb") as fh:
@@ -210,21 +213,30 @@ def _inspect_csv(path: Path, head: bytes) -> FileInfo:
                           "请在 Excel 中另存为“CSV UTF-8”后再导入")
     with path.open("r", encoding=encoding, newline="") as fh:
         sample = list(itertools.islice(fh, HEADER_SCAN_ROWS * 2))
-    delimiter = _sniff_delimiter(sample)
+    delimiter = _sniff_delimiter(sample, score_head)
     return FileInfo(path, "csv", digest.hexdigest(), size, encoding, delimiter, estimate=lines + 1)
 
 
-def _sniff_delimiter(lines: list[str]) -> str:
-    """The delimiter giving the widest row among the first lines (title rows are one field wide)."""
-    best, best_width = ",", 0
+def _sniff_delimiter(lines: list[str], score_head=None) -> str:
+    """The delimiter among , TAB ; | that splits the first lines best.
+
+    ``score_head(rows)`` (from the importer: how many known headers the rows hold) decides first;
+    then consistency: the most rows sharing one field count above 1 (a title row is one field
+    wide, and a 参与代表 list "甲;乙;丙" makes semicolon counts vary from row to row).
+    """
+    best, best_key = ",", None
     for delim in _DELIMITERS:
         try:
             rows = list(csv.reader(lines, delimiter=delim))
         except csv.Error:
             continue
-        width = max((sum(1 for c in r if c.strip()) for r in rows), default=0)
-        if width > best_width:
-            best, best_width = delim, width
+        if lines and not lines[-1].endswith(("\n", "\r")) and rows:
+            rows = rows[:-1] or rows  # the sample may cut the last record short
+        widths = [len(r) for r in rows if len(r) > 1]
+        mode = max(set(widths), key=lambda w: (widths.count(w), w)) if widths else 1
+        key = (score_head(rows) if score_head else 0, widths.count(mode) if mode > 1 else 0, mode)
+        if best_key is None or key > best_key:
+            best, best_key = delim, key
     return best
 
 
