@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "analytics.demo",
     "analytics.metrics",
     "analytics.indices",
+    "analytics.hotwords",
 )
 
 
