@@ -252,13 +252,32 @@ def _save_workbook(wb: Workbook, path: Path) -> None:
 
 
 def _sheet(wb: Workbook, title: str, header: list[str], rows: Iterable[list], *, title_row: str | None = None,
-           total_row: list | None = None) -> int:
-    """Append a sheet: optional merged title row, header, rows, optional trailing 合计 row."""
+           total_row: list | None = None, group: tuple[str, int, int] | None = None) -> int:
+    """Append a sheet: optional merged title row, header, rows, optional trailing 合计 row.
+
+    ``group = (label, first, last)`` (1-based columns) writes a two-level header: the label merged
+    across those columns above their own headers, every other header merged down both rows.
+    """
     ws = wb.create_sheet(title)
+    top = 1
     if title_row:
         ws.append([title_row])
         ws.merged_cells.add(f"A1:{_col_letter(len(header))}1")
-    ws.append(header)
+        top = 2
+    if group is None:
+        ws.append(header)
+    else:
+        label, first, last = group
+        upper, lower = [], []
+        for c, h in enumerate(header, start=1):
+            inside = first <= c <= last
+            upper.append(label if c == first else None if inside else h)
+            lower.append(h if inside else None)
+            if not inside:
+                ws.merged_cells.add(f"{_col_letter(c)}{top}:{_col_letter(c)}{top + 1}")
+        ws.merged_cells.add(f"{_col_letter(first)}{top}:{_col_letter(last)}{top}")
+        ws.append(upper)
+        ws.append(lower)
     n = 0
     for row in rows:
         ws.append(row)
@@ -1042,8 +1061,10 @@ def _write_suggestions(world: World, out: Path, years: list[int], scale: float) 
                     for j, table in SUGGESTION_VALUE_ALIAS.items():
                         row[j] = table.get(row[j], row[j])
                     yield [v if v != "" else None for v in row]
+            # The newer platform groups the processing columns under a two-level header.
             n = _sheet(wb, "代表建议", SUGGESTION_HEADER_ALIAS, alias_rows(), title_row=title,
-                       total_row=["合计", f"{len(rows)}件"] + [None] * (len(SUGGESTION_HEADER) - 2))
+                       total_row=["合计", f"{len(rows)}件"] + [None] * (len(SUGGESTION_HEADER) - 2),
+                       group=("办理情况", 13, 19))
         else:
             # The older export wrote dates as text.
             def text_rows(rows=rows):

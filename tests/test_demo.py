@@ -58,8 +58,11 @@ def _table(path: Path) -> tuple[list[str], list[dict]]:
     hmap = load_contract().header_map(_kind(path))
     rows = _rows(path)
     for i, row in enumerate(rows):
+        if i and None in row:  # a two-level header: sub-headers below, merged headers above
+            row = [c if c not in (None, "") else (rows[i - 1][j] if j < len(rows[i - 1]) else None)
+                   for j, c in enumerate(row)]
         mapped = [hmap.get(norm_header(c)) for c in row if c not in (None, "")]
-        if len(mapped) >= 3 and all(mapped):
+        if len(mapped) >= 3 and all(mapped) and len(mapped) == len(row):
             fields = [hmap[norm_header(c)] for c in row]
             pad = [None] * len(fields)  # read-only xlsx rows may stop at their last value
             data = [dict(zip(fields, [*r, *pad])) for r in rows[i + 1:]
@@ -175,6 +178,8 @@ def test_real_export_quirks_are_present(small_set):
     times = [r[header.index("反映时间")] for r in _rows(gbk)[1:]]
     shapes = {re.sub(r"\d+", "9", t) for t in times}
     assert {"9/9/9 9:9:9", "9-9-9 9:9", "9年9月9日 9:9", "9-9-9 9:9:9"} <= shapes
+    merged = {str(r) for r in load_workbook(by_name["代表建议_2024.xlsx"]).active.merged_cells.ranges}
+    assert {"A1:S1", "M2:S2", "A2:A3"} <= merged  # title, group header over sub-headers, header merged down
     classes = {r.get("answer_class") for r in _table(by_name["代表建议_2024.xlsx"])[1]}
     assert {"甲", "乙"} <= classes and "A" not in classes
     # Full-width spaces and tabs around some texts.
