@@ -90,6 +90,9 @@ def parse_text(text: str) -> dt.datetime:
 def parse_value(value: object) -> dt.datetime:
     """Any cell value (text, number, datetime, date) to a naive datetime; raises DateError."""
     if isinstance(value, dt.datetime):
+        # Excel stores times as fractions of a day: 09:32:09 may come back as 09:32:08.999999.
+        if value.microsecond:
+            value = value + dt.timedelta(microseconds=500_000)
         return _check_year(value.replace(tzinfo=None, microsecond=0), value)
     if isinstance(value, dt.date):
         return _check_year(dt.datetime(value.year, value.month, value.day), value)

@@ -272,6 +272,14 @@ def detect_header(head: list[list], contract: Contract) -> tuple[str | None, lis
     missing = [kind.field(f).label for f in required if f not in fields]
     columns = [Column(i, _letter(i), h, f) for i, (h, f) in enumerate(cols)]
     rows = [r + 1 for r in block]
+    r = block[0]
+    if len(block) == 1 and r > 0:
+        # Headers merged down from the row above (filled into both rows): report both header rows.
+        hmap = maps[k]
+        same = sum(1 for c in range(width) if _cell(normed, r - 1, c) and
+                   _cell(normed, r - 1, c) == _cell(normed, r, c) and _cell(normed, r, c) in hmap)
+        if same >= 2:
+            rows = [r, r + 1]
     if not key[0]:
         if len(fields) < 2:
             return None, [], [], [], (f"前 {HEADER_SCAN_ROWS} 行中找不到可识别的表头；各类导出需要的表头见 "

@@ -69,7 +69,8 @@ def test_title_rows_merged_header_and_total_row(con):
     assert r.error is None
     assert (r.kind, r.rows_read, r.imported, r.rejected, r.skipped) == ("opinions", 5, 5, 0, 3)
     sheet = r.sheets[0]
-    assert sheet["sheet"] == "民情民意" and sheet["header_row"] == 4  # title, subtitle, two header rows
+    assert sheet["sheet"] == "民情民意" and sheet["header_rows"] == [3, 4]  # under a title and a subtitle
+    assert sheet["header_row"] == 4  # data starts below it
     fields = {c["header"]: c["field"] for c in sheet["columns"]}
     # sub-headers under the merged group header 办理情况, and headers merged down two rows
     assert fields["承办单位"] == "handler" and fields["办结时间"] == "closed_at"
@@ -203,6 +204,7 @@ def test_semicolon_lists_do_not_fool_the_delimiter(con, tmp_path):
     ("２０２４－０１－０６", dt.datetime(2024, 1, 6)),  # full-width digits
     (dt.datetime(2024, 1, 6, 9, 32, 9), dt.datetime(2024, 1, 6, 9, 32, 9)),
     (dt.date(2024, 1, 6), dt.datetime(2024, 1, 6)),
+    (dt.datetime(2024, 1, 6, 9, 32, 8, 999999), dt.datetime(2024, 1, 6, 9, 32, 9)),  # Excel float noise
 ])
 def test_every_accepted_date_spelling(value, expected):
     assert parse_value(value) == expected
