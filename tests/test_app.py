@@ -214,7 +214,9 @@ def fake_demo(monkeypatch):
     def write_demo(out_dir, seed=0, years=2, scale=1.0, progress=None):
         calls.append("write")
         threading.Event().wait(0.3)
-        return []
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        (Path(out_dir) / "履职活动.csv").write_text("stand-in", encoding="utf-8")
+        return [Path(out_dir) / "履职活动.csv"]
 
     def ingest_files(con, paths, user=None, progress=None):
         con.execute("INSERT INTO activities (activity_id, date, town, type) VALUES (?, DATE '2024-05-01', '瓜沥镇', '视察')",
@@ -272,9 +274,12 @@ def test_two_processes_starting_at_once_bootstrap_once(tmp_path):
     db = tmp_path / "fresh.duckdb"
     script = f"""
 import sys, time, types
+from pathlib import Path
 def write_demo(out_dir, **kw):
     time.sleep(0.5)
-    return []
+    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    (out / "a.csv").write_text("stand-in")
+    return [out / "a.csv"]
 def ingest_files(con, paths, user=None, progress=None):
     con.execute("INSERT INTO activities (activity_id, date, town, type) VALUES ('A1', DATE '2024-05-01', '瓜沥镇', '视察')")
     return []
