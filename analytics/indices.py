@@ -444,13 +444,14 @@ class _Context:
     station_map: pd.DataFrame  # town, raw (as the exports spell it), station_id
     as_of: datetime
     units_by_id: dict = field(default_factory=dict)  # unit_id -> (level, name)
+    params: dict = field(default_factory=dict)  # the station map as bound lists, for _MAP_CTES
 
     def town_of(self, unit_id: str) -> str:
         return self.towns.loc[self.towns["unit_id"] == unit_id, "town"].iloc[0]
 
 
 def _context(cur: duckdb.DuckDBPyConnection, cfg: IndexConfig) -> _Context:
-    """The units of 1+23+64, the station-name map, and the data's as-of time; registers the map."""
+    """The units of 1+23+64, the station-name map and the data's as-of time."""
     contract = load_contract()
     rows = cur.execute("SELECT unit_id, name, level, parent, population FROM units ORDER BY unit_id").fetchall()
     district, towns, stations = None, [], []
@@ -501,9 +502,9 @@ def _context(cur: duckdb.DuckDBPyConnection, cfg: IndexConfig) -> _Context:
     ctx.units_by_id = {district["unit_id"]: ("district", district["unit"])}
     ctx.units_by_id.update({t["unit_id"]: ("town", t["unit"]) for t in towns})
     ctx.units_by_id.update({s["unit_id"]: ("station", s["unit"]) for s in stations})
-    cur.register("station_map", smap)
-    cur.register("station_units", pd.DataFrame([(s["unit_id"], s["town"]) for s in stations],
-                                               columns=["station_id", "town"], dtype="str"))
+    ctx.params = {"sm_town": [m[0] for m in mapped], "sm_raw": [m[1] for m in mapped],
+                  "sm_station": [m[2] for m in mapped],
+                  "su_station": [s["unit_id"] for s in stations], "su_town": [s["town"] for s in stations]}
     return ctx
 
 
@@ -541,6 +542,30 @@ _OPINION_PREDICATES = {
     "satisfied_basic": f"o.satisfaction = '{BASIC_SATISFIED}'",
     "opinions_evaluated": f"o.satisfaction IN {_EVALUATED_SQL}",
 }
+
+# The station-name map and the station units, passed as bound lists (no temporary objects:
+# the store may be open read-only).
+_MAP_CTES = """
+    station_map AS (
+        SELECT unnest(CAST($sm_town AS VARCHAR[])) AS town, unnest(CAST($sm_raw AS VARCHAR[])) AS raw,
+               unnest(CAST($sm_station AS VARCHAR[])) AS station_id
+    ), station_units AS (
+        SELECT unnest(CAST($su_station AS VARCHAR[])) AS station_id, unnest(CAST($su_town AS VARCHAR[])) AS town
+    )"""
+_PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _execute(cur: duckdb.DuckDBPyConnection, sql: str, params: dict):
+    """Execute with exactly the named parameters the statement uses (DuckDB rejects extra ones)."""
+    used = set(_PARAM_RE.findall(sql))
+    return cur.execute(sql, {k: v for k, v in params.items() if k in used})
+
+
+def _fetch_frame(cur: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
+    """Small results as a DataFrame, built from fetchall (cheaper than .df() for a few rows)."""
+    rows = _execute(cur, sql, params).fetchall()
+    return pd.DataFrame.from_records(rows, columns=[d[0] for d in cur.description])
+
 
 # Representatives with their cell; name_key = the name without spaces, for matching names.
 _REP_CELLS = """
@@ -661,7 +686,7 @@ def _plan(cfg: IndexConfig, grain: str) -> _Plan:
 
     period_of = lambda col: _PERIOD_SQL[grain].format(col=col)  # noqa: E731
     sql = f"""
-    WITH {_REP_CELLS},
+    WITH {_MAP_CTES}, {_REP_CELLS},
     {_PARTICIPATIONS.format(period_date=period_of("date"))},
     {_SUGGESTIONS_PLACED.format(period_sub=period_of("submitted_at"))},
     periods AS (SELECT unnest($periods) AS period),
@@ -718,8 +743,8 @@ def _cells(cur: duckdb.DuckDBPyConnection, ctx: _Context, periods: list[Period])
     must = {cfg.must_do(p) for p in periods}
     params = {"start": min(p.start for p in periods), "end": max(p.end for p in periods),
               "periods": [p.code for p in periods], "days": cfg.on_time_days, "as_of": ctx.as_of,
-              "sep": NAME_SEPARATORS, "ws": _WS_SQL, "must": must.pop(), **plan.params}
-    cells = cur.execute(plan.sql, params).df().rename(columns=plan.rename)
+              "sep": NAME_SEPARATORS, "ws": _WS_SQL, "must": must.pop(), **plan.params, **ctx.params}
+    cells = _fetch_frame(cur, plan.sql, params).rename(columns=plan.rename)
     cells["opinions_satisfied"] = cells["satisfied_full"] + cfg.basic_satisfied_weight * cells["satisfied_basic"]
     cells["suggestions_solved"] = sum(cells[f"answered_{i}"] * cfg.answer_credit[c]
                                       for i, c in enumerate(ANSWERED_CLASSES))
@@ -1090,14 +1115,16 @@ ROW_LABELS = {
     "in_numerator": "计入分子", "in_denominator": "计入分母", "credit": "计分",
 }
 _UNIT_FILTER = "($town IS NULL OR {t} = $town) AND ($station IS NULL OR {s} = $station)"
-_OPINION_ROWS = """
+_OPINION_ROWS = f"""
+    WITH {_MAP_CTES}
     SELECT o.opinion_id, o.submitted_at, o.channel, o.town, o.station, o.title, o.category, o.submitter,
-           o.status, o.closed_at, o.satisfaction, {extra}
+           o.status, o.closed_at, o.satisfaction, {{extra}}
     FROM opinions o LEFT JOIN station_map m ON m.town = o.town AND m.raw = o.station
-    WHERE o.submitted_at >= $start AND o.submitted_at < $end AND {unit}
+    WHERE o.submitted_at >= $start AND o.submitted_at < $end AND {{unit}}
     ORDER BY o.submitted_at, o.opinion_id
 """
 _ACTIVITY_ROWS = f"""
+    WITH {_MAP_CTES}
     SELECT a.activity_id, a.date, a.town, a.station, a.type, a.topic, a.participants,
            {_HEADCOUNT_SQL} AS headcount, a.opinions_collected
     FROM activities a LEFT JOIN station_map m ON m.town = a.town AND m.raw = a.station
@@ -1105,7 +1132,7 @@ _ACTIVITY_ROWS = f"""
     ORDER BY a.date, a.activity_id
 """
 _SUGGESTION_ROWS = f"""
-    WITH {_REP_CELLS}, {_SUGGESTIONS_PLACED}
+    WITH {_MAP_CTES}, {_REP_CELLS}, {_SUGGESTIONS_PLACED}
     SELECT s.suggestion_id, s.session, s.submitted_at, s.lead_rep, s.title, s.category, s.answer_class,
            s.answered_at, s.evaluation
     FROM suggestions s JOIN placed p USING (suggestion_id)
@@ -1113,7 +1140,7 @@ _SUGGESTION_ROWS = f"""
     ORDER BY s.submitted_at, s.suggestion_id
 """
 _REP_ROWS = f"""
-    WITH {_REP_CELLS}, {_PARTICIPATIONS}, {_SUGGESTIONS_PLACED},
+    WITH {_MAP_CTES}, {_REP_CELLS}, {_PARTICIPATIONS}, {_SUGGESTIONS_PLACED},
     rep_part AS (
         SELECT rep_id, count(DISTINCT activity_id) AS all_n,
                count(DISTINCT activity_id) FILTER (WHERE $any_type OR list_contains($types, type)) AS typed_n
@@ -1143,7 +1170,7 @@ def receipt_rows(con: duckdb.DuckDBPyConnection, unit_id: str, component: str, p
     level, _ = _unit_level(ctx, unit_id)
     town = ctx.town_of(unit_id) if level == "town" else None
     station = unit_id if level == "station" else None
-    params = {"start": period.start, "end": period.end, "town": town, "station": station}
+    params = {"start": period.start, "end": period.end, "town": town, "station": station, **ctx.params}
     m = comp.numerator
     grain_period = _PERIOD_SQL[period.grain]
     if m in ("opinions", "opinions_closed", "opinions_on_time", "opinions_satisfied"):
@@ -1151,8 +1178,8 @@ def receipt_rows(con: duckdb.DuckDBPyConnection, unit_id: str, component: str, p
         if m == "opinions":
             extra = "TRUE AS in_numerator"
         elif m == "opinions_satisfied":
-            extra = (f"({_OPINION_PREDICATES['satisfied_full']}) OR ({_OPINION_PREDICATES['satisfied_basic']}) AS in_numerator, "
-                     f"{_OPINION_PREDICATES['opinions_evaluated']} AS in_denominator, "
+            extra = (f"coalesce(({_OPINION_PREDICATES['satisfied_full']}) OR ({_OPINION_PREDICATES['satisfied_basic']}), FALSE) AS in_numerator, "
+                     f"coalesce({_OPINION_PREDICATES['opinions_evaluated']}, FALSE) AS in_denominator, "
                      f"CASE WHEN {_OPINION_PREDICATES['satisfied_full']} THEN 1.0 "
                      f"WHEN {_OPINION_PREDICATES['satisfied_basic']} THEN CAST($basic AS DOUBLE) ELSE 0.0 END AS credit")
             params["basic"] = cfg.basic_satisfied_weight
@@ -1161,7 +1188,7 @@ def receipt_rows(con: duckdb.DuckDBPyConnection, unit_id: str, component: str, p
             extra = f"coalesce({_OPINION_PREDICATES[m]}, FALSE) AS in_numerator, coalesce({_OPINION_PREDICATES[den]}, FALSE) AS in_denominator"
             if m == "opinions_on_time":
                 params.update(days=cfg.on_time_days, as_of=ctx.as_of)
-        rows = cur.execute(_OPINION_ROWS.format(extra=extra, unit=unit), params).df()
+        rows = _execute(cur, _OPINION_ROWS.format(extra=extra, unit=unit), params).df()
         rows["submitter"] = [mask_name(s) if isinstance(s, str) else s for s in rows["submitter"]]
         if m == "opinions":
             rows = rows.drop(columns=["in_numerator"])
@@ -1172,11 +1199,11 @@ def receipt_rows(con: duckdb.DuckDBPyConnection, unit_id: str, component: str, p
         if comp.types:
             types = "AND list_contains($types, a.type)"
             params["types"] = list(comp.types)
-        return cur.execute(_ACTIVITY_ROWS.format(unit=unit, types=types), {**params, "sep": NAME_SEPARATORS}).df()
+        return _execute(cur, _ACTIVITY_ROWS.format(unit=unit, types=types), {**params, "sep": NAME_SEPARATORS}).df()
     if m in ("suggestions", "suggestions_solved"):
         sql = _SUGGESTION_ROWS.format(period_sub=grain_period.format(col="submitted_at"),
                                       unit=_UNIT_FILTER.format(t="p.town", s="p.station_id"))
-        rows = cur.execute(sql, {**params, "ws": _WS_SQL}).df()
+        rows = _execute(cur, sql, {**params, "ws": _WS_SQL}).df()
         if m == "suggestions_solved":
             rows["in_denominator"] = rows["answer_class"].isin(ANSWERED_CLASSES)
             rows["credit"] = rows["answer_class"].map(cfg.answer_credit).astype(float).fillna(0.0)
@@ -1186,8 +1213,8 @@ def receipt_rows(con: duckdb.DuckDBPyConnection, unit_id: str, component: str, p
     sql = _REP_ROWS.format(period_date=grain_period.format(col="date"),
                            period_sub=grain_period.format(col="submitted_at"),
                            unit=_UNIT_FILTER.format(t="r.town", s="r.station_id"))
-    rows = cur.execute(sql, {**params, "ws": _WS_SQL, "sep": NAME_SEPARATORS,
-                             "any_type": not comp.types, "types": list(comp.types) or [""]}).df()
+    rows = _execute(cur, sql, {**params, "ws": _WS_SQL, "sep": NAME_SEPARATORS,
+                               "any_type": not comp.types, "types": list(comp.types) or [""]}).df()
     if m in ("points", "reps_on_track"):
         rows["duties"] = rows["all_participations"] + rows["suggestions_led"]
         rows["must_do"] = cfg.must_do(period)
@@ -1218,7 +1245,9 @@ def station_contributions(con: duckdb.DuckDBPyConnection, unit_id: str, period,
     town denominator). Every row: ``town_score``, ``score_without`` — the town's score when the
     station's rows are taken out of the data and all towns are scored again — and ``pull`` =
     town_score − score_without (positive: the station pulls the town up), ``direction``
-    拉高 / 拉低 / 持平 (None when either score is 样本不足)."""
+    拉高 / 拉低 / 持平. Pull is NaN (direction None) when either score is 样本不足, and for an
+    index when its sufficient components differ between the two cases (the difference would
+    then measure coverage, not the station)."""
     cfg = config or load_config()
     period = _as_period(period)
     cur = con.cursor()
@@ -1258,6 +1287,15 @@ def station_contributions(con: duckdb.DuckDBPyConnection, unit_id: str, period,
         for ikey in SCORE_COLUMNS:
             label = cfg.indices[ikey].label if ikey in cfg.indices else "综合指数"
             t_score, w_score = town_idx[ikey][row], idx_wo[ikey][row]
+            # Compare like with like: when other parts have data in one case and not in the other,
+            # the difference would measure the coverage, not the station.
+            if ikey in cfg.indices:
+                same = all(scored[c.key].sufficient[row] == scored_wo[c.key].sufficient[row]
+                           for c in cfg.indices[ikey].components)
+            else:
+                same = all(np.isnan(town_idx[k][row]) == np.isnan(idx_wo[k][row]) for k in INDEX_KEYS)
+            if not same:
+                w_score = np.nan
             out.append({"station_id": s.unit_id, "station": s.unit, "index": ikey, "component": ikey,
                         "label": label, "numerator": np.nan, "denominator": np.nan, "raw": np.nan,
                         "town_raw": np.nan, "deviation": np.nan, "share": np.nan,
