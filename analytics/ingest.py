@@ -211,9 +211,9 @@ def _map_block(normed: list[list[str]], shown: list[list[str]], block: tuple[int
         else:
             up_n, lo_n = _cell(normed, block[0], c), _cell(normed, block[1], c)
             up_s, lo_s = _cell(shown, block[0], c), _cell(shown, block[1], c)
-            texts += [(lo_n, lo_s), (up_n, up_s)]
-            if up_n and lo_n and up_n != lo_n:
+            if up_n and lo_n and up_n != lo_n:  # group + sub-header: 答复 + 类别 = 答复类别
                 texts.append((up_n + lo_n, f"{up_s}{lo_s}"))
+            texts += [(lo_n, lo_s), (up_n, up_s)]
         header = next((s for n, s in texts if n), "")
         fld = None
         for n, s in texts:

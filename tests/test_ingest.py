@@ -128,6 +128,26 @@ def test_two_level_header_without_vertical_merges(con, tmp_path):
     assert one(con, "SELECT handler, closed_at FROM opinions")[0:2] == ("区环保局", dt.datetime(2024, 5, 3))
 
 
+def test_group_header_joins_its_sub_headers(con, tmp_path):
+    """答复 merged over 时间 / 类别 means 答复时间 / 答复类别 — not 类别 (which alone is 分类)."""
+    wb = Workbook()
+    ws = wb.active
+    for col, text in zip("ABCDE", ["建议编号", "届次会次", "提出时间", "领衔代表", "标题"]):
+        ws[f"{col}1"] = text
+        ws.merge_cells(f"{col}1:{col}2")
+    ws["F1"] = "答复"
+    ws.merge_cells("F1:G1")
+    ws["F2"], ws["G2"] = "时间", "类别"
+    ws.append(["J1", "十八届三次", "2024-01-10", "李明", "关于学位的建议", "2024-03-01", "乙类"])
+    wb.save(tmp_path / "group.xlsx")
+    (sheet,) = read_table(tmp_path / "group.xlsx")
+    assert sheet.header_rows == [1, 2]
+    assert sheet.mapping["F"] == "answered_at" and sheet.mapping["G"] == "answer_class"
+    assert [c.header for c in sheet.columns[5:]] == ["答复时间", "答复类别"]
+    assert ingest_one(con, tmp_path / "group.xlsx").imported == 1
+    assert one(con, "SELECT answered_at, answer_class, category FROM suggestions") == (dt.date(2024, 3, 1), "B", None)
+
+
 def test_workbook_with_two_kinds_and_an_empty_sheet(con):
     r = ingest_one(con, "units_reps.xlsx")
     assert r.error is None
