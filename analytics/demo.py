@@ -54,9 +54,10 @@ CLOSED_SUGGESTIONS_PER_YEAR = 110  # 闭会期间 suggestions, through the year
 TOWN_ACTIVITIES_PER_YEAR = 400  # the report: 397 town-level activities, 11,994 participations
 STATION_ACTIVITIES_PER_MONTH = 1.8  # mean per station and month at quality 0.6
 N_REPS = 400
-# The last quarter of opinions is also written as an .xlsx while it stays this small; beyond it
-# (benchmark scales) opinions are csv only, streamed month by month.
-XLSX_OPINION_LIMIT = 12_000
+# An xlsx export is written while it has at most this many rows (openpyxl writes ~4,000 rows/s
+# here); beyond it (benchmark scales) the same table is written as csv. Opinions are csv anyway,
+# streamed month by month; their last quarter is also an xlsx while it is this small.
+XLSX_ROW_LIMIT = 12_000
 
 # Stations with almost no data (never the three stations the report names).
 SPARSE_STATIONS = ("岩上村代表联络站", "尖山下村代表联络站", "东沙村代表联络站", "山末址村代表联络站")
@@ -287,6 +288,38 @@ def _sheet(wb: Workbook, title: str, header: list[str], rows: Iterable[list], *,
     return n
 
 
+def _csv_value(v: object) -> object:
+    if v is None:
+        return ""
+    if isinstance(v, datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(v, date):
+        return v.isoformat()
+    return v
+
+
+def _write_table(out: Path, stem: str, header: list[str], rows: list[list], *, title_row: str | None = None,
+                 total_row: list | None = None, group: tuple[str, int, int] | None = None) -> tuple[Path, int]:
+    """An xlsx export while it is small enough to write quickly; beyond ``XLSX_ROW_LIMIT`` rows
+    (benchmark scales) the same table as a UTF-8 csv, title and 合计 rows included."""
+    if len(rows) <= XLSX_ROW_LIMIT:
+        wb = _new_workbook()
+        n = _sheet(wb, stem.split("_")[0], header, rows, title_row=title_row, total_row=total_row, group=group)
+        path = out / f"{stem}.xlsx"
+        _save_workbook(wb, path)
+        return path, n
+    path = out / f"{stem}.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        if title_row:
+            w.writerow([title_row])
+        w.writerow(header)
+        w.writerows([_csv_value(v) for v in row] for row in rows)
+        if total_row:
+            w.writerow([_csv_value(v) for v in total_row])
+    return path, len(rows)
+
+
 def _col_letter(n: int) -> str:
     s = ""
     while n:
@@ -305,22 +338,14 @@ def _write_units(world: World, out: Path) -> tuple[Path, int]:
     for t in world.towns:
         for s in t.stations:
             rows.append([s.unit_id, s.name, "联络站", t.name, s.population])
-    wb = _new_workbook()
-    n = _sheet(wb, "基层单元", header, rows, title_row="萧山区人大基层单元名录（1+23+64）")
-    path = out / "基层单元.xlsx"
-    _save_workbook(wb, path)
-    return path, n
+    return _write_table(out, "基层单元", header, rows, title_row="萧山区人大基层单元名录（1+23+64）")
 
 
 def _write_reps(world: World, out: Path) -> tuple[Path, int]:
     header = ["代表编号", "代表姓名", "代表级别", "所属镇街（开发区）", "进站联络站", "界别"]
     level_spelling = {"全国": "全国人大代表", "省": "省人大代表", "市": "市人大代表", "区": "区人大代表", "镇": "镇人大代表"}
     rows = [[p.rep_id, p.name, level_spelling[p.level], p.town, p.station, p.sector] for p in world.reps]
-    wb = _new_workbook()
-    n = _sheet(wb, "代表名册", header, rows)
-    path = out / "代表名册.xlsx"
-    _save_workbook(wb, path)
-    return path, n
+    return _write_table(out, "代表名册", header, rows)
 
 
 # ───────────────────────────── text composition ─────────────────────────────
@@ -841,7 +866,7 @@ def _write_opinions(world: World, out: Path, years: list[int], scale: float,
     files = _opinion_files(out, years)
     last_q = [(LAST_YEAR, m) for m in (10, 11, 12)]
     q_expected = OPINIONS_PER_YEAR * scale * sum(MONTH_SHAPE[m] for m in (10, 11, 12)) / 12
-    want_xlsx = q_expected <= XLSX_OPINION_LIMIT
+    want_xlsx = q_expected <= XLSX_ROW_LIMIT
     tasks = [(f, y, m) for f in files for (y, m) in f.months]
     parallel = (not want_xlsx and OPINIONS_PER_YEAR * scale * len(years) >= PARALLEL_MIN_ROWS
                 and (os.cpu_count() or 1) > 1)
@@ -1052,28 +1077,23 @@ def _write_suggestions(world: World, out: Path, years: list[int], scale: float) 
     results = []
     for y in years:
         rows = _suggestion_rows(world, y, scale)
-        wb = _new_workbook()
         title = f"{session_name(y)}代表建议及闭会期间代表建议办理情况一览表"
         if y == years[-1]:
-            def alias_rows(rows=rows):
-                for row in rows:
-                    row = list(row)
-                    for j, table in SUGGESTION_VALUE_ALIAS.items():
-                        row[j] = table.get(row[j], row[j])
-                    yield [v if v != "" else None for v in row]
-            # The newer platform groups the processing columns under a two-level header.
-            n = _sheet(wb, "代表建议", SUGGESTION_HEADER_ALIAS, alias_rows(), title_row=title,
-                       total_row=["合计", f"{len(rows)}件"] + [None] * (len(SUGGESTION_HEADER) - 2),
-                       group=("办理情况", 13, 19))
+            # The newer platform: alias headers and values (甲/乙/丙), real date cells, the
+            # processing columns grouped under a two-level header, a 合计 row.
+            table = []
+            for row in rows:
+                row = list(row)
+                for j, spelling in SUGGESTION_VALUE_ALIAS.items():
+                    row[j] = spelling.get(row[j], row[j])
+                table.append([v if v != "" else None for v in row])
+            results.append(_write_table(out, f"代表建议_{y}", SUGGESTION_HEADER_ALIAS, table, title_row=title,
+                                        total_row=["合计", f"{len(rows)}件"], group=("办理情况", 13, 19)))
         else:
             # The older export wrote dates as text.
-            def text_rows(rows=rows):
-                for row in rows:
-                    yield [(v.isoformat() if isinstance(v, date) else (v if v != "" else None)) for v in row]
-            n = _sheet(wb, "代表建议", SUGGESTION_HEADER, text_rows(), title_row=title)
-        path = out / f"代表建议_{y}.xlsx"
-        _save_workbook(wb, path)
-        results.append((path, n))
+            table = [[(v.isoformat() if isinstance(v, date) else (v if v != "" else None)) for v in row]
+                     for row in rows]
+            results.append(_write_table(out, f"代表建议_{y}", SUGGESTION_HEADER, table, title_row=title))
     return results
 
 
@@ -1149,19 +1169,14 @@ def _write_activities(world: World, out: Path, years: list[int], scale: float) -
     head = [ym for ym in months if ym < split]
     tail = [ym for ym in months if ym >= split]
 
-    def xlsx_rows():
-        for (y, m) in head:
-            rr = _rng(world.seed, "activity-style", y, m).random
-            for row in _activity_rows(world, y, m, scale):
-                sep = ";" if rr() < 0.3 else "、"
-                yield [row[0], row[1], row[2], row[3] or None, row[4], row[5], sep.join(row[6]), row[7], row[8]]
-
-    wb = _new_workbook()
-    n = _sheet(wb, "履职活动", ACTIVITY_HEADER, xlsx_rows(), title_row="萧山区镇街（开发区）人大及代表联络站履职活动台账",
-               total_row=None)
-    x_path = out / "履职活动.xlsx"
-    _save_workbook(wb, x_path)
-    results = [(x_path, n)]
+    table = []
+    for (y, m) in head:
+        rr = _rng(world.seed, "activity-style", y, m).random
+        for row in _activity_rows(world, y, m, scale):
+            sep = ";" if rr() < 0.3 else "、"
+            table.append([row[0], row[1], row[2], row[3] or None, row[4], row[5], sep.join(row[6]), row[7], row[8]])
+    results = [_write_table(out, "履职活动", ACTIVITY_HEADER, table, title_row="萧山区镇街（开发区）人大及代表联络站履职活动台账")]
+    del table
     c_path = out / f"履职活动_{LAST_YEAR}下半年.csv"
     n = 0
     with open(c_path, "w", encoding="utf-8", newline="") as fh:

@@ -118,10 +118,27 @@ def test_xlsx_carry_fixed_timestamps(small_set):
 def test_parallel_writer_gives_the_same_bytes(tmp_path, monkeypatch):
     serial = demo.write_demo(tmp_path / "serial", seed=3, years=1, scale=0.05)
     monkeypatch.setattr(demo, "PARALLEL_MIN_ROWS", 0)
-    monkeypatch.setattr(demo, "XLSX_OPINION_LIMIT", 0)  # the parallel path is csv-only
+    monkeypatch.setattr(demo, "XLSX_ROW_LIMIT", 0)  # the parallel path is csv-only
     parallel = demo.write_demo(tmp_path / "parallel", seed=3, years=1, scale=0.05)
     csvs = {p.name: _sha(p) for p in serial if p.name.startswith("民情民意") and p.suffix == ".csv"}
     assert csvs and csvs == {p.name: _sha(p) for p in parallel if p.name.startswith("民情民意")}
+
+
+def test_big_tables_are_written_as_csv(tmp_path, monkeypatch):
+    """At benchmark scales xlsx would take minutes: large tables become csv with the same content."""
+    from analytics.ingest import ingest_files
+    from analytics.store import connect
+
+    monkeypatch.setattr(demo, "XLSX_ROW_LIMIT", 5)
+    paths = demo.write_demo(tmp_path / "out", seed=0, years=1, scale=0.02)
+    names = {p.name for p in paths}
+    assert {"代表建议_2024.csv", "履职活动.csv", "代表名册.csv"} <= names and "基层单元.xlsx" not in names
+    con = connect(tmp_path / "big.duckdb")
+    try:
+        reports = ingest_files(con, paths)
+    finally:
+        con.close()
+    assert all(r.error is None and r.rejected == 0 and r.rows_read > 0 for r in reports)
 
 
 def test_one_year_is_the_last_year_of_two(small_set, tmp_path):
