@@ -243,44 +243,42 @@ def _store_batch(con, version: int, rows: list[tuple], counts: list[list[tuple[s
         con.execute("INSERT INTO words SELECT word_id, word FROM _new_words")
         con.unregister("_new_words")
     n = len(rows)
-    first = con.execute("SELECT nextval('doc_seq') FROM range(?)", [n]).fetchall()
-    doc_ids = [r[0] for r in first]
+    doc_ids = np.asarray([r[0] for r in con.execute("SELECT nextval('doc_seq') FROM range(?)", [n]).fetchall()],
+                         dtype=np.int64)
+    cols = list(zip(*rows))  # opinion_id, row_hash, day, town, station, channel, category, title, content
+    lengths = np.fromiter((len(doc) for doc in counts), dtype=np.int64, count=n)
     seg = pd.DataFrame({
         "dict_version": np.full(n, version, dtype=np.int32),
-        "opinion_id": [r[0] for r in rows],
-        "doc_id": np.asarray(doc_ids, dtype=np.int64),
-        "row_hash": [r[1] for r in rows],
-        "day": [r[2] for r in rows],
-        "town": [r[3] for r in rows],
-        "station": [r[4] for r in rows],
-        "channel": [r[5] for r in rows],
-        "category": [r[6] for r in rows],
-        "n_chars": np.asarray([len(r[7] or "") + len(r[8] or "") for r in rows], dtype=np.int32),
-        "n_words": np.asarray([sum(c for _, c in doc) for doc in counts], dtype=np.int32),
+        "opinion_id": list(cols[0]),
+        "doc_id": doc_ids,
+        "row_hash": list(cols[1]),
+        "day": list(cols[2]),
+        "town": list(cols[3]),
+        "station": list(cols[4]),
+        "channel": list(cols[5]),
+        "category": list(cols[6]),
+        "n_chars": np.fromiter((len(r[7] or "") + len(r[8] or "") for r in rows), dtype=np.int32, count=n),
+        "n_words": np.fromiter((sum(c for _, c in doc) for doc in counts), dtype=np.int32, count=n),
+        "segmented_at": pd.Timestamp(_now()),
     })
-    w_doc, w_word, w_cnt = [], [], []
-    for doc_id, doc in zip(doc_ids, counts):
-        for word, cnt in doc:
-            w_doc.append(doc_id)
-            w_word.append(vocab[word])
-            w_cnt.append(cnt)
+    get = vocab.__getitem__
+    flat = [pair for doc in counts for pair in doc]
     words = pd.DataFrame({
-        "doc_id": np.asarray(w_doc, dtype=np.int64),
-        "word_id": np.asarray(w_word, dtype=np.int32),
-        "cnt": np.asarray(w_cnt, dtype=np.int32),
+        "dict_version": np.full(len(flat), version, dtype=np.int32),
+        "doc_id": np.repeat(doc_ids, lengths),
+        "word_id": np.fromiter((get(w) for w, _ in flat), dtype=np.int32, count=len(flat)),
+        "cnt": np.fromiter((c for _, c in flat), dtype=np.int32, count=len(flat)),
     })
+    # The filter columns repeated per word (rows arrive in day order: the table stays roughly sorted
+    # by day, which keeps DuckDB's zone maps useful for date-range queries).
+    idx = np.repeat(np.arange(n), lengths)
+    for col in ("day", "town", "station", "channel", "category"):
+        words[col] = seg[col].to_numpy()[idx]
     con.register("_seg_batch", seg)
     con.register("_seg_words", words)
     try:
-        con.execute("""
-            INSERT INTO opinion_seg
-            SELECT dict_version, opinion_id, doc_id, row_hash, day, town, station, channel, category,
-                   n_chars, n_words, ? FROM _seg_batch""", [_now()])
-        con.execute("""
-            INSERT INTO opinion_words
-            SELECT ?, w.doc_id, w.word_id, w.cnt, s.day, s.town, s.station, s.channel, s.category
-            FROM _seg_words w JOIN _seg_batch s USING (doc_id)
-            ORDER BY s.day, w.doc_id""", [version])
+        con.execute("INSERT INTO opinion_seg SELECT * FROM _seg_batch")
+        con.execute("INSERT INTO opinion_words SELECT * FROM _seg_words")
     finally:
         con.unregister("_seg_batch")
         con.unregister("_seg_words")
@@ -311,15 +309,22 @@ def segment_pending(con, progress: Progress | None = None, version: int | None =
     try:
         with textseg.TextCounter(userdict, stopwords, processes=processes,
                                  expected_chars=_expected_chars(con)) as counter:
-            for lo in range(0, total, SEG_BATCH):
-                rows = con.execute(f"""
-                    SELECT {_ROW_COLUMNS} FROM _seg_pending p JOIN opinions o USING (opinion_id)
-                    WHERE p.rn > ? AND p.rn <= ? ORDER BY p.rn""", [lo, lo + SEG_BATCH]).fetchall()
-                counts = counter.count([textseg.opinion_text(r[7], r[8]) for r in rows])
-                _store_batch(con, v, rows, counts, vocab)
-                done += len(rows)
-                if progress:
-                    progress(f"已分词 {done:,} / {total:,} 条意见", done / total)
+            # Batch k+1 is being cut (in the workers) while batch k is stored.
+            waiting: tuple[list, textseg._Counted] | None = None
+            for lo in [*range(0, total, SEG_BATCH), None]:
+                nxt = None
+                if lo is not None:
+                    rows = con.execute(f"""
+                        SELECT {_ROW_COLUMNS} FROM _seg_pending p JOIN opinions o USING (opinion_id)
+                        WHERE p.rn > ? AND p.rn <= ? ORDER BY p.rn""", [lo, lo + SEG_BATCH]).fetchall()
+                    nxt = (rows, counter.submit([textseg.opinion_text(r[7], r[8]) for r in rows]))
+                if waiting is not None:
+                    rows_w, counted = waiting
+                    _store_batch(con, v, rows_w, counted.result(), vocab)
+                    done += len(rows_w)
+                    if progress:
+                        progress(f"已分词 {done:,} / {total:,} 条意见", done / total)
+                waiting = nxt
     finally:
         con.execute("DROP TABLE IF EXISTS _seg_pending")
     return done
@@ -381,7 +386,7 @@ def _segment_some(con, version: int, limit: int) -> int:
         return 0
     userdict, stopwords = dictionary_texts(con, version)
     seg = textseg.get_segmenter(userdict, stopwords)
-    counts = [list(seg.count(textseg.opinion_text(r[7], r[8])).items()) for r in rows]
+    counts = seg.count_many([textseg.opinion_text(r[7], r[8]) for r in rows])
     _store_batch(con, version, rows, counts, _word_ids(con))
     return len(rows)
 
@@ -443,7 +448,7 @@ def set_dictionary_at(db, userdict_text: str, stopwords_text: str, user: str, no
             progress(msg, frac)
         if not rows:
             break
-        counts = [list(seg.count(textseg.opinion_text(r[7], r[8])).items()) for r in rows]
+        counts = seg.count_many([textseg.opinion_text(r[7], r[8]) for r in rows])
 
         def insert(con, rows=rows, counts=counts):
             # Opinions changed or segmented meanwhile are skipped here; the next round or the final

@@ -33,6 +33,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Iterable
 
 from analytics.privacy import MARKER_RE, mask_text
 
@@ -49,21 +50,25 @@ MAX_WORD_LEN = 20
 MIN_PHRASE_LEN = 3  # a longer "word" in the dictionary file is almost certainly a pasted sentence
 
 ENGINES = ("rjieba", "jieba")
+SEP = "\x00"  # joins texts cut in one call (count_many)
+GROUP_CHARS = 200_000
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 CJK_RANGE = _CJK  # for a character class: f"[{CJK_RANGE}]"
 _CJK_WORD = re.compile(f"[{_CJK}]{{2,}}")
 # Numbers written in Chinese, optionally ordinal, optionally followed by units: 一百二十, 第三, 三年.
-_NUMERALS = "零〇一二两三四五六七八九十百千万亿几半"
-# Tokens made only of units and numerals are pieces of quantities (3号楼 -> 号楼, 5个月 -> 个月).
-_UNITS = "号栋幢层楼室年月日天周个元角米岁户人次期点分秒组弄届批份条件项座间台辆倍成"
-_NUMBERISH = re.compile(f"第?[{_NUMERALS}{_UNITS}]+")
+_NUMERALS = "零〇一二两三四五六七八九十百千万亿几半多余之"
+# Tokens made only of units and numerals are pieces of quantities (3号楼 -> 号楼, 5个月 -> 个月,
+# 十多天, 三分之一, 两百多位); a deictic or ordinal first character keeps them quantities
+# (第三, 好几年, 上个月, 这次, 每户, 近年).
+_UNITS = "号栋幢层楼室年月日天周个元角米岁户人次期点分秒钟组弄届批份条件项座间台辆倍成名位家所处圈遍趟封张盏棵"
+_NUMBERISH = re.compile(f"[第好上下前后这那每近头末各整同当该本]?[{_NUMERALS}{_UNITS}]+")
 # 某村, 某小区, 某某: an anonymised place or person, never a topic.
 PLACEHOLDER = "某"
 # Any run of digits (with single separators) left after masking: never a word, and a number that
 # the privacy patterns did not recognise (e.g. "0571-8271 2345") must not leave pieces either.
 _DIGITS = re.compile(r"\d(?:[\s\-－—()（）.]?\d)*")
-_TAG = re.compile(r"<[^<>]{0,200}>")
+_TAG = re.compile(r"<[^<>\x00]{0,200}>")  # \x00 separates texts cut together (count_many)
 _URL = re.compile(r"(?:https?://|www\.)[\x21-\x7e]+", re.IGNORECASE)
 # Whitespace between two Chinese characters: padding or a line break inside a sentence.
 _CJK_GAP = re.compile(f"(?<=[{_CJK}])\\s+(?=[{_CJK}])")
@@ -72,6 +77,10 @@ _SPACE = re.compile(r"\s+")
 # masking and the token filter see them. (Full NFKC would also do it but costs more than cutting.)
 _FULLWIDTH = re.compile("[\uff0b\uff0d\uff0e\uff10-\uff19\uff20-\uff3a\uff41-\uff5a]")
 _FULLWIDTH_MAP = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+
+
+def _ascii(m: re.Match) -> str:
+    return chr(ord(m.group()) - 0xFEE0)
 # A necessary condition for any privacy pattern to match (an '@', seven digits with single
 # separators between them, or a province character followed by a capital letter): text without
 # it is left as it is, which saves most of the masking time. A test checks the equivalence.
@@ -140,7 +149,7 @@ def clean(text: str | None) -> str:
         return ""
     text = str(text)
     if _FULLWIDTH.search(text):
-        text = text.translate(_FULLWIDTH_MAP)
+        text = _FULLWIDTH.sub(_ascii, text)
     if "&" in text:
         text = html.unescape(text)
     if "<" in text:
@@ -251,6 +260,46 @@ class Segmenter:
     def count(self, text: str | None) -> Counter:
         return Counter(self.tokens(text))
 
+    def count_many(self, texts: Iterable[str | None], group_chars: int = GROUP_CHARS) -> list[list[tuple[str, int]]]:
+        """``[list(count(t).items()) for t in texts]``, several times faster on short texts.
+
+        Texts are joined with NUL (never in real text, and a boundary for every cleaning pattern and
+        for jieba, which cuts each run of Chinese/alphanumeric characters on its own), cleaned and cut
+        in one call per ~``group_chars`` characters, and split again at the NUL tokens. A test checks
+        the result equals cutting text by text.
+        """
+        out: list[list[tuple[str, int]]] = []
+        group: list[str] = []
+        size = 0
+        for t in texts:
+            t = "" if t is None else str(t)
+            if SEP in t:
+                t = t.replace(SEP, " ")
+            group.append(t)
+            size += len(t)
+            if size >= group_chars:
+                out.extend(self._count_group(group))
+                group, size = [], 0
+        if group:
+            out.extend(self._count_group(group))
+        return out
+
+    def _count_group(self, texts: list[str]) -> list[list[tuple[str, int]]]:
+        prepared = self.prepare(SEP.join(texts))
+        keep = self._keep
+        docs: list[list[str]] = []
+        cur: list[str] = []
+        for tok in self._cut(prepared) if prepared else ():
+            if tok == SEP:
+                docs.append(cur)
+                cur = []
+            elif keep[tok]:
+                cur.append(tok)
+        docs.append(cur)
+        if len(docs) != len(texts):  # cannot happen with jieba's block rule; never miscount silently
+            raise RuntimeError(f"count_many: {len(texts)} texts but {len(docs)} token groups")
+        return [list(Counter(d).items()) for d in docs]
+
 
 class _KeepMap(dict):
     """token -> keep?, computed on first sight; lookups stay in C for the hot loop."""
@@ -297,7 +346,7 @@ def clean_for_display(text: str | None) -> str:
 
 # Below this many characters a batch is cut in this process: starting worker processes (~1 s with
 # "spawn") costs more than it saves.
-POOL_MIN_CHARS = 8_000_000
+POOL_MIN_CHARS = 3_000_000
 POOL_CHUNK = 2_000  # texts per task sent to a worker
 
 _worker: Segmenter | None = None
@@ -309,7 +358,16 @@ def _worker_init(userdict_text: str, stopwords_text: str) -> None:
 
 
 def _worker_count(texts: list[str]) -> list[list[tuple[str, int]]]:
-    return [list(Counter(_worker.tokens(t)).items()) for t in texts]
+    return _worker.count_many(texts)
+
+
+def _spawn_possible() -> bool:
+    """"spawn" re-imports the main module by its path: impossible for ``python -`` or ``-c``."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return path is None or os.path.exists(path)
 
 
 class TextCounter:
@@ -325,6 +383,8 @@ class TextCounter:
         self.userdict_text, self.stopwords_text = userdict_text, stopwords_text
         if processes is None:
             processes = (os.cpu_count() or 1) if expected_chars > POOL_MIN_CHARS else 1
+        if not _spawn_possible():
+            processes = 1
         self.processes = max(1, int(processes))
         self._pool: ProcessPoolExecutor | None = None
 
@@ -341,14 +401,25 @@ class TextCounter:
             self._pool = None
 
     def count(self, texts: list[str]) -> list[list[tuple[str, int]]]:
+        return self.submit(texts).result()
+
+    def submit(self, texts: list[str]) -> "_Counted":
+        """Start counting (in the workers, if any) and return at once; ``.result()`` waits. With
+        workers, the caller can store one batch while the next is being cut."""
         if self._pool is None:
-            seg = get_segmenter(self.userdict_text, self.stopwords_text)
-            return [list(Counter(seg.tokens(t)).items()) for t in texts]
+            return _Counted(done=get_segmenter(self.userdict_text, self.stopwords_text).count_many(texts))
         chunks = [texts[i:i + POOL_CHUNK] for i in range(0, len(texts), POOL_CHUNK)]
-        out: list[list[tuple[str, int]]] = []
-        for part in self._pool.map(_worker_count, chunks):
-            out.extend(part)
-        return out
+        return _Counted(futures=[self._pool.submit(_worker_count, c) for c in chunks])
+
+
+class _Counted:
+    def __init__(self, done=None, futures=None):
+        self._done, self._futures = done, futures
+
+    def result(self) -> list[list[tuple[str, int]]]:
+        if self._done is None:
+            self._done = [doc for f in self._futures for doc in f.result()]
+        return self._done
 
 
 def opinion_text(title: str | None, content: str | None) -> str:

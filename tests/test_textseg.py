@@ -167,3 +167,13 @@ def test_text_counter_in_processes_matches_inline():
     with textseg.TextCounter(ud, sw, processes=2) as tc:
         pooled = tc.count(texts)
     assert [dict(x) for x in inline] == [dict(x) for x in pooled]
+
+
+def test_count_many_equals_text_by_text(seg):
+    texts = sample_messages() + [
+        "", None, "只有标点！！！", "a<b 小区", "加装电梯> 停车难", "全角１３８１２３４５６７８号码", "内含\x00空字符的加装电梯",
+        "<p>您好", "</p>垃圾分类", "   ", "湘湖\n\n亚运村", "浙A12345", "12345", "３号楼ＷｉＦｉ信号差",
+    ]
+    expected = [list(seg.count(t if t is None else t.replace("\x00", " ")).items()) for t in texts]
+    assert seg.count_many(texts) == expected
+    assert seg.count_many(texts, group_chars=50) == expected  # many small groups
