@@ -25,7 +25,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from analytics.labels import DISTRICT, GRAIN_LABELS, METRIC_LABELS, PREVIOUS_LABELS
+from analytics.labels import DISTRICT, METRIC_LABELS, PREVIOUS_LABELS
 from analytics.periods import GRAINS, Period, PeriodError, parse_period, period_of
 
 # Answer classes that count as 解决 (A类: 已解决或基本解决). B (正在解决或列入计划) and C do not.

@@ -12,7 +12,6 @@ warm page run touches the file system with two ``stat`` calls and nothing else.
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 from contextlib import contextmanager
