@@ -80,17 +80,18 @@ class Measure:
 
 MEASURES: dict[str, Measure] = {m.key: m for m in (
     Measure("activities", "活动场次", "count",
-            "期内在本单元（活动的镇街/联络站）开展的履职活动条数"),
+            "期内在本单元（活动的镇街/联络站）开展的履职活动条数", typed=True),
     Measure("headcount", "活动参与人次", "count",
-            "期内在本单元开展的活动的参与人次之和（未填写时按参与代表姓名个数，同驾驶舱“参与代表人次”）"),
+            "期内在本单元开展的活动的参与人次之和（未填写时按参与代表姓名个数，同驾驶舱“参与代表人次”）", typed=True),
     Measure("reception_days", "接待天数", "count",
-            "期内本单元开展（指定类型）活动的“联络站×日期”个数：同一联络站同一天只算一天"),
+            "期内本单元开展（指定类型）活动的“联络站×日期”个数：同一联络站同一天只算一天", typed=True),
     Measure("opinions", "收到民情民意", "count", "期内提交、属于本单元的民情民意条数"),
-    Measure("opinions_collected", "活动收集意见数", "count", "期内在本单元开展的活动所填“收集意见数”之和"),
+    Measure("opinions_collected", "活动收集意见数", "count", "期内在本单元开展的活动所填“收集意见数”之和",
+            typed=True),
     Measure("suggestions", "领衔建议件数", "count",
             "期内提出、领衔代表属于本单元（按代表名册）的代表建议件数"),
     Measure("rep_participations", "代表参加活动人次", "count",
-            "本单元代表（按代表名册）期内参加（指定类型）活动的人次，不论活动在哪里开展"),
+            "本单元代表（按代表名册）期内参加（指定类型）活动的人次，不论活动在哪里开展", typed=True),
     Measure("points", "履职积分", "count",
             "本单元代表期内履职积分之和（暂行：每参加一次活动、每领衔一件建议按 [practice] 的分值计）"),
     Measure("reps", "代表人数", "exposure", "代表名册中属于本单元的代表人数（联络站按“进站联络站”）"),
@@ -114,10 +115,6 @@ MEASURES: dict[str, Measure] = {m.key: m for m in (
             base="suggestions_answered"),
     Measure("suggestions_answered", "已答复", "base", "期内提出、答复类别为 A、B 或 C 的本单元代表建议件数"),
 )}
-# Measures that accept a ``types`` filter (activity types), besides the typed parts.
-_TYPED_COUNTS = {"activities", "headcount", "reception_days", "opinions_collected", "rep_participations"}
-MEASURES.update({k: Measure(m.key, m.label, m.role, m.definition, m.base, True)
-                 for k, m in MEASURES.items() if k in _TYPED_COUNTS})
 
 
 # ───────────────────────────── configuration ─────────────────────────────
@@ -268,8 +265,6 @@ def parse_config(raw: dict, source: str = "indices.toml") -> IndexConfig:
     unknown(small, denominators, "[small_sample]")
     min_denominators = {k: number(small, k, "[small_sample]", minimum=0, required=False, default=0.0)
                         for k in denominators}
-    # Nothing can be computed from an empty denominator, whatever the file says.
-    min_denominators = {k: v for k, v in min_denominators.items()}
 
     res = table(raw["resolution"], "[resolution]")
     unknown(res, _RESOLUTION_KEYS, "[resolution]")
@@ -441,7 +436,7 @@ class _Context:
     district: dict
     towns: pd.DataFrame  # unit_id, unit, town, population
     stations: pd.DataFrame  # unit_id, unit, town ('' when its 上级单元 is unknown), population
-    station_map: pd.DataFrame  # town, raw (as the exports spell it), station_id
+    station_map: list[tuple[str, str, str]]  # (town, station as the exports spell it, station unit_id)
     as_of: datetime
     units_by_id: dict = field(default_factory=dict)  # unit_id -> (level, name)
     params: dict = field(default_factory=dict)  # the station map as bound lists, for _MAP_CTES
@@ -492,13 +487,12 @@ def _context(cur: duckdb.DuckDBPyConnection, cfg: IndexConfig) -> _Context:
             cands = [s for s in cands if s["town"] == town]
         if len(cands) == 1:
             mapped.append((town, raw, cands[0]["unit_id"]))
-    smap = pd.DataFrame(mapped, columns=["town", "raw", "station_id"], dtype="str")
     as_of = cur.execute(
         "SELECT max(greatest(submitted_at, closed_at, assigned_at)) FROM opinions").fetchall()[0][0]
     ctx = _Context(cfg, district,
                    pd.DataFrame(towns, columns=["unit_id", "unit", "town", "population"]),
                    pd.DataFrame(stations, columns=["unit_id", "unit", "town", "population"]),
-                   smap, as_of or datetime(1900, 1, 1))
+                   mapped, as_of or datetime(1900, 1, 1))
     ctx.units_by_id = {district["unit_id"]: ("district", district["unit"])}
     ctx.units_by_id.update({t["unit_id"]: ("town", t["unit"]) for t in towns})
     ctx.units_by_id.update({s["unit_id"]: ("station", s["unit"]) for s in stations})
@@ -577,26 +571,29 @@ _REP_CELLS = """
         SELECT rep_id AS key, rep_id, town, 1 AS pri FROM rep_cells
         UNION ALL SELECT name_key, rep_id, town, 2 FROM rep_cells
     )"""
-# Each listed participant -> one representative: by 代表编号, else by name; a name several
-# representatives share goes to the one in the activity's town, else to nobody.
+# Each listed participant -> one representative: by 代表编号 (pri 1), else by name (pri 2); a name
+# several representatives share goes to the one in the activity's town, else to nobody. One row
+# per (activity, representative), however often the name is listed. (min = max instead of
+# count(DISTINCT …): the same answer without DuckDB's costly distinct aggregates.)
 _PARTICIPATIONS = """
     tok AS (
-        SELECT DISTINCT activity_id, period, town, type, regexp_replace(token, $ws, '', 'g') AS token
-        FROM (SELECT activity_id, {period_date} AS period, town, type,
-                     unnest(regexp_split_to_array(participants, $sep)) AS token
-              FROM activities
-              WHERE date >= $start AND date < $end AND participants IS NOT NULL)
+        SELECT activity_id, {period_date} AS period, town, type,
+               unnest(regexp_split_to_array(participants, $sep)) AS token
+        FROM activities
+        WHERE date >= $start AND date < $end AND participants IS NOT NULL
     ), cand AS (
         SELECT t.activity_id, t.period, t.type, t.token, k.rep_id, k.pri, (k.town = t.town) AS same_town
-        FROM tok t JOIN rep_keys k ON k.key = t.token
-        WHERE t.token <> ''
-        QUALIFY k.pri = min(k.pri) OVER (PARTITION BY t.activity_id, t.token)
-    ), participations AS (
+        FROM tok t JOIN rep_keys k ON k.key = regexp_replace(t.token, $ws, '', 'g')
+    ), resolved AS (
         SELECT activity_id, period, type,
-               CASE WHEN count(DISTINCT rep_id) = 1 THEN min(rep_id)
-                    WHEN count(DISTINCT rep_id) FILTER (WHERE same_town) = 1
+               CASE WHEN bool_or(pri = 1) THEN min(rep_id) FILTER (WHERE pri = 1)
+                    WHEN min(rep_id) = max(rep_id) THEN min(rep_id)
+                    WHEN min(rep_id) FILTER (WHERE same_town) = max(rep_id) FILTER (WHERE same_town)
                     THEN min(rep_id) FILTER (WHERE same_town) END AS rep_id
         FROM cand GROUP BY activity_id, period, type, token
+    ), participations AS (
+        SELECT activity_id, period, type, rep_id FROM resolved WHERE rep_id IS NOT NULL
+        GROUP BY activity_id, period, type, rep_id
     )"""
 # Each suggestion -> its lead representative's cell: by 代表编号, else by name. A name shared by
 # representatives of one town places the suggestion in that town (and in their station when they
@@ -612,12 +609,14 @@ _SUGGESTIONS_PLACED = """
         UNION ALL
         SELECT s.suggestion_id, r.rep_id, r.town, r.station_id, 2 AS pri FROM sugg s JOIN rep_cells r ON r.name_key = s.lead_key
     ), sugg_best AS (
-        SELECT * FROM sugg_cand QUALIFY pri = min(pri) OVER (PARTITION BY suggestion_id)
+        -- by id when the lead is an id, else every representative of that name
+        SELECT c.* FROM sugg_cand c
+        WHERE c.pri = 1 OR c.suggestion_id NOT IN (SELECT suggestion_id FROM sugg_cand WHERE pri = 1)
     ), sugg_lead AS (
         SELECT suggestion_id,
-               CASE WHEN count(DISTINCT town) = 1 THEN min(town) END AS town,
-               CASE WHEN count(DISTINCT town) = 1 AND count(DISTINCT station_id) = 1 THEN min(station_id) END AS station_id,
-               CASE WHEN count(DISTINCT rep_id) = 1 THEN min(rep_id) END AS rep_id
+               CASE WHEN min(town) = max(town) THEN min(town) END AS town,
+               CASE WHEN min(town) = max(town) AND min(station_id) = max(station_id) THEN min(station_id) END AS station_id,
+               CASE WHEN min(rep_id) = max(rep_id) THEN min(rep_id) END AS rep_id
         FROM sugg_best GROUP BY suggestion_id
     ), placed AS (
         SELECT s.suggestion_id, s.period, coalesce(l.town, '') AS town, coalesce(l.station_id, '') AS station_id,
@@ -656,21 +655,31 @@ def _plan(cfg: IndexConfig, grain: str) -> _Plan:
                        if c.numerator in ("activities", "headcount", "opinions_collected", "reception_days")})
     rep_vars = sorted({c.types for c in comps if c.numerator in ("rep_participations", "reps_joined")} | {()})
 
-    act_cols = []
+    period_of = lambda col: _PERIOD_SQL[grain].format(col=col)  # noqa: E731
+    act_cols, day_queries = [], []
     for i, (m, types) in enumerate(act_vars):
         alias = f"a{i}"
-        expr = {"activities": "count(*)", "headcount": f"sum({_HEADCOUNT_SQL})",
-                "opinions_collected": "sum(coalesce(a.opinions_collected, 0))",
-                "reception_days": "count(DISTINCT a.date)"}[m]
-        # FILTER restricts the aggregate to the listed activity types
-        act_cols.append(f"{expr}{filt(types, 'a.type')} AS {alias}")
         rename[alias] = _variant(m, types)
         sums.append(alias)
+        if m == "reception_days":
+            # distinct (cell, date) pairs, counted: one day per station however many activities
+            where = f"AND list_contains(${tparam(types)}, a.type)" if types else ""
+            day_queries.append(f"""
+        SELECT period, town, station_id, count(*) AS {alias} FROM (
+            SELECT {period_of("a.date")} AS period, a.town, coalesce(m.station_id, '') AS station_id, a.date
+            FROM activities a LEFT JOIN station_map m ON m.town = a.town AND m.raw = a.station
+            WHERE a.date >= $start AND a.date < $end {where}
+            GROUP BY ALL) GROUP BY ALL""")
+            continue
+        expr = {"activities": "count(*)", "headcount": f"sum({_HEADCOUNT_SQL})",
+                "opinions_collected": "sum(coalesce(a.opinions_collected, 0))"}[m]
+        # FILTER restricts the aggregate to the listed activity types
+        act_cols.append(f"{expr}{filt(types, 'a.type')} AS {alias}")
 
     rep_part_cols, rep_cell_cols = [], []
     for i, types in enumerate(rep_vars):
         alias = f"p{i}"
-        rep_part_cols.append(f"count(DISTINCT activity_id){filt(types, 'type')} AS {alias}")
+        rep_part_cols.append(f"count(*){filt(types, 'type')} AS {alias}")
         rep_cell_cols.append(f"sum({alias}) AS r{i}")
         rep_cell_cols.append(f"count(*) FILTER (WHERE {alias} >= 1) AS j{i}")
         rename[f"r{i}"] = _variant("rep_participations", types)
@@ -684,7 +693,6 @@ def _plan(cfg: IndexConfig, grain: str) -> _Plan:
     sums += ["suggestions", "suggestions_answered", *[f"answered_{i}" for i in range(len(ANSWERED_CLASSES))],
              "rep_participations_all", "suggestions_led", "reps_on_track"]
 
-    period_of = lambda col: _PERIOD_SQL[grain].format(col=col)  # noqa: E731
     sql = f"""
     WITH {_MAP_CTES}, {_REP_CELLS},
     {_PARTICIPATIONS.format(period_date=period_of("date"))},
@@ -714,6 +722,7 @@ def _plan(cfg: IndexConfig, grain: str) -> _Plan:
                {", ".join(act_cols) if act_cols else "count(*) AS activities_unused"}
         FROM activities a LEFT JOIN station_map m ON m.town = a.town AND m.raw = a.station
         WHERE a.date >= $start AND a.date < $end GROUP BY ALL
+        {"".join("UNION ALL BY NAME" + q for q in day_queries)}
         UNION ALL BY NAME
         SELECT period, town, station_id, count(*) AS suggestions,
                count(*) FILTER (WHERE answer_class IN {_CLASSES_SQL}) AS suggestions_answered,
@@ -937,11 +946,10 @@ def _index_scores(scored: dict[str, _Scored], cfg: IndexConfig, size: int) -> di
 
 def _indices_frame(frame: pd.DataFrame, scored: dict[str, _Scored], cfg: IndexConfig) -> pd.DataFrame:
     idx = _index_scores(scored, cfg, len(frame))
-    out = frame[["unit_id", "unit", "level", "period"]].copy()
-    for k in SCORE_COLUMNS:
-        out[k] = idx[k]
-    out["insufficient"] = np.isnan(idx["composite"])
-    return out
+    data = {c: frame[c].to_numpy(object) for c in ("unit_id", "unit", "level", "period")}
+    data.update({k: idx[k] for k in SCORE_COLUMNS})
+    data["insufficient"] = np.isnan(idx["composite"])
+    return pd.DataFrame(data)
 
 
 def _components_frame(frame: pd.DataFrame, scored: dict[str, _Scored], cfg: IndexConfig) -> pd.DataFrame:
@@ -1142,8 +1150,8 @@ _SUGGESTION_ROWS = f"""
 _REP_ROWS = f"""
     WITH {_MAP_CTES}, {_REP_CELLS}, {_PARTICIPATIONS}, {_SUGGESTIONS_PLACED},
     rep_part AS (
-        SELECT rep_id, count(DISTINCT activity_id) AS all_n,
-               count(DISTINCT activity_id) FILTER (WHERE $any_type OR list_contains($types, type)) AS typed_n
+        SELECT rep_id, count(*) AS all_n,
+               count(*) FILTER (WHERE $any_type OR list_contains($types, type)) AS typed_n
         FROM participations WHERE rep_id IS NOT NULL GROUP BY rep_id
     ), rep_led AS (SELECT rep_id, count(*) AS led FROM placed WHERE rep_id IS NOT NULL GROUP BY rep_id)
     SELECT r.rep_id, r.name, r.rep_level, r.town, r.station, coalesce(p.typed_n, 0) AS participations,

@@ -11,7 +11,6 @@ applied by hand (``beta``/``gamma`` below restate docs/indices.md, independently
 """
 from __future__ import annotations
 
-import copy
 import csv
 import json
 import random
@@ -71,9 +70,10 @@ def load(con, tables: dict[str, list[dict]], seed: int | None = None) -> None:
             continue
         if seed is not None:
             rng.shuffle(rows)
-        cols = list(rows[0])
-        con.executemany(f"INSERT INTO {t} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                        [[r[c] for c in cols] for r in rows])
+        frame = pd.DataFrame(rows, dtype=object)
+        con.register("rows_to_load", frame)
+        con.execute(f"INSERT INTO {t} BY NAME SELECT * FROM rows_to_load")
+        con.unregister("rows_to_load")
 
 
 @pytest.fixture(scope="module")
@@ -321,7 +321,7 @@ def test_receipt_of_insufficient_index_and_composite(golden):
     # four sufficient indices of weight 1: each counts ¼
     assert c.attrs["score"] == pytest.approx((LOW + 100 / 3 + LOW + LOW) / 4)
     assert c.attrs["coverage"] == pytest.approx(0.8)
-    assert c.set_index("index").at["resolution", "contribution"] != c.set_index("index").at["resolution", "contribution"]
+    assert np.isnan(c.set_index("index").at["resolution", "contribution"])
 
 
 def test_receipt_rows_opinions_are_masked_and_flagged(golden):
@@ -486,10 +486,9 @@ def _synth_rows(rng, t, towns, n_opinions=150, n_acts=60, n_sugg=40, prefix=""):
 
 def _scores_everywhere(con) -> dict[str, pd.DataFrame]:
     out = {}
-    for level in indices.LEVELS:
-        for period in ("2024Q1", Q2, "2024-03"):
-            out[f"{level} {period}"] = indices.component_scores(con, period, level)
-            out[f"{level} {period} idx"] = indices.compute_indices(con, period, level)
+    for level, period in (("town", Q2), ("station", Q2), ("district", Q2), ("town", "2024-03")):
+        out[f"{level} {period}"] = indices.component_scores(con, period, level)
+        out[f"{level} {period} idx"] = indices.compute_indices(con, period, level)
     return out
 
 
@@ -497,7 +496,7 @@ def _scores_everywhere(con) -> dict[str, pd.DataFrame]:
 def test_shuffling_input_rows_changes_no_score(tmp_path, seed):
     tables = synth(seed)
     results = []
-    for order in (None, 11, 12):
+    for order in (None, 10 + seed):
         con = store.connect(tmp_path / f"s{seed}_{order}.duckdb")
         load(con, tables, order)
         results.append(_scores_everywhere(con))
@@ -565,7 +564,7 @@ def test_better_on_every_component_never_scores_lower(tmp_path, seed):
     _improve_town(t, "党湾镇", rng)  # ... then made better
     con = store.connect(tmp_path / "d.duckdb")
     load(con, t)
-    for period in ("2024Q2", "2024-04", "2024"):
+    for period in ("2024Q2", "2024"):
         cs = indices.component_scores(con, period, "town")
         better = cs[cs["unit"] == "党湾镇"].set_index("component")
         worse = cs[cs["unit"] == "瓜沥镇"].set_index("component")
