@@ -52,7 +52,7 @@ OPINIONS_PER_YEAR = 22_000  # the report: 21,921 opinions handled online in one 
 SUGGESTIONS_PER_SESSION = 350
 CLOSED_SUGGESTIONS_PER_YEAR = 110  # 闭会期间 suggestions, through the year
 TOWN_ACTIVITIES_PER_YEAR = 400  # the report: 397 town-level activities, 11,994 participations
-STATION_ACTIVITIES_PER_MONTH = 1.8  # mean per station and month at quality 0.6
+STATION_ACTIVITIES_PER_MONTH = 2.0  # mean per station and month at quality 0.6
 N_REPS = 400
 # An xlsx export is written while it has at most this many rows (openpyxl writes ~4,000 rows/s
 # here); beyond it (benchmark scales) the same table is written as csv. Opinions are csv anyway,

@@ -141,6 +141,14 @@ def test_big_tables_are_written_as_csv(tmp_path, monkeypatch):
     assert all(r.error is None and r.rejected == 0 and r.rows_read > 0 for r in reports)
 
 
+def test_fast_csv_lines_equal_csv_writer():
+    rows = [["MQ1", "2024-01-06 09:32:09", "您好，路灯坏了。"], ["MQ2", "a,b", 'say "hi"'], ["MQ3", "两行\n文字", ""],
+            ["MQ4", "", "\r"]]
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    assert demo._csv_text(rows) == buf.getvalue()
+
+
 def test_one_year_is_the_last_year_of_two(small_set, tmp_path):
     """Each month has its own generator: --years does not change the months both sets share."""
     two = demo.write_demo(tmp_path, seed=0, years=2, scale=SMALL["scale"])
