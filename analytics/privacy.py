@@ -22,12 +22,29 @@ MASK_MARKERS = tuple(marker for marker, _ in _PATTERNS)
 MARKER_RE = re.compile("|".join(re.escape(m) for m in MASK_MARKERS))
 
 
+# Full-width ASCII (ＦＦ01–ＦＦ5E: "１３８…", "＠", "＋８６") -> ASCII, one character for one, so that
+# numbers typed in a Chinese IME's full-width mode are found too, at the same positions.
+_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+
+
 def mask_text(text: str | None) -> str | None:
-    """Replace phone, ID card, bank card, e-mail and plate numbers in free text with markers."""
+    """Replace phone, ID card, bank card, e-mail and plate numbers in free text with markers.
+
+    Numbers written with full-width digits are masked as well; the rest of the text is kept as written.
+    """
     if not text:
         return text
+    probe = text.translate(_FULLWIDTH)
+    if probe == text:
+        for marker, pattern in _PATTERNS:
+            text = pattern.sub(marker, text)
+        return text
+    # Match on the half-width copy, replace the same spans in both (they stay aligned).
     for marker, pattern in _PATTERNS:
-        text = pattern.sub(marker, text)
+        spans = [m.span() for m in pattern.finditer(probe)]
+        for start, end in reversed(spans):
+            text = text[:start] + marker + text[end:]
+            probe = probe[:start] + marker + probe[end:]
     return text
 
 

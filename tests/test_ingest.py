@@ -289,6 +289,13 @@ def test_rejected_raw_values_are_masked_like_stored_ones(con, tmp_path):
     assert "13812345678" not in raw and "[手机号]" in raw and "138****5678" in raw
 
 
+def test_personal_data_in_full_width_characters_is_masked_too(con, tmp_path):
+    path = write_csv(tmp_path / "fw.csv", ["编号,提交时间,镇街,标题,内容",
+                                           "F1,2024-01-06,瓜沥镇,回电１３８１２３４５６７８,邮箱ａｂ＠ｑｑ．ｃｏｍ，谢谢"])
+    assert ingest_one(con, path).imported == 1
+    assert one(con, "SELECT title, content FROM opinions") == ("回电[手机号]", "邮箱[邮箱]，谢谢")
+
+
 def test_integers_accept_commas_and_units_and_reject_the_rest(con, tmp_path):
     path = write_csv(tmp_path / "u.csv", ["单元编号,单元名称,层级,常住人口",
                                           "U1,甲,联络站,\"1,234\"", "U2,乙,联络站,12.0", "U3,丙,联络站,800人",
