@@ -6,6 +6,17 @@ write .xlsx and .csv files that follow ``data/contract.toml`` — with the quirk
 aliases, value aliases such as 甲/乙/丙, several date formats in one column, full-width spaces and
 tabs around text, personal data inside free text).
 
+Files written (years=2, scale 1; Y = each year, L = the last year, 2024):
+- 基层单元.xlsx — 1 + 23 + 64 units, merged title cell, 层级 spelt 街道/镇/开发区;
+- 代表名册.xlsx — 400 representatives, alias headers (代表姓名, 代表级别) and values (区人大代表);
+- 代表建议_Y.xlsx — ~350 session + ~110 闭会期间 suggestions a year; older years with dates as
+  text and A/B/C; the last year with alias headers, 甲/乙/丙, a two-level header and a 合计 row;
+- 履职活动.xlsx (up to June of L) and 履职活动_L下半年.csv (alias headers and values, 2024.7.5 dates);
+- 民情民意_Y.csv — ~22,000 opinions a year: the last file UTF-8 with BOM and a title row, the one
+  before it GBK with the old platform's headers, value spellings and mixed date formats (with one
+  year: two half-year files); 民情民意_LQ4.xlsx repeats the last quarter (title row, 合计 row).
+Tables beyond ``XLSX_ROW_LIMIT`` rows are written as csv instead (benchmark scales).
+
 What is planted, so that the views have something true to find:
 - every town and station has a hidden quality in [0, 1] drawn from the seed: better units hold
   more activities, close opinions faster, satisfy more people and answer suggestions on time;
