@@ -392,9 +392,17 @@ class _Slots(dict):
     __slots__ = ("town", "r", "station")
 
     def __missing__(self, key: str) -> str:
-        value = _SLOT_MAKERS[key](self)
+        attr = _TOWN_LISTS.get(key)
+        if attr is not None:  # the common case, kept to one call: a pick from the town's own list
+            seq = getattr(self.town, attr)
+            value = seq[int(self.r() * len(seq))]
+        else:
+            value = _SLOT_MAKERS[key](self)
         self[key] = value
         return value
+
+
+_TOWN_LISTS = {"xq": "compounds", "village": "villages", "river": "rivers", "school": "schools", "market": "markets"}
 
 
 def _pick(seq, r):
@@ -424,24 +432,20 @@ def _road(s: _Slots) -> str:
     return _pick(s.town.roads, s.r)
 
 
+# Slots other than the town's own lists (_TOWN_LISTS).
 _SLOT_MAKERS: dict[str, Callable[[_Slots], str]] = {
     "town": lambda s: s.town.name,
     "short": lambda s: s.town.short,
     "station": lambda s: s.station or s.town.stations[0].name,
-    "village": lambda s: _pick(s.town.villages, s.r),
     "villager": lambda s: s["village"] + ("的村民" if s["village"].endswith("村") else "的居民"),
     "hh": lambda s: str(int(20 + s.r() * 300)),
     "n2": lambda s: _pick(("两", "三", "四", "好几"), s.r),
     "season": lambda s: _pick(T.SEASONS, s.r),
     "weekday": lambda s: _pick(T.WEEKDAYS, s.r),
     "surname": lambda s: _pick(T.SURNAMES, s.r),
-    "xq": lambda s: _pick(s.town.compounds, s.r),
     "road": _road,
     "road2": _road2,
-    "river": lambda s: _pick(s.town.rivers, s.r),
     "venue": lambda s: _pick(T.VENUES, s.r),
-    "school": lambda s: _pick(s.town.schools, s.r),
-    "market": lambda s: _pick(s.town.markets, s.r),
     "bus": lambda s: f"{int(200 + s.r() * 600)}路",
     "metro": lambda s: _pick(T.METRO, s.r),
     "dur": lambda s: _pick(T.DURATIONS, s.r),
