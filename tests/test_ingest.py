@@ -194,6 +194,23 @@ def test_tab_delimited_csv(con):
         ("JY002", dt.date(2024, 1, 11), "闭会期间", "各委办对口督办", None, None, None)]
 
 
+def test_utf16_tab_text_as_excel_saves_unicode_text(con, tmp_path):
+    path = tmp_path / "unicode.txt"
+    path.write_text("编号\t提交时间\t镇街\t内容\nU1\t2024-01-06\t衙前镇\t路面破损\n", encoding="utf-16")
+    r = ingest_one(con, path)
+    assert (r.error, r.encoding, r.imported) == (None, "UTF-16", 1)
+    assert one(con, "SELECT town, content FROM opinions") == ("衙前镇", "路面破损")
+
+
+def test_csv_row_numbers_count_records_as_excel_shows_them(con, tmp_path):
+    """A quoted value with a line break is one row in Excel; later row numbers must agree."""
+    path = write_csv(tmp_path / "nl.csv", [OPINION_HEADER, 'N1,2024-01-06,民声e,瓜沥镇,"第一行\n第二行",办理中,',
+                                           "N2,坏日期,民声e,瓜沥镇,内容,办理中,"])
+    r = ingest_one(con, path)
+    assert r.rejects[0].row_no == 3
+    assert one(con, "SELECT content FROM opinions") == ("第一行\n第二行",)
+
+
 def test_semicolon_lists_do_not_fool_the_delimiter(con, tmp_path):
     names = ";".join(f"代表{i}" for i in range(12))  # more semicolons than the header has commas
     path = write_csv(tmp_path / "act.csv", ["活动编号,活动日期,镇街,活动类型,参与代表",
