@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import io
+from contextlib import contextmanager
 import json
 import math
 import re
@@ -103,7 +104,7 @@ def _now() -> datetime:
     return datetime.now().replace(microsecond=0)
 
 
-def _words_list(words) -> list[str]:
+def split_words(words) -> list[str]:
     if isinstance(words, str):
         words = re.split(r"[\s,，、;；]+", words)
     out = []
@@ -263,22 +264,23 @@ def _store_batch(con, version: int, rows: list[tuple], counts: list[list[tuple[s
     })
     get = vocab.__getitem__
     flat = [pair for doc in counts for pair in doc]
+    # Only numbers per word row; the filter columns are joined on in DuckDB (converting hundreds of
+    # thousands of Python strings would cost more than cutting the text).
     words = pd.DataFrame({
-        "dict_version": np.full(len(flat), version, dtype=np.int32),
         "doc_id": np.repeat(doc_ids, lengths),
         "word_id": np.fromiter((get(w) for w, _ in flat), dtype=np.int32, count=len(flat)),
         "cnt": np.fromiter((c for _, c in flat), dtype=np.int32, count=len(flat)),
     })
-    # The filter columns repeated per word (rows arrive in day order: the table stays roughly sorted
-    # by day, which keeps DuckDB's zone maps useful for date-range queries).
-    idx = np.repeat(np.arange(n), lengths)
-    for col in ("day", "town", "station", "channel", "category"):
-        words[col] = seg[col].to_numpy()[idx]
     con.register("_seg_batch", seg)
     con.register("_seg_words", words)
     try:
         con.execute("INSERT INTO opinion_seg SELECT * FROM _seg_batch")
-        con.execute("INSERT INTO opinion_words SELECT * FROM _seg_words")
+        # Rows arrive in day order, so the table stays roughly sorted by day, which keeps DuckDB's
+        # zone maps useful for date-range queries.
+        con.execute("""
+            INSERT INTO opinion_words
+            SELECT ?, w.doc_id, w.word_id, w.cnt, s.day, s.town, s.station, s.channel, s.category
+            FROM _seg_words w JOIN _seg_batch s USING (doc_id)""", [version])
     finally:
         con.unregister("_seg_batch")
         con.unregister("_seg_words")
@@ -407,6 +409,69 @@ def _activate(con, version: int) -> None:
     con.execute("UPDATE dict_versions SET active = (version = ?)", [version])
 
 
+# A running app opens short read-only connections; DuckDB refuses a read-write connection in the same
+# process meanwhile (and the other way round), so both sides retry for a moment.
+OPEN_RETRIES, OPEN_PAUSE_S = 40, 0.25
+
+
+def _open(db, read_only: bool):
+    from analytics.store import StoreError, connect
+
+    for attempt in range(OPEN_RETRIES):
+        try:
+            return connect(db, read_only=read_only)
+        except (StoreError, duckdb.Error):
+            if attempt == OPEN_RETRIES - 1:
+                raise
+            time.sleep(OPEN_PAUSE_S)
+
+
+@contextmanager
+def store_writer(db):
+    """A short read-write transaction on a store file that a running app also reads.
+
+    Holds ``bootstrap.store_lock`` (one writer at a time, across processes), retries while a reader
+    holds the file, commits on success and rolls back on error. Use it for every write from a page
+    (candidate pool, dictionary) and keep the work inside short.
+    """
+    from analytics.bootstrap import store_lock
+
+    with store_lock(db):
+        con = _open(db, read_only=False)
+        try:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            con.close()
+
+
+@contextmanager
+def store_reader(db):
+    """A short read-only connection (retrying while a writer holds the file)."""
+    con = _open(db, read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def segment_pending_at(db, progress: Progress | None = None, batch: int = BACKGROUND_BATCH) -> int:
+    """Segment what is missing in a store a running app reads (e.g. a store imported before the
+    importer segmented, or after an interrupted re-segmentation) with the active dictionary (the
+    files in ``data/`` if there is none yet), holding the store only for short moments."""
+    with store_reader(db) as con:
+        texts = dictionary_texts(con) if active_version(con) is not None else None
+    if texts is None:
+        texts = (textseg.read_userdict_file(), textseg.read_stopwords_file())
+    return set_dictionary_at(db, *texts, user=SYSTEM_USER, note="初始词典（data/ 下的文件）",
+                             progress=progress, batch=batch)
+
+
 def set_dictionary_at(db, userdict_text: str, stopwords_text: str, user: str, note: str | None = None,
                       progress: Progress | None = None, batch: int = BACKGROUND_BATCH) -> int:
     """``set_dictionary`` for a store that a running app also reads (call it from a background thread).
@@ -415,35 +480,16 @@ def set_dictionary_at(db, userdict_text: str, stopwords_text: str, user: str, no
     insert (a few hundred milliseconds) under ``bootstrap.store_lock``, so the app's short read-only
     connections and the command-line importer get in between the batches.
     """
-    from analytics.bootstrap import store_lock
-    from analytics.store import connect
-
     def write(fn):
-        with store_lock(db):
-            con = connect(db)
-            try:
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    out = fn(con)
-                    con.execute("COMMIT")
-                except Exception:
-                    con.execute("ROLLBACK")
-                    raise
-                return out
-            finally:
-                con.close()
+        with store_writer(db) as con:
+            return fn(con)
 
     v = write(lambda con: _create_version(con, userdict_text, stopwords_text, user, note, active=False)[0])
     seg = textseg.get_segmenter(userdict_text, stopwords_text)
     while True:
-        with store_lock(db):
-            con = connect(db, read_only=True)
-            try:
-                rows = con.execute(f"{_PENDING_SQL} ORDER BY o.opinion_id LIMIT ?", [v, batch]).fetchall()
-                if progress:
-                    msg, frac = _build_progress(con, v)
-            finally:
-                con.close()
+        with store_reader(db) as con:
+            rows = con.execute(f"{_PENDING_SQL} ORDER BY o.opinion_id LIMIT ?", [v, batch]).fetchall()
+            msg, frac = _build_progress(con, v)
         if progress:
             progress(msg, frac)
         if not rows:
@@ -519,6 +565,21 @@ def _previous(start: date, end: date) -> date:
 
 # ───────────────────────────── hot-word queries ─────────────────────────────
 
+def filter_options(con, town: str | None = None, dict_version: int | None = None) -> dict[str, list[str]]:
+    """The stations (of the town, if given), channels and categories that segmented opinions carry."""
+    v = _resolve_version(con, dict_version)
+    cur = con.cursor()
+    out = {}
+    for col in ("station", "channel", "category"):  # identifiers from this fixed list
+        sql = f"SELECT DISTINCT {col} FROM opinion_seg WHERE dict_version = ? AND {col} IS NOT NULL"
+        params: list = [v]
+        if town and col == "station":
+            sql += " AND town = ?"
+            params.append(town)
+        out[col] = sorted(r[0] for r in cur.execute(sql, params).fetchall())
+    return out
+
+
 def opinions_in_filter(con, start, end, dict_version: int | None = None, **filters) -> int:
     """Opinions (segmented with the version) in the period and filter: the denominator of share."""
     v = _resolve_version(con, dict_version)
@@ -530,18 +591,19 @@ def opinions_in_filter(con, start, end, dict_version: int | None = None, **filte
 
 def top_words(con, start, end, town: str | None = None, station: str | None = None,
               channel: str | None = None, category: str | None = None, top: int = 50,
-              dict_version: int | None = None) -> pd.DataFrame:
+              dict_version: int | None = None, prev_start=None) -> pd.DataFrame:
     """The most frequent words of the opinions in a period and filter.
 
     Columns: ``word``; ``count`` — occurrences; ``docs`` — opinions containing it (the ranking key:
     one long message repeating a word counts once); ``share`` — docs / opinions in the filter;
-    ``prev_docs`` — docs in the previous period of equal length just before ``start``;
+    ``prev_docs`` — docs in the previous period: of equal length just before ``start``, or
+    [``prev_start``, ``start``) when given (a calendar period's previous period);
     ``change`` — docs − prev_docs; ``change_ratio`` — docs / prev_docs − 1 (None when prev_docs = 0).
     Ties are broken by count, then by the word, so the list is the same every time.
     """
     v = _resolve_version(con, dict_version)
     start, end = _as_date(start), _as_date(end)
-    prev = _previous(start, end)
+    prev = _as_date(prev_start) if prev_start is not None else _previous(start, end)
     fsql, fparams = _filters(dict(town=town, station=station, channel=channel, category=category))
     cur = con.cursor()
     df = _df(cur, f"""
@@ -572,7 +634,7 @@ def top_words(con, start, end, town: str | None = None, station: str | None = No
 
 def _ids(con, words) -> list[int]:
     """Word ids of the words; [-1] (matches nothing) when none is known."""
-    words = _words_list(words)
+    words = split_words(words)
     ids = [r[0] for r in con.execute("SELECT word_id FROM words WHERE list_contains(?, word)", [words]).fetchall()] if words else []
     return sorted(ids) or [-1]
 
@@ -906,7 +968,7 @@ def _word_pattern(words: Iterable[str]) -> re.Pattern | None:
 
 def word_positions(text: str | None, words) -> list[tuple[int, int]]:
     """(start, end) of every occurrence of the word(s) in ``text``, for highlighting."""
-    pat = _word_pattern(_words_list(words))
+    pat = _word_pattern(split_words(words))
     if not text or pat is None:
         return []
     return [m.span() for m in pat.finditer(text)]
@@ -970,7 +1032,7 @@ def drilldown(con, words, start, end, page: int = 1, page_size: int = 20,
         FROM ({base}) h JOIN opinion_seg s USING (doc_id) JOIN opinions o ON o.opinion_id = s.opinion_id
         ORDER BY o.submitted_at DESC, o.opinion_id
         LIMIT ? OFFSET ?""", [*params, int(page_size), (page - 1) * int(page_size)])
-    wl = _words_list(words)
+    wl = split_words(words)
     df["title"] = [mask_text(t) for t in df["title"]]
     df["content"] = [mask_text(t) for t in df["content"]]
     df["submitter"] = [mask_name(n) for n in df["submitter"]]
@@ -984,6 +1046,41 @@ def drilldown_all(con, words, start, end, limit: int = 10_000, dict_version: int
     """Every opinion holding the word(s) (up to ``limit``) for export, masked, without positions."""
     df, _ = drilldown(con, words, start, end, page=1, page_size=limit, dict_version=dict_version, **filters)
     return df.drop(columns=["positions"])
+
+
+# ───────────────────────────── word cloud layout ─────────────────────────────
+
+def cloud_layout(words: Sequence[str], weights: Sequence[float], width: float = 720, height: float = 360,
+                 min_size: float = 14, max_size: float = 48) -> pd.DataFrame:
+    """Positions for a word cloud drawn as text in a chart: ``word, x, y, size`` (font px).
+
+    Font size grows with the square root of the weight; words are placed in weight order along an
+    Archimedean spiral from the centre at the first spot where their box overlaps no placed word
+    (deterministic: the same words give the same picture). Words that do not fit are left out.
+    """
+    out = []
+    if not len(words):
+        return pd.DataFrame(columns=["word", "x", "y", "size", "weight"])
+    w = np.asarray(weights, dtype=float)
+    lo, hi = float(np.sqrt(w.min())), float(np.sqrt(w.max()))
+    boxes: list[tuple[float, float, float, float]] = []
+    order = np.argsort(-w, kind="stable")
+    for i in order:
+        word = str(words[i])
+        size = min_size if hi == lo else min_size + (max_size - min_size) * (math.sqrt(w[i]) - lo) / (hi - lo)
+        bw, bh = size * len(word) * 1.05 + 4, size * 1.25
+        t = 0.0
+        while t < 400:
+            r = 2.2 * t
+            x, y = width / 2 + r * math.cos(t) * 1.6, height / 2 + r * math.sin(t)
+            box = (x - bw / 2, y - bh / 2, x + bw / 2, y + bh / 2)
+            inside = box[0] >= 0 and box[1] >= 0 and box[2] <= width and box[3] <= height
+            if inside and not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes):
+                boxes.append(box)
+                out.append({"word": word, "x": x, "y": y, "size": size, "weight": float(w[i])})
+                break
+            t += 0.12
+    return pd.DataFrame(out)
 
 
 # ───────────────────────────── export ─────────────────────────────
@@ -1109,7 +1206,7 @@ def new_word_proposals(con, start=None, end=None, sample: int = 20_000, min_coun
 def add_words_to_userdict(userdict_text: str, words: Iterable[str], note: str = "新词建议采纳") -> str:
     """The user dictionary text with ``words`` appended (those already in it are skipped)."""
     have = textseg.parse_userdict(userdict_text)
-    new = [w for w in _words_list(words) if w not in have]
+    new = [w for w in split_words(words) if w not in have]
     if not new:
         return userdict_text
     text = userdict_text if userdict_text.endswith("\n") or not userdict_text else userdict_text + "\n"
@@ -1118,7 +1215,7 @@ def add_words_to_userdict(userdict_text: str, words: Iterable[str], note: str = 
 
 def remove_words_from_text(text: str, words: Iterable[str]) -> str:
     """A dictionary or stopword text without the lines of ``words`` (comments kept)."""
-    drop = set(_words_list(words))
+    drop = set(split_words(words))
     keep = []
     for line in text.splitlines():
         s = line.strip()
@@ -1130,7 +1227,7 @@ def remove_words_from_text(text: str, words: Iterable[str]) -> str:
 
 def add_stopwords(stopwords_text: str, words: Iterable[str], note: str = "分析员添加") -> str:
     have = textseg.parse_stopwords(stopwords_text)
-    new = [w for w in _words_list(words) if w not in have]
+    new = [w for w in split_words(words) if w not in have]
     if not new:
         return stopwords_text
     text = stopwords_text if stopwords_text.endswith("\n") else stopwords_text + "\n"
@@ -1138,6 +1235,16 @@ def add_stopwords(stopwords_text: str, words: Iterable[str], note: str = "分析
 
 
 # ───────────────────────────── the candidate pool ─────────────────────────────
+
+# The parts of the candidate score: key -> (Chinese label, definition in words). Pages show these.
+SCORE_PARTS = {
+    "volume": ("规模", "ln(1 + 本期含这些词的意见数)：意见越多越大，但十倍的意见只多约 2.3。"),
+    "burst": ("突发", "1 + ln(1 + 突发强度)：本期所在的 Kleinberg 突发的强度；没有突发时为 1。"),
+    "spread": ("广度", "有效镇街数 ÷ 23：按各镇街所占份额的香农熵折算的镇街数（只在一个镇街为 1/23，均匀分布于全区为 1）。"),
+    "persistence": ("持续", "截至期末的 12 个月里，有几个月至少 3 条意见提到它，除以 12。"),
+    "unresolved": ("未解决", "这些意见中状态不是“已办结”的比例（按当前数据实时计算）。"),
+}
+SCORE_FORMULA = "得分 = 10 × 规模 × 突发 × 广度 × 持续 × 未解决"
 
 PERSISTENCE_MONTHS = 12
 PERSISTENCE_MIN_DOCS = 3  # a month counts as "present" with at least this many opinions
@@ -1159,7 +1266,7 @@ def candidate_score(con, words, start, end, dict_version: int | None = None, **f
     """
     v = _resolve_version(con, dict_version)
     start, end = _as_date(start), _as_date(end)
-    wl = _words_list(words)
+    wl = split_words(words)
     ids = _ids(con, wl)
     cur = con.cursor()
     fsql, fparams = _filters(filters)
@@ -1232,7 +1339,7 @@ def candidate_evidence(con, words, start, end, dict_version: int | None = None, 
     sample opinions (masked excerpts), related words, and the score with its parts."""
     v = _resolve_version(con, dict_version)
     start, end = _as_date(start), _as_date(end)
-    wl = _words_list(words)
+    wl = split_words(words)
     cur = con.cursor()
     prev = _previous(start, end)
     n = opinions_in_filter(cur, start, end, v, **filters)
@@ -1265,7 +1372,7 @@ def candidate_evidence(con, words, start, end, dict_version: int | None = None, 
 def add_candidate(con, words, start, end, user: str, title: str | None = None, note: str | None = None,
                   dict_version: int | None = None, **filters) -> int:
     """Put a word or set of words into the pool with the evidence of this moment; returns its id."""
-    wl = _words_list(words)
+    wl = split_words(words)
     if not wl:
         raise HotwordsError("请至少选择一个词。")
     ev = candidate_evidence(con, wl, start, end, dict_version, **filters)
