@@ -8,6 +8,7 @@ import json
 import random
 import re
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -17,6 +18,8 @@ from analytics import hotwords as hw
 from analytics import textseg
 from analytics.__main__ import main as cli_main
 from analytics.store import connect
+
+ROOT = Path(__file__).resolve().parent.parent
 from test_textseg import sample_messages
 
 TOWNS = ["瓜沥镇", "城厢街道", "宁围街道", "临浦镇", "新塘街道", "义桥镇"]
@@ -437,3 +440,93 @@ def test_cli_json_and_default_window(tmp_path, capsys):
     assert cli_main(["hotwords", "--rising", "--db", str(db)]) == 0
     assert cli_main(["hotwords", "--town", "火星", "--db", str(db)]) == 2
     assert "不是萧山区的镇街" in capsys.readouterr().err
+
+
+# ───────────────────────────── demo data and the two pages ─────────────────────────────
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    """A small demo store made by the real generator and importer, then segmented."""
+    from analytics.demo import write_demo
+    from analytics.ingest import ingest_files
+
+    work = tmp_path_factory.mktemp("hot_demo")
+    paths = write_demo(work / "exports", years=2, scale=0.05)
+    db = work / "cockpit.duckdb"
+    con = connect(db)
+    ingest_files(con, paths)
+    con.execute("BEGIN TRANSACTION")
+    hw.segment_pending(con)  # 0 once the importer segments by itself
+    con.execute("COMMIT")
+    assert hw.pending_count(con) == 0
+    con.close()
+    return db
+
+
+def test_top_50_of_demo_opinions_holds_no_junk(demo_db):
+    con = connect(demo_db, read_only=True)
+    start, end = hw.latest_window(con, 365)
+    top = hw.top_words(con, start, end, top=50)
+    con.close()
+    stop = textseg.parse_stopwords(textseg.read_stopwords_file())
+    assert len(top) == 50
+    for w in top["word"]:
+        assert w not in stop, w
+        assert re.fullmatch(f"[{textseg.CJK_RANGE}]{{2,}}", w) and not textseg.is_numberish(w), w
+    assert not {"您好", "尊敬", "领导", "谢谢", "此致", "敬礼", "反映", "问题", "希望", "相关部门", "代表"} & set(top["word"])
+
+
+def page_app(db, monkeypatch, url_path: str, **query):
+    from streamlit.testing.v1 import AppTest
+    from streamlit.util import calc_hash
+
+    monkeypatch.setenv("COCKPIT_DB", str(db))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at._page_hash = calc_hash(url_path)  # what the browser requests for /<url_path> (see test_app.py)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at
+
+
+def all_text(at) -> str:
+    return "\n".join(str(e.value) for e in (*at.title, *at.subheader, *at.caption, *at.markdown, *at.info,
+                                             *at.warning, *at.error, *at.success))
+
+
+def test_hotwords_page_from_a_word_to_its_opinions(demo_db, monkeypatch):
+    at = page_app(demo_db, monkeypatch, "hotwords", period="2024Q2").run()
+    assert not at.exception
+    assert "热词分析" in [t.value for t in at.title]
+    pills = next(p for p in at.pills if p.label.startswith("点一个词"))
+    word = pills.options[0]
+    pills.set_value(word).run()
+    assert not at.exception
+    assert at.query_params["word"] == word  # in the URL: the view can be shared
+    text = all_text(at)
+    assert f"含“{word}”的意见原文" in text
+    marked = [m.value for m in at.markdown if f"<mark>{word}</mark>" in m.value]
+    assert marked, "the drill-down shows the word highlighted"
+    assert not any(re.search(r"1[3-9]\d{9}", m) for m in marked)  # masked
+    assert [b.proto.label for b in at.get("download_button")] == ["下载全部（xlsx）"]
+
+
+def test_candidates_page_lists_what_the_hotwords_page_added(demo_db, tmp_path, monkeypatch):
+    import shutil
+
+    db = tmp_path / "cockpit.duckdb"
+    shutil.copy(demo_db, db)
+    con = connect(db, read_only=True)
+    word = hw.top_words(con, "2024-04-01", "2024-07-01", top=1)["word"].iloc[0]
+    con.close()
+    at = page_app(db, monkeypatch, "hotwords", period="2024Q2", word=word).run()
+    assert not at.exception
+    at.text_input[0].set_value(f"{word}问题专项监督")
+    next(b for b in at.button if b.label == "加入备选库").click().run()
+    assert not at.exception
+    assert any("已加入备选库" in s.value for s in at.success)
+    at = page_app(db, monkeypatch, "candidates", period="2024Q2").run()
+    assert not at.exception
+    assert "监督项目备选库" in [t.value for t in at.title]
+    assert f"{word}问题专项监督（候选）" in [s.value for s in at.subheader]
+    labels = {m.label for m in at.metric}
+    assert {"规模", "突发", "广度", "持续", "未解决"} <= labels

@@ -127,29 +127,38 @@ def test_shipped_files_parse():
     assert not set(words) & stops  # a word cannot be both kept whole and thrown away
 
 
-def _demo_corpus(n: int = 400) -> list[str]:
-    """Sample messages plus demo opinions when the demo generator is available."""
-    texts = sample_messages()
-    try:
-        from analytics import demo
-        texts += demo.sample_opinion_texts(n)
-    except (ImportError, AttributeError):
-        pass
+def demo_texts(tmp_dir: Path, years: int = 1, scale: float = 0.05) -> list[str]:
+    """Opinion texts (title + content) of a small demo set, read by the importer's reader."""
+    from analytics.demo import write_demo
+    from analytics.ingest import read_table
+
+    texts = []
+    for path in write_demo(tmp_dir, years=years, scale=scale):
+        for sheet in read_table(path):
+            if sheet.kind == "opinions":
+                texts += [textseg.opinion_text(t, c) for t, c in zip(sheet.frame["title"], sheet.frame["content"])]
     return texts
 
 
-def test_rjieba_keeps_jiebas_words():
-    """Same dictionary, same cleaning: ≥ 98 % of rjieba's filtered tokens equal jieba's."""
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> list[str]:
+    return sample_messages() + demo_texts(tmp_path_factory.mktemp("demo_texts"))
+
+
+def test_rjieba_keeps_jiebas_words(corpus):
+    """Same dictionary, same cleaning: ≥ 98 % of rjieba's filtered tokens equal jieba's, on the
+    sample messages and ~1,300 demo opinions."""
     fast = textseg.get_segmenter(engine="rjieba")
     ref = textseg.get_segmenter(engine="jieba")
     agree = total = 0
-    for text in _demo_corpus():
+    assert len(corpus) > 1000
+    for text in corpus:
         a, b = fast.tokens(text), ref.tokens(text)
         # Multiset agreement: tokens both engines produced, over the larger token count.
         common = sum((Counter(a) & Counter(b)).values())
         agree += common
         total += max(len(a), len(b))
-    assert total > 500
+    assert total > 20_000
     assert agree / total >= 0.98, agree / total
 
 
@@ -159,8 +168,8 @@ def test_segmenter_is_cached_per_dictionary():
     assert textseg.get_segmenter("加装电梯\n湘湖\n", "") is not a
 
 
-def test_text_counter_in_processes_matches_inline():
-    texts = sample_messages()
+def test_text_counter_in_processes_matches_inline(corpus):
+    texts = corpus
     ud, sw = textseg.read_userdict_file(), textseg.read_stopwords_file()
     with textseg.TextCounter(ud, sw, processes=1) as tc:
         inline = tc.count(texts)
@@ -169,8 +178,8 @@ def test_text_counter_in_processes_matches_inline():
     assert [dict(x) for x in inline] == [dict(x) for x in pooled]
 
 
-def test_count_many_equals_text_by_text(seg):
-    texts = sample_messages() + [
+def test_count_many_equals_text_by_text(seg, corpus):
+    texts = corpus + [
         "", None, "只有标点！！！", "a<b 小区", "加装电梯> 停车难", "全角１３８１２３４５６７８号码", "内含\x00空字符的加装电梯",
         "<p>您好", "</p>垃圾分类", "   ", "湘湖\n\n亚运村", "浙A12345", "12345", "３号楼ＷｉＦｉ信号差",
     ]
