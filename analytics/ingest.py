@@ -177,8 +177,13 @@ class FileReport:
 # ── header and kind detection ─────────────────────────────────────────────────
 
 def _letter(index: int) -> str:
-    from openpyxl.utils.cell import get_column_letter
-    return get_column_letter(index + 1)
+    """0 -> "A", 27 -> "AB": the column letter Excel shows."""
+    out = ""
+    n = index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
 
 
 def _shown(value: object) -> str:

@@ -148,6 +148,67 @@ def test_group_header_joins_its_sub_headers(con, tmp_path):
     assert one(con, "SELECT answered_at, answer_class, category FROM suggestions") == (dt.date(2024, 3, 1), "B", None)
 
 
+def _package(path: Path, sheets: dict[str, str], *, shared: str = "", styles: str = "",
+             date1904: bool = False, hidden: tuple[str, ...] = ()) -> Path:
+    """A minimal .xlsx written by hand, to exercise SpreadsheetML features openpyxl never writes."""
+    import zipfile
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ' \
+         'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    state = {n: ' state="hidden"' if n in hidden else "" for n in sheets}
+    entries = "".join(f'<sheet name="{n}" sheetId="{i}" r:id="rId{i}"{state[n]}/>' for i, n in enumerate(sheets, 1))
+    pr = '<workbookPr date1904="1"/>' if date1904 else "<workbookPr/>"
+    rels = "".join(f'<Relationship Id="rId{i}" Type="{rel}/worksheet" Target="/xl/worksheets/s{i}.xml"/>'
+                   for i in range(1, len(sheets) + 1))
+    rels += f'<Relationship Id="rS" Type="{rel}/sharedStrings" Target="strings.xml"/>' if shared else ""
+    rels += f'<Relationship Id="rT" Type="{rel}/styles" Target="styles.xml"/>' if styles else ""
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("_rels/.rels", f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                                   f'relationships"><Relationship Id="rId1" Type="{rel}/officeDocument" '
+                                   f'Target="xl/book.xml"/></Relationships>')
+        zf.writestr("xl/book.xml", f"<workbook {ns}>{pr}<sheets>{entries}</sheets></workbook>")
+        zf.writestr("xl/_rels/book.xml.rels", f'<Relationships xmlns="http://schemas.openxmlformats.org/package/'
+                                              f'2006/relationships">{rels}</Relationships>')
+        if shared:
+            zf.writestr("xl/strings.xml", f"<sst {ns}>{shared}</sst>")
+        if styles:
+            zf.writestr("xl/styles.xml", f"<styleSheet {ns}>{styles}</styleSheet>")
+        for i, body in enumerate(sheets.values(), 1):
+            zf.writestr(f"xl/worksheets/s{i}.xml", f"<worksheet {ns}><sheetData>{body}</sheetData></worksheet>")
+    return path
+
+
+def test_hand_written_workbook_features(con, tmp_path):
+    """Inline and rich-text strings (phonetic runs left out), _xHHHH_ escapes, formula text, error
+    cells, custom date formats, the 1904 date system, missing rows, cells without references, and a
+    hidden sheet — in a package whose parts are not where openpyxl puts them."""
+    shared = ("<si><t>编号</t></si><si><t>提交时间</t></si><si><t>镇街</t></si><si><t>内容</t></si>"
+              "<si><r><t>瓜沥</t></r><r><t>镇</t></r><rPh><t>ガリ</t></rPh></si>"
+              "<si><t>第一行_x000D_\n第二行</t></si>")
+    styles = ('<numFmts><numFmt numFmtId="164" formatCode="yyyy&quot;年&quot;m&quot;月&quot;d&quot;日&quot;"/>'
+              '</numFmts><cellXfs><xf numFmtId="0"/><xf numFmtId="164"/><xf numFmtId="22"/></cellXfs>')
+    body = ('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c t="s"><v>2</v></c>'
+            '<c t="s"><v>3</v></c></row>'
+            # row 2 missing entirely (a blank row); row 3: serial in a custom date style, 1904 system
+            '<row r="3"><c r="A3"><v>1001</v></c><c r="B3" s="1"><v>43836</v></c><c r="C3" t="s"><v>4</v></c>'
+            '<c r="D3" t="s"><v>5</v></c></row>'
+            '<row r="4"><c r="A4" t="inlineStr"><is><t>1002</t></is></c><c r="B4" s="2"><v>43836.5</v></c>'
+            '<c r="C4" t="str"><f>A1</f><v>城厢</v></c><c r="D4" t="inlineStr"><is><r><t>内</t></r>'
+            '<r><t>容</t></r></is></c></row>'
+            '<row r="5"><c r="A5"><v>1003</v></c><c r="B5" t="e"><v>#N/A</v></c><c r="C5" t="s"><v>4</v></c>'
+            '<c r="D5" t="b"><v>1</v></c></row>')
+    hidden_body = '<row r="1"><c r="A1" t="inlineStr"><is><t>下拉选项</t></is></c></row>'
+    path = _package(tmp_path / "hand.xlsx", {"数据": body, "字典": hidden_body}, shared=shared,
+                    styles=styles, date1904=True, hidden=("字典",))
+    r = ingest_one(con, path)
+    assert (r.error, r.rows_read, r.imported, r.rejected, r.skipped) == (None, 3, 2, 1, 1)
+    assert r.sheets[1]["note"] == "隐藏工作表" and r.sheets[1]["error"]
+    assert rows(con, "SELECT opinion_id, submitted_at, town, content FROM opinions ORDER BY 1") == [
+        ("1001", dt.datetime(2024, 1, 7), "瓜沥镇", "第一行\r\n第二行"),  # 43836 in the 1904 system
+        ("1002", dt.datetime(2024, 1, 7, 12), "城厢街道", "内容")]
+    assert r.rejects[0].row_no == 5 and "#N/A" in r.rejects[0].reason
+
+
 def test_workbook_with_two_kinds_and_an_empty_sheet(con):
     r = ingest_one(con, "units_reps.xlsx")
     assert r.error is None
