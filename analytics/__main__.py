@@ -16,6 +16,11 @@ COMMAND_MODULES = (
     "analytics.metrics",
     "analytics.indices",
     "analytics.hotwords",
+    "analytics.ranking",
+    "analytics.points",
+    "analytics.report",
+    "analytics.suggestions",
+    "analytics.duty",
 )
 
 

@@ -1,0 +1,747 @@
+"""代表履职: the ten yearly duties (十必做), duty points (履职积分) and each representative's timeline.
+
+Definitions live in ``data/duty.toml`` (the ten duties with their yearly targets, the point rules)
+and here (what a representative's record is, what "due" and "on track" mean); ``docs/duty.md``
+says both in words. The 践行 index (``analytics.indices``) takes its 十必做 share and its points
+from ``rep_period_figures`` below: one definition of each.
+
+A representative's record (``events``) — every row one thing he or she did:
+- ``activity``: an activity whose 参与代表 lists the representative, matched by the rule of the
+  indices (``indices._PARTICIPATIONS``: by 代表编号, else by name; a name several representatives
+  share goes to the one in the activity's town, else to nobody), dated by the activity;
+- ``led`` / ``seconded``: a suggestion whose 领衔代表 / 附议代表 is the representative (the lead
+  by ``indices._SUGGESTIONS_PLACED``, co-signers by the same name rule within the lead's town), dated
+  by its 提出时间 — a suggestion is counted in the year and quarter it was submitted, with its answer
+  as of the latest import (the cockpit's cohort rule);
+- ``opinion``: an opinion whose 接待代表 is the representative (same name rule within the
+  opinion's town), dated by its 提交时间.
+进站接待 days are the distinct dates of a representative's 进站接待 activities.
+
+Progress ("pace") within a year: the share of the year gone, ``elapsed``, is counted in months
+(a part month by its days), up to the cut-off ``min(period end, as_of + 1 day)``; the k-th of a
+duty's ``target`` occurrences is due once the year is past (k − ½)/target, so
+``due = ⌈target·elapsed − ½⌉`` (0 at the start, ``target`` at the year's end). A duty is on pace
+when done ≥ due; a representative is on track when at least ``on_track_min`` duties are on pace.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import sys
+import tomllib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from fractions import Fraction
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analytics import metrics
+from analytics.contract import load_contract
+from analytics.periods import Period
+
+CONFIG_PATH = Path(__file__).resolve().parent.parent / "data" / "duty.toml"
+COUNTS = ("activities", "reception_days", "suggestions", "opinions")
+COUNT_LABELS = {"activities": "参加活动次数", "reception_days": "进站接待天数", "suggestions": "代表建议件数",
+                "opinions": "接待群众意见条数"}
+ROLES = ("led", "seconded")
+ROLE_LABELS = {"led": "领衔", "seconded": "附议"}
+RECEPTION_TYPE = "进站接待"
+# Point rules besides the per-type activity points, in the order they are added up.
+POINT_RULES = ("reception_day", "suggestion_led", "suggestion_seconded", "suggestion_answered",
+               "suggestion_solved", "opinion_received")
+POINT_RULE_LABELS = {
+    "reception_day": "进站接待（每天）", "suggestion_led": "领衔建议", "suggestion_seconded": "附议建议",
+    "suggestion_answered": "领衔建议已答复", "suggestion_solved": "领衔建议已解决", "opinion_received": "接待群众意见",
+}
+QUARTERS = ("Q1", "Q2", "Q3", "Q4")
+
+
+# ───────────────────────────── configuration ─────────────────────────────
+
+class DutyConfigError(ValueError):
+    """data/duty.toml is wrong; the message is Chinese and names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Duty:
+    key: str
+    label: str
+    counts: str
+    types: tuple[str, ...]
+    roles: tuple[str, ...]
+    target: int
+
+    @property
+    def how(self) -> str:
+        """How the duty is counted, in words (shown beside it)."""
+        if self.counts == "activities":
+            return f"参加“{'、'.join(self.types)}”活动的次数"
+        if self.counts == "suggestions":
+            return f"{'或'.join(ROLE_LABELS[r] for r in self.roles)}的代表建议件数（按提出时间）"
+        if self.counts == "reception_days":
+            return "参加进站接待活动的天数（同一天多场算一天）"
+        return "作为接待代表收到的民情民意条数"
+
+
+@dataclass(frozen=True)
+class DutyConfig:
+    duties: tuple[Duty, ...]
+    on_track_min: int
+    activity_points: dict[str, float]  # activity type -> points per participation
+    points: dict[str, float]  # POINT_RULES -> points
+    source: str = "duty.toml"
+
+    def duty(self, key: str) -> Duty:
+        for d in self.duties:
+            if d.key == key:
+                return d
+        raise KeyError(key)
+
+
+def load_config(path: str | Path | None = None) -> DutyConfig:
+    """Read and validate the duty configuration (default ``data/duty.toml``)."""
+    p = Path(path) if path else CONFIG_PATH
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise DutyConfigError(f"找不到履职配置文件 {p}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise DutyConfigError(f"履职配置文件 {p.name} 不是合法的 TOML：{exc}") from exc
+    return parse_config(raw, p.name)
+
+
+def parse_config(raw: dict, source: str = "duty.toml") -> DutyConfig:
+    def fail(where: str, msg: str):
+        raise DutyConfigError(f"履职配置文件 {source} 有误：{where} {msg}")
+
+    def unknown(obj: dict, allowed, where: str) -> None:
+        extra = sorted(set(obj) - set(allowed))
+        if extra:
+            fail(where, f"有不认识的项“{'、'.join(extra)}”，可用：{'、'.join(sorted(allowed))}")
+
+    def number(obj: dict, key: str, where: str) -> float:
+        if key not in obj:
+            fail(where, f"缺少 {key}")
+        v = obj[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+            fail(f"{where} 的 {key}", f"应是不小于 0 的数字，现在是“{v}”")
+        return float(v)
+
+    unknown(raw, {"general", "duties", "points"}, "文件顶层")
+    general = raw.get("general")
+    if not isinstance(general, dict):
+        fail("[general]", "整段缺失")
+    unknown(general, {"on_track_min"}, "[general]")
+    activity_types = list(load_contract().canon.get("activity_type", ()))
+
+    duties_raw = raw.get("duties")
+    if not isinstance(duties_raw, list) or not duties_raw:
+        fail("[[duties]]", "缺失：请用 [[duties]] 写出履职清单的每一项")
+    duties, seen = [], set()
+    for i, d in enumerate(duties_raw, start=1):
+        where = f"[[duties]] 第 {i} 项"
+        if not isinstance(d, dict):
+            fail(where, "应是一个表")
+        if isinstance(d.get("key"), str):
+            where += f"（{d['key']}）"
+        unknown(d, {"key", "label", "counts", "types", "roles", "target"}, where)
+        for req in ("key", "label", "counts", "target"):
+            if req not in d:
+                fail(where, f"缺少 {req}")
+        key = d["key"]
+        if not isinstance(key, str) or not key.isascii() or not key.replace("_", "").isalnum() or not key[:1].isalpha():
+            fail(f"{where} 的 key", "应是英文字母、数字和下划线组成的代号")
+        if key in seen:
+            fail(f"{where} 的 key", f"“{key}”重复了")
+        seen.add(key)
+        if not isinstance(d["label"], str) or not d["label"].strip():
+            fail(f"{where} 的 label", "应是中文名称")
+        counts = d["counts"]
+        if counts not in COUNTS:
+            fail(f"{where} 的 counts", f"只能是 {'、'.join(COUNTS)}，现在是“{counts}”")
+        target = d["target"]
+        if isinstance(target, bool) or not isinstance(target, int) or target < 1:
+            fail(f"{where} 的 target", f"应是正整数（一年至少做几次），现在是“{target}”")
+        types = d.get("types", [])
+        roles = d.get("roles", [])
+        if counts == "activities":
+            if not isinstance(types, list) or not types:
+                fail(f"{where} 的 types", "counts = \"activities\" 时必须写活动类型，如 [\"视察\", \"调研\"]")
+            bad = [t for t in types if t not in activity_types]
+            if bad:
+                fail(f"{where} 的 types", f"中“{'、'.join(map(str, bad))}”不是活动类型，可用：{'、'.join(activity_types)}")
+        elif "types" in d:
+            fail(f"{where} 的 types", f"只在 counts = \"activities\" 时使用")
+        if counts == "suggestions":
+            if not isinstance(roles, list) or not roles or any(r not in ROLES for r in roles) or len(set(roles)) != len(roles):
+                fail(f"{where} 的 roles", "应是 [\"led\"]、[\"seconded\"] 或 [\"led\", \"seconded\"]")
+        elif "roles" in d:
+            fail(f"{where} 的 roles", "只在 counts = \"suggestions\" 时使用")
+        duties.append(Duty(key, d["label"].strip(), counts, tuple(types), tuple(r for r in ROLES if r in roles),
+                           int(target)))
+
+    if "on_track_min" not in general:
+        fail("[general]", "缺少 on_track_min")
+    otm = general["on_track_min"]
+    if isinstance(otm, bool) or not isinstance(otm, int) or not 1 <= otm <= len(duties):
+        fail("[general] 的 on_track_min", f"应是 1 到 {len(duties)} 之间的整数，现在是“{otm}”")
+
+    pts = raw.get("points")
+    if not isinstance(pts, dict):
+        fail("[points]", "整段缺失")
+    unknown(pts, set(POINT_RULES) | {"activities"}, "[points]")
+    points = {k: number(pts, k, "[points]") for k in POINT_RULES}
+    acts = pts.get("activities")
+    if not isinstance(acts, dict):
+        fail("[points.activities]", "整段缺失：每种活动类型参加一次的得分")
+    unknown(acts, activity_types, "[points.activities]")
+    missing = [t for t in activity_types if t not in acts]
+    if missing:
+        fail("[points.activities]", f"缺少活动类型“{'、'.join(missing)}”的分值（不计分请写 0）")
+    activity_points = {t: number(acts, t, "[points.activities]") for t in activity_types}
+    return DutyConfig(tuple(duties), otm, activity_points, points, source)
+
+
+# ───────────────────────────── pace ─────────────────────────────
+
+def cutoff(year: int, as_of: date | None, period_end: date | None = None) -> date:
+    """The day after the last day counted: the year's end, the period's end or as_of + 1 day,
+    whichever comes first (never before the year starts)."""
+    end = date(year + 1, 1, 1)
+    if period_end is not None:
+        end = min(end, period_end)
+    if as_of is not None:
+        end = min(end, as_of + timedelta(days=1))
+    return max(end, date(year, 1, 1))
+
+
+def elapsed(year: int, cut: date) -> Fraction:
+    """Share of the year before ``cut``, in months (a part month by its days): exact, so quarter
+    ends give ¼, ½, ¾ and 1."""
+    if cut >= date(year + 1, 1, 1):
+        return Fraction(1)
+    if cut <= date(year, 1, 1):
+        return Fraction(0)
+    days_in_month = ((cut.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)).day
+    return (Fraction(cut.month - 1) + Fraction(cut.day - 1, days_in_month)) / 12
+
+
+def due(target: int, share: Fraction) -> int:
+    """Occurrences due when ``share`` of the year is gone: ⌈target·share − ½⌉, within 0..target."""
+    return max(0, min(target, math.ceil(target * share - Fraction(1, 2))))
+
+
+# ───────────────────────────── the record ─────────────────────────────
+
+def _indices_sql():
+    from analytics import indices
+
+    return indices
+
+
+_RESOLVE = """
+        SELECT {keys}, CASE WHEN bool_or(pri = 1) THEN min(rep_id) FILTER (WHERE pri = 1)
+                    WHEN min(rep_id) = max(rep_id) THEN min(rep_id)
+                    WHEN min(rep_id) FILTER (WHERE same_town) = max(rep_id) FILTER (WHERE same_town)
+                    THEN min(rep_id) FILTER (WHERE same_town) END AS rep_id
+        FROM {cand} GROUP BY {keys}, token"""
+
+
+def _events_sql() -> str:
+    ix = _indices_sql()
+    return f"""
+    WITH {ix._MAP_CTES}, {ix._REP_CELLS}, {ix._PARTICIPATIONS.format(period_date="date")},
+    {ix._SUGGESTIONS_PLACED.format(period_sub="submitted_at")},
+    co_tok AS (
+        SELECT p.suggestion_id, p.period AS day, p.town AS lead_town, p.rep_id AS lead_id,
+               unnest(regexp_split_to_array(s.co_reps, $sep)) AS token
+        FROM placed p JOIN suggestions s USING (suggestion_id) WHERE s.co_reps IS NOT NULL
+    ), co_cand AS (
+        SELECT t.suggestion_id, t.day, t.lead_id, t.token, k.rep_id, k.pri, (k.town = t.lead_town) AS same_town
+        FROM co_tok t JOIN rep_keys k ON k.key = regexp_replace(t.token, $ws, '', 'g')
+    ), co_resolved AS ({_RESOLVE.format(keys="suggestion_id, day, lead_id", cand="co_cand")}
+    ), seconded AS (
+        SELECT suggestion_id, day, rep_id FROM co_resolved
+        WHERE rep_id IS NOT NULL AND rep_id IS DISTINCT FROM lead_id GROUP BY ALL
+    ), op_tok AS (
+        SELECT opinion_id, CAST(submitted_at AS DATE) AS day, town,
+               unnest(regexp_split_to_array(reception_rep, $sep)) AS token
+        FROM opinions WHERE reception_rep IS NOT NULL AND submitted_at >= $start AND submitted_at < $end
+    ), op_cand AS (
+        SELECT t.opinion_id, t.day, t.token, k.rep_id, k.pri, (k.town = t.town) AS same_town
+        FROM op_tok t JOIN rep_keys k ON k.key = regexp_replace(t.token, $ws, '', 'g')
+    ), op_resolved AS ({_RESOLVE.format(keys="opinion_id, day", cand="op_cand")}
+    ), received AS (SELECT opinion_id, day, rep_id FROM op_resolved WHERE rep_id IS NOT NULL GROUP BY ALL)
+    SELECT rep_id, CAST(period AS DATE) AS day, 'activity' AS source, type AS kind, activity_id AS ref_id,
+           CAST(NULL AS VARCHAR) AS answer_class FROM participations WHERE rep_id IS NOT NULL
+    UNION ALL
+    SELECT rep_id, CAST(period AS DATE), 'led', NULL, suggestion_id, answer_class FROM placed WHERE rep_id IS NOT NULL
+    UNION ALL
+    SELECT rep_id, day, 'seconded', NULL, suggestion_id, NULL FROM seconded
+    UNION ALL
+    SELECT rep_id, day, 'opinion', NULL, opinion_id, NULL FROM received
+    ORDER BY rep_id, day, source, ref_id
+    """
+
+
+EVENT_COLUMNS = ["rep_id", "day", "source", "kind", "ref_id", "answer_class"]
+
+
+def events(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pd.DataFrame:
+    """Every representative's record in [start, end): rep_id, day (date), source (activity / led /
+    seconded / opinion), kind (the activity type), ref_id (activity, suggestion or opinion id),
+    answer_class (led suggestions). See the module docstring for the matching rules."""
+    ix = _indices_sql()
+    params = {"sm_town": [], "sm_raw": [], "sm_station": [], "su_station": [], "su_town": [],
+              "ws": ix._WS_SQL, "sep": metrics.NAME_SEPARATORS, "start": start, "end": end}
+    cur = con.cursor()
+    rows = ix._execute(cur, _events_sql(), params).fetchall()
+    df = pd.DataFrame.from_records(rows, columns=EVENT_COLUMNS)
+    df["day"] = pd.to_datetime(df["day"]).dt.date if len(df) else df["day"]
+    return df
+
+
+REP_COLUMNS = ["rep_id", "name", "rep_level", "town", "station", "sector"]
+
+
+def reps(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The roster: rep_id, name, rep_level, town, station, sector, ordered by rep_id."""
+    cur = con.cursor()
+    rows = cur.execute(f"SELECT {', '.join(REP_COLUMNS)} FROM reps ORDER BY rep_id").fetchall()
+    return pd.DataFrame.from_records(rows, columns=REP_COLUMNS)
+
+
+# ───────────────────────────── counting ─────────────────────────────
+
+def rule_counts(ev: pd.DataFrame, cfg: DutyConfig) -> pd.DataFrame:
+    """Per event row, which point rules it triggers: one row per (rep_id, day, rule, ref_id) with
+    ``n`` = 1. Rules: ``activity:<type>`` per participation, ``reception_day`` per distinct
+    (rep, 进站接待 day), ``suggestion_led`` / ``suggestion_seconded``, ``suggestion_answered``
+    (led, answer class A/B/C), ``suggestion_solved`` (led, a class counted as 解决),
+    ``opinion_received``."""
+    parts = []
+    act = ev[ev["source"] == "activity"]
+    parts.append(pd.DataFrame({"rep_id": act["rep_id"], "day": act["day"], "rule": "activity:" + act["kind"],
+                               "ref_id": act["ref_id"]}))
+    rec = act[act["kind"] == RECEPTION_TYPE].drop_duplicates(["rep_id", "day"])
+    parts.append(pd.DataFrame({"rep_id": rec["rep_id"], "day": rec["day"], "rule": "reception_day",
+                               "ref_id": rec["ref_id"]}))
+    led = ev[ev["source"] == "led"]
+    for rule, mask in (("suggestion_led", pd.Series(True, index=led.index)),
+                       ("suggestion_answered", led["answer_class"].isin(metrics.ANSWERED_CLASSES)),
+                       ("suggestion_solved", led["answer_class"].isin(metrics.RESOLVED_CLASSES))):
+        sel = led[mask]
+        parts.append(pd.DataFrame({"rep_id": sel["rep_id"], "day": sel["day"], "rule": rule, "ref_id": sel["ref_id"]}))
+    for source, rule in (("seconded", "suggestion_seconded"), ("opinion", "opinion_received")):
+        sel = ev[ev["source"] == source]
+        parts.append(pd.DataFrame({"rep_id": sel["rep_id"], "day": sel["day"], "rule": rule, "ref_id": sel["ref_id"]}))
+    out = pd.concat(parts, ignore_index=True)
+    return out.astype({"rep_id": object, "rule": object, "ref_id": object})
+
+
+def rule_points(cfg: DutyConfig) -> dict[str, float]:
+    """Points per rule key (``activity:<type>`` and ``POINT_RULES``)."""
+    pts = {f"activity:{t}": p for t, p in cfg.activity_points.items()}
+    pts.update(cfg.points)
+    return pts
+
+
+def _by_rule(rc: pd.DataFrame, index) -> pd.DataFrame:
+    """Counts per (rep_id, rule) as a table indexed like ``index`` (0 where nothing happened)."""
+    if rc.empty:
+        return pd.DataFrame(index=pd.Index(index, name="rep_id"))
+    return rc.groupby(["rep_id", "rule"]).size().unstack(fill_value=0).reindex(index).fillna(0)
+
+
+def _points_from_counts(counts: pd.DataFrame, cfg: DutyConfig) -> pd.Series:
+    """Σ over rules (in a fixed order) of count × points: the same sum whatever the row order."""
+    pts = rule_points(cfg)
+    total = pd.Series(0.0, index=counts.index)
+    for rule in sorted(pts):
+        if rule in counts.columns:
+            total = total + counts[rule].astype(float) * pts[rule]
+    return total
+
+
+def duty_counts(ev: pd.DataFrame, cfg: DutyConfig) -> pd.DataFrame:
+    """Per rep_id (index) and duty key (columns): how many times the representative did it in ``ev``."""
+    out = {}
+    act = ev[ev["source"] == "activity"]
+    for d in cfg.duties:
+        if d.counts == "activities":
+            s = act[act["kind"].isin(d.types)].groupby("rep_id").size()
+        elif d.counts == "reception_days":
+            s = act[act["kind"] == RECEPTION_TYPE].drop_duplicates(["rep_id", "day"]).groupby("rep_id").size()
+        elif d.counts == "suggestions":
+            s = ev[ev["source"].isin(d.roles)].drop_duplicates(["rep_id", "ref_id"]).groupby("rep_id").size()
+        else:
+            s = ev[ev["source"] == "opinion"].groupby("rep_id").size()
+        out[d.key] = s
+    return pd.DataFrame(out).fillna(0).astype(int)
+
+
+# ───────────────────────────── 十必做 progress ─────────────────────────────
+
+@dataclass
+class Progress:
+    """十必做 for one year as of a cut-off. ``long``: one row per (rep, duty) — rep_id, duty,
+    label, done, target, due, on_pace, complete. ``wide``: one row per representative — the
+    roster columns, ``<duty>_done`` for every duty, on_pace (duties on pace), behind (duties
+    behind), on_track. ``towns``: per town — reps, on_track, share."""
+    year: int
+    cutoff: date
+    elapsed: Fraction
+    duties: pd.DataFrame  # key, label, how, target, due
+    long: pd.DataFrame
+    wide: pd.DataFrame
+    towns: pd.DataFrame
+
+    @property
+    def as_of(self) -> date:
+        """The last day counted."""
+        return self.cutoff - timedelta(days=1)
+
+
+def progress(con: duckdb.DuckDBPyConnection, year: int, as_of: date | None = None,
+             period_end: date | None = None, cfg: DutyConfig | None = None,
+             ev: pd.DataFrame | None = None) -> Progress:
+    """十必做 progress of every representative in the roster for ``year``, counted from 1 January
+    to the cut-off (``cutoff``); ``as_of`` defaults to the data's latest date."""
+    from analytics.suggestions import data_as_of
+
+    cfg = cfg or load_config()
+    if as_of is None:
+        as_of = data_as_of(con)
+    cut = cutoff(year, as_of, period_end)
+    share = elapsed(year, cut)
+    if ev is None:
+        ev = events(con, date(year, 1, 1), cut)
+    else:
+        ev = ev[(ev["day"] >= date(year, 1, 1)) & (ev["day"] < cut)]
+    roster = reps(con)
+    counts = duty_counts(ev, cfg).reindex(roster["rep_id"]).fillna(0).astype(int)
+    duties = pd.DataFrame([{"key": d.key, "label": d.label, "how": d.how, "target": d.target,
+                            "due": due(d.target, share)} for d in cfg.duties])
+    wide = roster.copy()
+    long_parts = []
+    on_pace = np.zeros(len(roster), dtype=int)
+    for d, n_due in zip(cfg.duties, duties["due"]):
+        done = counts[d.key].to_numpy()
+        wide[f"{d.key}_done"] = done
+        ok = done >= n_due
+        on_pace += ok
+        long_parts.append(pd.DataFrame({"rep_id": roster["rep_id"], "duty": d.key, "label": d.label, "done": done,
+                                        "target": d.target, "due": n_due, "on_pace": ok,
+                                        "complete": done >= d.target}))
+    wide["on_pace"] = on_pace
+    wide["behind"] = len(cfg.duties) - on_pace
+    wide["on_track"] = on_pace >= cfg.on_track_min
+    long = pd.concat(long_parts, ignore_index=True) if long_parts else pd.DataFrame()
+    towns = wide.groupby("town", sort=True).agg(reps=("rep_id", "size"), on_track=("on_track", "sum")).reset_index()
+    towns["on_track"] = towns["on_track"].astype(int)
+    towns["share"] = towns["on_track"] / towns["reps"]
+    return Progress(year, cut, share, duties, long, wide, towns)
+
+
+BEHIND_COLUMNS = ["rep_id", "name", "rep_level", "town", "station", "sector", "behind", "missing"]
+
+
+def behind(prog: Progress) -> pd.DataFrame:
+    """The reminder list: representatives not on track, with each duty behind pace written as
+    “label 已做 done 次，应做 due 次（全年 target 次）”; the most behind first."""
+    late = prog.long[~prog.long["on_pace"]]
+    text = late.assign(t=late["label"] + " 已做 " + late["done"].astype(str) + " 次，应做 " + late["due"].astype(str)
+                       + " 次（全年 " + late["target"].astype(str) + " 次）")
+    missing = text.groupby("rep_id", sort=False)["t"].agg("；".join)
+    out = prog.wide[~prog.wide["on_track"]].copy()
+    out["missing"] = out["rep_id"].map(missing).fillna("")
+    out = out.sort_values(["behind", "town", "rep_id"], ascending=[False, True, True])
+    return out[BEHIND_COLUMNS].reset_index(drop=True)
+
+
+REMINDER_HEADERS = {"rep_id": "代表编号", "name": "姓名", "rep_level": "代表层级", "town": "所属镇街",
+                    "station": "进站联络站", "sector": "界别", "behind": "落后项数", "missing": "需要补上的履职事项"}
+
+
+def reminder_xlsx(late: pd.DataFrame, prog: Progress) -> bytes:
+    """The reminder list as .xlsx (Chinese headers; text that a spreadsheet would run as a formula —
+    starting with = + - @ — is neutralised by ``hotwords.to_xlsx``)."""
+    from analytics.hotwords import to_xlsx
+
+    sheet = late.rename(columns=REMINDER_HEADERS)
+    return to_xlsx({f"{prog.year}年十必做提醒（截至{prog.as_of:%m月%d日}）": sheet})
+
+
+# ───────────────────────────── 履职积分 ─────────────────────────────
+
+POINTS_COLUMNS = ["rep_id", "name", "rep_level", "town", "station", "sector", *QUARTERS, "total", "percentile",
+                  "rank"]
+
+
+def _quarter(d: date) -> str:
+    return f"Q{(d.month - 1) // 3 + 1}"
+
+
+def points_table(con: duckdb.DuckDBPyConnection, year: int, as_of: date | None = None,
+                 period_end: date | None = None, cfg: DutyConfig | None = None,
+                 ev: pd.DataFrame | None = None) -> pd.DataFrame:
+    """履职积分 of every representative in the roster for ``year`` up to the cut-off: each
+    quarter's points (亮分; None for a quarter not yet begun), the total, the percentile among all
+    representatives (Hazen mid-rank: 100·(below + ½·equal)/N, the indices' rule) and the rank
+    (1 = most points; ties share the better rank). ``attrs['breakdown']``: per rep and rule, the
+    count and the points."""
+    from analytics.indices import hazen_scores
+    from analytics.suggestions import data_as_of
+
+    cfg = cfg or load_config()
+    if as_of is None:
+        as_of = data_as_of(con)
+    cut = cutoff(year, as_of, period_end)
+    if ev is None:
+        ev = events(con, date(year, 1, 1), cut)
+    else:
+        ev = ev[(ev["day"] >= date(year, 1, 1)) & (ev["day"] < cut)]
+    roster = reps(con)
+    rc = rule_counts(ev, cfg)
+    rc["quarter"] = [_quarter(d) for d in rc["day"]]
+    out = roster.copy()
+    for q in QUARTERS:
+        qn = int(q[1])
+        if date(year, 3 * qn - 2, 1) >= cut:
+            out[q] = None
+            continue
+        c = _by_rule(rc[rc["quarter"] == q], roster["rep_id"])
+        out[q] = _points_from_counts(c, cfg).to_numpy()
+    c = _by_rule(rc, roster["rep_id"])
+    out["total"] = _points_from_counts(c, cfg).to_numpy()
+    out["percentile"] = hazen_scores(out["total"].to_numpy(float)) if len(out) else []
+    out["rank"] = out["total"].rank(method="min", ascending=False).astype(int) if len(out) else []
+    pts = rule_points(cfg)
+    br = c.reset_index().melt(id_vars="rep_id", var_name="rule", value_name="count")
+    br = br[br["count"] > 0].copy()
+    br["points"] = br["rule"].map(pts) * br["count"]
+    out.attrs["breakdown"] = br.sort_values(["rep_id", "rule"]).reset_index(drop=True)
+    out.attrs["cutoff"] = cut
+    return out[POINTS_COLUMNS]
+
+
+def rule_table(cfg: DutyConfig | None = None) -> pd.DataFrame:
+    """The point rules as a table: rule, label, points (what the page prints beside the scores)."""
+    cfg = cfg or load_config()
+    rows = [{"rule": f"activity:{t}", "label": f"参加{t}（每次）", "points": p} for t, p in cfg.activity_points.items()]
+    rows += [{"rule": r, "label": POINT_RULE_LABELS[r], "points": cfg.points[r]} for r in POINT_RULES]
+    return pd.DataFrame(rows)
+
+
+def rule_label(rule: str) -> str:
+    return f"参加{rule.split(':', 1)[1]}" if rule.startswith("activity:") else POINT_RULE_LABELS.get(rule, rule)
+
+
+# ───────────────────────────── for the 践行 index ─────────────────────────────
+
+def rep_period_figures(con: duckdb.DuckDBPyConnection, periods: list[Period],
+                       cfg: DutyConfig | None = None, as_of: date | None = None) -> pd.DataFrame:
+    """Per (period code, rep_id) of every representative in the roster: ``points`` earned in the
+    period and ``on_track`` (十必做 on pace from 1 January of the period's year to the cut-off
+    ``min(period end, as_of + 1 day)``). What the 践行 index sums per unit."""
+    from analytics.suggestions import data_as_of
+
+    cfg = cfg or load_config()
+    if as_of is None:
+        as_of = data_as_of(con)
+    roster = reps(con)["rep_id"]
+    if not periods or roster.empty:
+        return pd.DataFrame(columns=["period", "rep_id", "points", "on_track"])
+    start = min(date(p.start.year, 1, 1) for p in periods)
+    end = max(p.end for p in periods)
+    ev = events(con, start, end)
+    rc = rule_counts(ev, cfg)
+    out = []
+    for p in periods:
+        in_p = rc[(rc["day"] >= p.start) & (rc["day"] < p.end)]
+        c = _by_rule(in_p, roster)
+        pts = _points_from_counts(c, cfg).to_numpy()
+        year = p.start.year
+        cut = cutoff(year, as_of, p.end)
+        share = elapsed(year, cut)
+        ytd = ev[(ev["day"] >= date(year, 1, 1)) & (ev["day"] < cut)]
+        counts = duty_counts(ytd, cfg).reindex(roster).fillna(0)
+        on_pace = np.zeros(len(roster), dtype=int)
+        for d in cfg.duties:
+            on_pace += counts[d.key].to_numpy() >= due(d.target, share)
+        out.append(pd.DataFrame({"period": p.code, "rep_id": roster.to_numpy(), "points": pts,
+                                 "on_track": on_pace >= cfg.on_track_min}))
+    return pd.concat(out, ignore_index=True)
+
+
+# ───────────────────────────── 履职轨迹 ─────────────────────────────
+
+TRAJECTORY_COLUMNS = ["day", "what", "kind", "title", "where", "ref_id", "points"]
+_TRAJECTORY_DETAIL_SQL = """
+    SELECT 'activity' AS source, activity_id AS ref_id, type AS kind, topic AS title,
+           town || coalesce(' · ' || station, '') AS place, NULL AS answer_class
+    FROM activities WHERE list_contains($acts, activity_id)
+    UNION ALL
+    SELECT 'suggestion', suggestion_id, submit_type, title, main_handler, answer_class
+    FROM suggestions WHERE list_contains($suggs, suggestion_id)
+    UNION ALL
+    SELECT 'opinion', opinion_id, channel, coalesce(title, left(content, 30)), town || coalesce(' · ' || station, ''), NULL
+    FROM opinions WHERE list_contains($ops, opinion_id)
+"""
+WHAT_LABELS = {"activity": "参加活动", "led": "领衔建议", "seconded": "附议建议", "opinion": "接待群众意见"}
+
+
+def trajectory(con: duckdb.DuckDBPyConnection, rep_id: str, start: date, end: date,
+               cfg: DutyConfig | None = None) -> pd.DataFrame:
+    """One representative's record in [start, end), oldest first: day, what (参加活动 / 领衔建议 /
+    附议建议 / 接待群众意见), kind (activity type, 提出类型 or 来源渠道), title (activity topic,
+    suggestion title, opinion title — masked at import), where (place, or 主办单位 for a suggestion),
+    ref_id, points (what the row earned by the point rules; a 进站接待 day's points go to its first
+    activity of that day)."""
+    cfg = cfg or load_config()
+    ev = events(con, start, end)
+    ev = ev[ev["rep_id"] == rep_id]
+    if ev.empty:
+        return pd.DataFrame(columns=TRAJECTORY_COLUMNS)
+    cur = con.cursor()
+    rows = cur.execute(_TRAJECTORY_DETAIL_SQL, {
+        "acts": list(ev.loc[ev["source"] == "activity", "ref_id"]) or [""],
+        "suggs": list(ev.loc[ev["source"].isin(["led", "seconded"]), "ref_id"]) or [""],
+        "ops": list(ev.loc[ev["source"] == "opinion", "ref_id"]) or [""]}).fetchall()
+    detail = {(s, r): (k, t, p) for s, r, k, t, p, _ in rows}
+    rc = rule_counts(ev, cfg)
+    pts = rule_points(cfg)
+    earned = rc.assign(p=rc["rule"].map(pts)).groupby(["ref_id", "day"])["p"].sum()
+    out = []
+    for r in ev.itertuples(index=False):
+        key = ("suggestion" if r.source in ("led", "seconded") else r.source, r.ref_id)
+        kind, title, place = detail.get(key, (None, None, None))
+        p = float(earned.get((r.ref_id, r.day), 0.0))
+        if r.source == "seconded":
+            p = cfg.points["suggestion_seconded"]
+        out.append({"day": r.day, "what": WHAT_LABELS[r.source], "kind": kind, "title": title, "where": place,
+                    "ref_id": r.ref_id, "points": p})
+    return pd.DataFrame(out, columns=TRAJECTORY_COLUMNS)
+
+
+# ───────────────────────────── everything the page shows ─────────────────────────────
+
+def years_with_data(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Years holding an activity, a suggestion or an opinion, latest first."""
+    rows = con.cursor().execute("""
+        SELECT DISTINCT y FROM (SELECT year(date) AS y FROM activities UNION ALL
+                                SELECT year(submitted_at) FROM suggestions UNION ALL
+                                SELECT year(submitted_at) FROM opinions) WHERE y IS NOT NULL ORDER BY y DESC""").fetchall()
+    return [r[0] for r in rows]
+
+
+def report(con: duckdb.DuckDBPyConnection, year: int, period_end: date | None = None,
+           cfg: DutyConfig | None = None) -> dict:
+    """The 代表履职 page's tables for a year (up to ``period_end`` when given): progress, the
+    reminder list, the points table, the district's on-track share."""
+    from analytics.suggestions import data_as_of
+
+    cfg = cfg or load_config()
+    as_of = data_as_of(con)
+    cut = cutoff(year, as_of, period_end)
+    ev = events(con, date(year, 1, 1), cut)
+    prog = progress(con, year, as_of, period_end, cfg, ev)
+    pts = points_table(con, year, as_of, period_end, cfg, ev)
+    n = len(prog.wide)
+    return {"year": year, "as_of": prog.as_of, "elapsed": prog.elapsed, "progress": prog,
+            "behind": behind(prog), "points": pts, "reps": n,
+            "on_track": int(prog.wide["on_track"].sum()),
+            "on_track_share": (float(prog.wide["on_track"].mean()) if n else None)}
+
+
+# ───────────────────────────── command line ─────────────────────────────
+
+def report_json(rep: dict) -> dict:
+    from analytics.suggestions import records
+
+    prog: Progress = rep["progress"]
+    return {
+        "year": rep["year"], "as_of": rep["as_of"].isoformat(), "elapsed": float(rep["elapsed"]),
+        "reps": rep["reps"], "on_track": rep["on_track"], "on_track_share": rep["on_track_share"],
+        "duties": records(prog.duties.assign(
+            on_pace_share=[float(prog.long.loc[prog.long["duty"] == k, "on_pace"].mean()) if len(prog.long) else None
+                           for k in prog.duties["key"]])),
+        "towns": records(prog.towns),
+        "progress": records(prog.wide),
+        "behind": records(rep["behind"]),
+        "points": records(rep["points"]),
+        "rules": records(rule_table()),
+    }
+
+
+def report_text(rep: dict) -> str:
+    prog: Progress = rep["progress"]
+    share = rep["on_track_share"]
+    lines = [f"代表履职 · {rep['year']}年（截至 {rep['as_of']}，全年已过 {float(rep['elapsed']) * 100:.0f}%）",
+             f"“十必做”进度正常的代表：{rep['on_track']} / {rep['reps']}"
+             + (f"（{share * 100:.1f}%）" if share is not None else "")]
+    lines.append("")
+    lines.append("履职清单“十必做”（全年目标 / 目前应完成 / 达到进度的代表占比）")
+    for d in prog.duties.itertuples():
+        ok = prog.long.loc[prog.long["duty"] == d.key, "on_pace"]
+        lines.append(f"  {d.label}：{d.target} / {d.due} / {ok.mean() * 100:.1f}%    {d.how}")
+    lines.append("")
+    lines.append("各镇街进度正常的代表占比")
+    for t in prog.towns.sort_values(["share", "town"], ascending=[False, True]).itertuples():
+        lines.append(f"  {t.town}：{t.on_track} / {t.reps}（{t.share * 100:.1f}%）")
+    pts = rep["points"].sort_values(["rank", "rep_id"])
+    lines.append("")
+    lines.append("履职积分前 20 名（季度亮分 Q1 Q2 Q3 Q4 / 全年 / 全区百分位）")
+    for r in pts.head(20).itertuples():
+        qs = " ".join("—" if getattr(r, q) is None or pd.isna(getattr(r, q)) else f"{getattr(r, q):g}" for q in QUARTERS)
+        lines.append(f"  {r.rank:>3}  {r.name}（{r.town}，{r.rep_level}）  {qs} / {r.total:g} / {r.percentile:.1f}")
+    late = rep["behind"]
+    lines.append("")
+    lines.append(f"需要提醒的代表：{len(late)} 人" + ("（--json 可得全部）" if len(late) > 10 else ""))
+    for r in late.head(10).itertuples():
+        lines.append(f"  {r.name}（{r.town}）落后 {r.behind} 项：{r.missing}")
+    return "\n".join(lines)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from analytics.store import StoreError, connect
+
+    try:
+        cfg = load_config()
+    except DutyConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
+        con = connect(args.db, read_only=True)
+    except StoreError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
+        years = years_with_data(con)
+        if not years:
+            print("数据库里还没有履职活动、代表建议或民情民意数据。", file=sys.stderr)
+            return 1
+        year = args.year or years[0]
+        rep = report(con, year, cfg=cfg)
+    finally:
+        con.close()
+    if args.json:
+        print(json.dumps(report_json(rep), ensure_ascii=False, indent=2))
+    else:
+        print(report_text(rep))
+    return 0
+
+
+def cli_register(subparsers) -> None:
+    from analytics.__main__ import add_db_argument
+
+    p = subparsers.add_parser("reps", help="代表履职：“十必做”进度、履职积分与季度亮分、需要提醒的代表")
+    p.add_argument("--year", type=int, help="年份，如 2024（默认：有数据的最近一年）")
+    add_db_argument(p)
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+    p.set_defaults(func=_run)
