@@ -375,7 +375,9 @@ class _Validator:
     def __init__(self, contract: Contract, kind: str):
         self.contract = contract
         self.kind: Kind = contract.kinds[kind]
-        self.seen: dict[str, tuple[str | None, int]] = {}
+        # key -> sheet index << 32 | row number of its first row (an int: a million keys stay small)
+        self.seen: dict[str, int] = {}
+        self.sheet_names: dict[int, str | None] = {}
         self._caches: dict[str, dict] = {}
         allowed = {v: "、".join(contract.canon[v]) for v in contract.canon}
         self._allowed = allowed
@@ -483,17 +485,20 @@ class _Validator:
 
         key_col = col_of[self.kind.key]
         key_header = key_col.header or key_col.letter
+        self.sheet_names[sheet.index] = sheet.sheet
         for i, key in enumerate(key_values):
             if key is None:
                 continue
             row_no = chunk[i][0]
             first = self.seen.get(key)
             if first is None:
-                self.seen[key] = (sheet.sheet, row_no)
-            elif first[0] == sheet.sheet:
-                flag(i, key_header, f"与第{first[1]}行编号重复")
+                self.seen[key] = sheet.index << 32 | row_no
+                continue
+            first_sheet, first_row = first >> 32, first & 0xFFFFFFFF
+            if first_sheet == sheet.index:
+                flag(i, key_header, f"与第{first_row}行编号重复")
             else:
-                flag(i, key_header, f"与工作表“{first[0]}”第{first[1]}行编号重复")
+                flag(i, key_header, f"与工作表“{self.sheet_names[first_sheet]}”第{first_row}行编号重复")
 
         rejects: list[Reject] = []
         keep = np.ones(n, dtype=bool)
@@ -734,6 +739,7 @@ class _Stager:
                             WHEN t.row_hash = h.row_hash THEN 'unchanged'
                             ELSE 'update' END AS action
                 FROM h LEFT JOIN {kind} t ON t.{k.key} = h.{k.key}""")
+            self.cur.execute(f"DROP TABLE stage_{kind}")  # the plan holds the rows now: halve the memory
             counts = self.cur.execute(
                 f"SELECT _sheet, action, count(*) FROM plan_{kind} GROUP BY ALL").fetchall()
             for sheet_index, action, n in counts:
