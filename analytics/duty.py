@@ -209,6 +209,21 @@ def parse_config(raw: dict, source: str = "duty.toml") -> DutyConfig:
 
 # ───────────────────────────── pace ─────────────────────────────
 
+_AS_OF_SQL = """
+    SELECT max(d) FROM (
+        SELECT date AS d FROM activities
+        UNION ALL SELECT greatest(submitted_at, assigned_at, answered_at, second_answered_at) FROM suggestions
+        UNION ALL SELECT CAST(greatest(submitted_at, assigned_at, closed_at) AS DATE) FROM opinions)
+"""
+
+
+def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
+    """"Now" for duty progress: the latest date in the activities, suggestions (not 答复期限) and
+    opinions — the three records duties are counted from. Never the wall clock."""
+    d = con.cursor().execute(_AS_OF_SQL).fetchone()[0]
+    return d.date() if hasattr(d, "date") and callable(d.date) else d
+
+
 def cutoff(year: int, as_of: date | None, period_end: date | None = None) -> date:
     """The day after the last day counted: the year's end, the period's end or as_of + 1 day,
     whichever comes first (never before the year starts)."""
@@ -412,8 +427,6 @@ def progress(con: duckdb.DuckDBPyConnection, year: int, as_of: date | None = Non
              ev: pd.DataFrame | None = None) -> Progress:
     """十必做 progress of every representative in the roster for ``year``, counted from 1 January
     to the cut-off (``cutoff``); ``as_of`` defaults to the data's latest date."""
-    from analytics.suggestions import data_as_of
-
     cfg = cfg or load_config()
     if as_of is None:
         as_of = data_as_of(con)
@@ -496,8 +509,6 @@ def points_table(con: duckdb.DuckDBPyConnection, year: int, as_of: date | None =
     (1 = most points; ties share the better rank). ``attrs['breakdown']``: per rep and rule, the
     count and the points."""
     from analytics.indices import hazen_scores
-    from analytics.suggestions import data_as_of
-
     cfg = cfg or load_config()
     if as_of is None:
         as_of = data_as_of(con)
@@ -549,8 +560,6 @@ def rep_period_figures(con: duckdb.DuckDBPyConnection, periods: list[Period],
     """Per (period code, rep_id) of every representative in the roster: ``points`` earned in the
     period and ``on_track`` (十必做 on pace from 1 January of the period's year to the cut-off
     ``min(period end, as_of + 1 day)``). What the 践行 index sums per unit."""
-    from analytics.suggestions import data_as_of
-
     cfg = cfg or load_config()
     if as_of is None:
         as_of = data_as_of(con)
@@ -644,8 +653,6 @@ def report(con: duckdb.DuckDBPyConnection, year: int, period_end: date | None = 
            cfg: DutyConfig | None = None) -> dict:
     """The 代表履职 page's tables for a year (up to ``period_end`` when given): progress, the
     reminder list, the points table, the district's on-track share."""
-    from analytics.suggestions import data_as_of
-
     cfg = cfg or load_config()
     as_of = data_as_of(con)
     cut = cutoff(year, as_of, period_end)

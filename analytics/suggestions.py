@@ -9,9 +9,10 @@ Common rules:
 - a scope is a 届次会次 (``session``) or a period (suggestions *submitted* in it, as the cockpit
   counts them), optionally one town: the town of the lead representative, by the rule of
   ``analytics.metrics`` (a suggestion whose lead cannot be placed counts for the district only);
-- "now" is ``data_as_of``: the latest date found in the data, never the wall clock, so the same
-  data gives the same overdue list on every machine and every day;
-- 答复 means an answer class A/B/C (``metrics.ANSWERED_CLASSES``); the classes counted as 解决 are
+- "now" is ``suggestions_as_of``: the latest date found in the suggestions, never the wall clock,
+  so the same data gives the same overdue list on every machine and every day;
+- 答复 means a 答复时间 or an answer class A/B/C (``metrics.ANSWERED_CLASSES``); 解决率 counts,
+  as the cockpit does, only answers with a class; the classes counted as 解决 are
   ``metrics.RESOLVED_CLASSES`` (data/indices.toml ``[answers] solved``); 满意/已评价 are
   ``metrics.SATISFIED`` / ``metrics.EVALUATED``; the weight of 基本满意 in 加权满意率 is the
   indices' ``basic_satisfied_weight``. Nothing here restates those lists;
@@ -147,16 +148,16 @@ def basic_satisfied_weight() -> float:
 # ───────────────────────────── scope and "now" ─────────────────────────────
 
 _AS_OF_SQL = """
-    SELECT max(d) FROM (
-        SELECT greatest(submitted_at, assigned_at, answered_at, second_answered_at) AS d FROM suggestions
-        UNION ALL SELECT CAST(greatest(submitted_at, assigned_at, closed_at) AS DATE) FROM opinions
-        UNION ALL SELECT date FROM activities)
+    SELECT greatest(max(submitted_at), max(assigned_at), max(answered_at), max(second_answered_at))
+    FROM suggestions
 """
 
 
-def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
-    """The latest date in the data: any date of a suggestion (but 答复期限, a deadline), of an
-    opinion or of an activity. "Now" for overdue items and for duty progress; None when empty."""
+def suggestions_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
+    """"Now" for the suggestions: the latest date recorded in them (提出, 交办, 答复, 二次答复 — not
+    答复期限, a plan). An export vouches for "not answered yet" only up to the day it was taken, so
+    a newer opinions export does not make a suggestion overdue. The cockpit's alert list
+    (``analytics.alerts``) uses the same date. None when there are no suggestions."""
     d = con.cursor().execute(_AS_OF_SQL).fetchone()[0]
     if isinstance(d, datetime):
         d = d.date()
@@ -223,7 +224,7 @@ STAGE_DEFINITIONS = {
     "assigned": "有交办时间，或已进入办理、答复（后面的环节说明它一定交办过）。",
     "supervised": "已交办且填有督办方式（常委会重点督办、主任会议成员牵头督办、各委办对口督办）：是交办中的一部分，不是每件都有。",
     "handling": "已交办且有主办单位，或已答复。",
-    "answered": "答复类别为 A、B 或 C（已办复）。",
+    "answered": "有答复时间，或答复类别为 A、B 或 C（已办复）。",
     "evaluated": "已答复，且领衔代表的评价为满意、基本满意或不满意（未评价、空白不算）。",
     "second": "已答复且有二次答复时间：是答复中的一部分（B 类承诺事项、个别 A 类）。",
 }
@@ -238,17 +239,18 @@ def suggestion_rows(con: duckdb.DuckDBPyConnection, scope: Scope = Scope(), as_o
     - ``submitted``: every row;  ``assigned``: 交办时间 present, or ``handling``;
     - ``supervised``: ``assigned`` and 督办方式 present;
     - ``handling``: ``answered``, or 交办时间 and 主办单位 present;
-    - ``answered``: 答复类别 in A/B/C;  ``evaluated``: ``answered`` and 代表评价 in
-      满意/基本满意/不满意;  ``second``: ``answered`` and 二次答复时间 present.
+    - ``answered``: 答复时间 present or 答复类别 in A/B/C;  ``evaluated``: ``answered`` and 代表评价
+      in 满意/基本满意/不满意;  ``second``: ``answered`` and 二次答复时间 present.
 
-    Outcome flags: ``solved`` (answered with a class counted as 解决), ``satisfied`` (evaluated
+    Outcome flags: ``classified`` (答复类别 in A/B/C: the 解决率 denominator, as the cockpit's),
+    ``solved`` (a class counted as 解决), ``satisfied`` (evaluated
     满意 or 基本满意), ``satisfied_full`` (满意), ``satisfied_basic`` (基本满意), ``done``
     (solved and satisfied: 办成). ``open`` = not answered; ``overdue`` = open and 答复期限 before
     ``as_of``; ``due_counted`` = has a 答复期限 and is either answered with a 答复时间 or open and
     overdue; ``on_time`` = answered with 答复时间 ≤ 答复期限. ``days_overdue`` = as_of − 答复期限
     for overdue rows. Dates are pandas Timestamps (NaT when missing)."""
     if as_of is None:
-        as_of = data_as_of(con)
+        as_of = suggestions_as_of(con)
     p = scope.period
     params = {"session": scope.session, "start": p.start if p else None, "end": p.end if p else None,
               "town": scope.town, "id": suggestion_id}
@@ -259,7 +261,8 @@ def suggestion_rows(con: duckdb.DuckDBPyConnection, scope: Scope = Scope(), as_o
         df[c] = pd.to_datetime(df[c])
     now = pd.Timestamp(as_of) if as_of else pd.NaT
     has = lambda c: df[c].notna()  # noqa: E731
-    answered = df["answer_class"].isin(metrics.ANSWERED_CLASSES)
+    classified = df["answer_class"].isin(metrics.ANSWERED_CLASSES)
+    answered = classified | has("answered_at")
     handling = answered | (has("assigned_at") & df["main_handler"].notna())
     assigned = handling | has("assigned_at")
     df["submitted"] = True
@@ -269,7 +272,8 @@ def suggestion_rows(con: duckdb.DuckDBPyConnection, scope: Scope = Scope(), as_o
     df["answered"] = answered
     df["evaluated"] = answered & df["evaluation"].isin(metrics.EVALUATED)
     df["second"] = answered & has("second_answered_at")
-    df["solved"] = answered & df["answer_class"].isin(metrics.RESOLVED_CLASSES)
+    df["classified"] = classified
+    df["solved"] = classified & df["answer_class"].isin(metrics.RESOLVED_CLASSES)
     df["satisfied"] = df["evaluated"] & df["evaluation"].isin(metrics.SATISFIED)
     df["satisfied_full"] = df["evaluated"] & (df["evaluation"] == "满意")
     df["satisfied_basic"] = df["evaluated"] & (df["evaluation"] == "基本满意")
@@ -319,7 +323,7 @@ def _solved_words() -> str:
 
 RATES: tuple[Rate, ...] = (
     Rate("closed_rate", "办结率",
-         "范围内的代表建议中，承办单位已经答复（办复，答复类别为 A、B 或 C）的比例。办结只说明已经答复，"
+         "范围内的代表建议中，承办单位已经答复（办复：有答复时间或答复类别）的比例。办结只说明已经答复，"
          "不说明问题已经解决：请同时看解决率和办成率。",
          "已答复件数 ÷ 建议件数", "answered", "submitted"),
     Rate("on_time_rate", "按期答复率",
@@ -329,7 +333,7 @@ RATES: tuple[Rate, ...] = (
     Rate("solved_rate", "解决率",
          f"已答复的建议中，答复类别算作“解决”的比例（现为 {_solved_words()}：已解决或基本解决；清单见 data/indices.toml "
          "的 [answers]）。与驾驶舱的“解决率”同一口径，尚未答复的不计入分母。",
-         "答复为解决类的件数 ÷ 已答复件数", "solved", "answered"),
+         "答复为解决类的件数 ÷ 答复类别为 A、B 或 C 的件数", "solved", "classified"),
     Rate("satisfied_rate", "满意率",
          "已评价的建议中，领衔代表评价为满意或基本满意的比例。基本满意按满意计，与驾驶舱民情民意满意率、"
          "公开通报的口径一致；未评价的不计入分母。",
@@ -444,14 +448,14 @@ def overdue(rows: pd.DataFrame) -> pd.DataFrame:
 # ───────────────────────────── departments ─────────────────────────────
 
 DEPARTMENT_COLUMNS = ["main_handler", "suggestions", "answered", "open", "overdue", "on_time", "due",
-                      "on_time_rate", "solved", "solved_rate", "satisfied", "evaluated", "satisfied_rate",
+                      "on_time_rate", "solved", "classified", "solved_rate", "satisfied", "evaluated", "satisfied_rate",
                       "score", "rank", "small"]
 NO_HANDLER = "（未填主办单位）"
 
 
 def departments(rows: pd.DataFrame, cfg: SuggestionConfig | None = None) -> pd.DataFrame:
     """Per 主办单位: volume, answered, open, overdue, 按期答复 (on_time / due), 解决 (solved /
-    answered), 满意 (satisfied / evaluated), their raw rates, a ``score`` and a ``rank``.
+    classified), 满意 (satisfied / evaluated), their raw rates, a ``score`` and a ``rank``.
 
     Score (0–100): the mean of the three rates, each first shrunk toward the pooled rate of all
     departments in scope, ``(x + m·p̄) / (n + m)`` with m = ``prior_strength`` (a department with 2
@@ -465,12 +469,13 @@ def departments(rows: pd.DataFrame, cfg: SuggestionConfig | None = None) -> pd.D
     agg = work.groupby("main_handler", sort=True).agg(
         suggestions=("suggestion_id", "size"), answered=("answered", "sum"), open=("open", "sum"),
         overdue=("overdue", "sum"), on_time=("on_time", "sum"), due=("due_counted", "sum"),
-        solved=("solved", "sum"), satisfied=("satisfied", "sum"), evaluated=("evaluated", "sum"),
+        solved=("solved", "sum"), classified=("classified", "sum"), satisfied=("satisfied", "sum"),
+        evaluated=("evaluated", "sum"),
     ).reset_index()
     if agg.empty:
         return pd.DataFrame(columns=DEPARTMENT_COLUMNS)
     shrunk = []
-    for x, n in (("on_time", "due"), ("solved", "answered"), ("satisfied", "evaluated")):
+    for x, n in (("on_time", "due"), ("solved", "classified"), ("satisfied", "evaluated")):
         xs, ns = agg[x].to_numpy(float), agg[n].to_numpy(float)
         agg[f"{x}_rate"] = np.where(ns > 0, xs / np.where(ns > 0, ns, 1), np.nan)
         if ns.sum() > 0:
@@ -480,7 +485,8 @@ def departments(rows: pd.DataFrame, cfg: SuggestionConfig | None = None) -> pd.D
     ranked = agg[~agg["small"]].sort_values(["score", "main_handler"], ascending=[False, True])
     agg["rank"] = pd.Series(range(1, len(ranked) + 1), index=ranked.index, dtype="Int64")
     agg = agg.sort_values(["rank", "main_handler"], na_position="last").reset_index(drop=True)
-    for c in ("suggestions", "answered", "open", "overdue", "on_time", "due", "solved", "satisfied", "evaluated"):
+    for c in ("suggestions", "answered", "open", "overdue", "on_time", "due", "solved", "classified", "satisfied",
+              "evaluated"):
         agg[c] = agg[c].astype(int)
     return agg[DEPARTMENT_COLUMNS]
 
@@ -681,7 +687,7 @@ def timeline(con: duckdb.DuckDBPyConnection, suggestion_id: str, as_of: date | N
     "status": a one-line state as of ``as_of``}."""
     cfg = cfg or load_config()
     if as_of is None:
-        as_of = data_as_of(con)
+        as_of = suggestions_as_of(con)
     rows = suggestion_rows(con, Scope(), as_of, suggestion_id=suggestion_id)
     if rows.empty:
         return None
@@ -739,7 +745,7 @@ def report(con: duckdb.DuckDBPyConnection, scope: Scope, cfg: SuggestionConfig |
     """Every table of the 代表建议 page for one scope: as_of, rates (全部 and per 提出类型), funnel per
     提出类型, clocks, overdue, departments, promises, rising (solved yet rising)."""
     cfg = cfg or load_config()
-    as_of = data_as_of(con)
+    as_of = suggestions_as_of(con)
     rows = suggestion_rows(con, scope, as_of)
     w = basic_satisfied_weight()
     parts = by_type(rows)
