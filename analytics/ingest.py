@@ -700,7 +700,11 @@ def read_table(path: str | Path, limit: int | None = None, contract: Contract | 
 # ── the store ─────────────────────────────────────────────────────────────────
 
 def _hash_sql(kind: Kind, alias: str) -> str:
-    """row_hash: md5 of the stored values in contract order, NULL distinct from any text."""
+    """row_hash: md5 of the stored values in contract order, NULL distinct from any text.
+
+    Computed by DuckDB (vectorised) from its text form of each value; should a DuckDB upgrade ever
+    change how it prints a timestamp, the next import reports those rows as updated once, no worse.
+    """
     parts = [f"CASE WHEN {alias}.{c} IS NULL THEN 'N' ELSE 'V' || CAST({alias}.{c} AS VARCHAR) END"
              for c in kind.columns]
     return f"md5(concat_ws(chr(31), {', '.join(parts)}))"
@@ -722,7 +726,7 @@ class _Stager:
         if table.num_rows:
             self.cur.register("ingest_chunk", table)
             try:
-                self.cur.execute(f"INSERT INTO stage_{kind} SELECT * FROM ingest_chunk")
+                self.cur.execute(f"INSERT INTO stage_{kind} SELECT {cols}, _row_no, _sheet FROM ingest_chunk")
             finally:
                 self.cur.unregister("ingest_chunk")
 
@@ -790,7 +794,8 @@ def _write_rejects(cur, batch_id: int, file_name: str, rejects: list[Reject]) ->
     })
     cur.register("ingest_rejects", table)
     try:
-        cur.execute("INSERT INTO rejected_rows SELECT * FROM ingest_rejects")
+        cur.execute("INSERT INTO rejected_rows (batch_id, file_name, sheet, row_no, column_name, reason, raw) "
+                    "SELECT batch_id, file_name, sheet, row_no, column_name, reason, raw FROM ingest_rejects")
     finally:
         cur.unregister("ingest_rejects")
 
