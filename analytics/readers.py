@@ -140,13 +140,22 @@ def _inspect_xlsx(path: Path) -> FileInfo:
 
 
 def _dimension_rows(zf: zipfile.ZipFile) -> int | None:
-    """Rows the sheets claim in their <dimension> element (may be missing or wrong: an estimate)."""
+    """Rows in the sheets, roughly: their <dimension> element, or else a count of row ends."""
     total = 0
     for name in zf.namelist():
         if name.startswith("xl/worksheets/") and name.endswith(".xml"):
             with zf.open(name) as fh:
-                m = re.search(rb'<(?:\w+:)?dimension\s+ref="[A-Z]+\d+:?[A-Z]*(\d*)"', fh.read(4096))
-            total += int(m.group(1)) if m and m.group(1) else 0
+                first = fh.read(4096)
+                m = re.search(rb'<(?:\w+:)?dimension\s+ref="[A-Z]+\d+:?[A-Z]*(\d*)"', first)
+                if m and m.group(1):
+                    total += int(m.group(1))
+                    continue
+                tail = first
+                count = first.count(b"</row>")
+                for block in iter(lambda: fh.read(_BLOCK), b""):
+                    count += (tail[-5:] + block).count(b"</row>")  # an end tag split across blocks
+                    tail = block
+                total += count
     return total or None
 
 

@@ -19,7 +19,7 @@ from analytics import ingest, store
 from analytics.__main__ import main
 from analytics.dates import DateError, parse_column, parse_value
 from analytics.ingest import FileReport, ingest_files, plan_file, read_table
-from analytics.readers import ReadError
+from analytics.readers import ReadError, estimate_rows
 
 DATA = Path(__file__).parent / "data" / "ingest"
 ROOT = Path(__file__).resolve().parent.parent
@@ -200,6 +200,7 @@ def test_hand_written_workbook_features(con, tmp_path):
     hidden_body = '<row r="1"><c r="A1" t="inlineStr"><is><t>下拉选项</t></is></c></row>'
     path = _package(tmp_path / "hand.xlsx", {"数据": body, "字典": hidden_body}, shared=shared,
                     styles=styles, date1904=True, hidden=("字典",))
+    assert estimate_rows(path) == 5  # no <dimension> in these sheets: row ends are counted instead
     r = ingest_one(con, path)
     assert (r.error, r.rows_read, r.imported, r.rejected, r.skipped) == (None, 3, 2, 1, 1)
     assert r.sheets[1]["note"] == "隐藏工作表" and r.sheets[1]["error"]
@@ -584,6 +585,10 @@ def test_progress_is_reported(con):
                  progress=lambda done, total, msg: calls.append((done, total, msg)))
     assert calls and all(isinstance(d, int) and isinstance(m, str) for d, _, m in calls)
     assert calls[-1][2] == "导入完成" and calls[-1][0] == calls[-1][1] == 3 + 1 + 8
+    # a workbook's total comes from its sheets' sizes (see also the hand-written workbook test)
+    calls.clear()
+    ingest_files(con, [DATA / "opinions_merged.xlsx"], progress=lambda d, t, m: calls.append((d, t, m)))
+    assert calls[0][1] == 14
 
 
 # ── command line ──────────────────────────────────────────────────────────────
