@@ -16,6 +16,9 @@ COMMAND_MODULES = (
     "analytics.metrics",
     "analytics.indices",
     "analytics.hotwords",
+    "analytics.ranking",
+    "analytics.points",
+    "analytics.report",
     "analytics.suggestions",
     "analytics.duty",
 )
