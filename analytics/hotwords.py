@@ -229,25 +229,27 @@ def _word_ids(con) -> dict[str, int]:
     return dict(con.execute("SELECT word, word_id FROM words").fetchall())
 
 
-def _store_batch(con, version: int, rows: list[tuple], counts: list[list[tuple[str, int]]],
-                 vocab: dict[str, int]) -> None:
-    """Insert the segmentation of a batch of opinions (rows as selected by ``_PENDING_SQL``)."""
+def _store_batch(con, version: int, rows: list[tuple], counts: textseg.Counts, vocab: dict[str, int]) -> None:
+    """Insert the segmentation of a batch of opinions (rows as selected by ``_PENDING_SQL``,
+    ``counts`` of their texts in the same order)."""
     if not rows:
         return
-    new_words = sorted({w for doc in counts for w, _ in doc if w not in vocab})
+    n = len(rows)
+    if counts.n_docs != n:
+        raise RuntimeError(f"{n} opinions but counts for {counts.n_docs}")
+    new_words = [w for w in counts.words if w not in vocab]
     if new_words:
         # fetchall, not fetchone: DuckDB 2 refuses register() while a result is unfinished.
         start = con.execute("SELECT coalesce(max(word_id), 0) + 1 FROM words").fetchall()[0][0]
         ids = range(start, start + len(new_words))
         vocab.update(zip(new_words, ids))
-        con.register("_new_words", pd.DataFrame({"word_id": list(ids), "word": new_words}))
+        con.register("_new_words", pd.DataFrame({"word_id": np.arange(start, start + len(new_words), dtype=np.int32),
+                                                 "word": new_words}))
         con.execute("INSERT INTO words SELECT word_id, word FROM _new_words")
         con.unregister("_new_words")
-    n = len(rows)
     doc_ids = np.asarray([r[0] for r in con.execute("SELECT nextval('doc_seq') FROM range(?)", [n]).fetchall()],
                          dtype=np.int64)
     cols = list(zip(*rows))  # opinion_id, row_hash, day, town, station, channel, category, title, content
-    lengths = np.fromiter((len(doc) for doc in counts), dtype=np.int64, count=n)
     seg = pd.DataFrame({
         "dict_version": np.full(n, version, dtype=np.int32),
         "opinion_id": list(cols[0]),
@@ -259,17 +261,16 @@ def _store_batch(con, version: int, rows: list[tuple], counts: list[list[tuple[s
         "channel": list(cols[5]),
         "category": list(cols[6]),
         "n_chars": np.fromiter((len(r[7] or "") + len(r[8] or "") for r in rows), dtype=np.int32, count=n),
-        "n_words": np.fromiter((sum(c for _, c in doc) for doc in counts), dtype=np.int32, count=n),
+        "n_words": np.bincount(counts.doc, weights=counts.cnt, minlength=n).astype(np.int32),
         "segmented_at": pd.Timestamp(_now()),
     })
-    get = vocab.__getitem__
-    flat = [pair for doc in counts for pair in doc]
+    global_ids = np.fromiter((vocab[w] for w in counts.words), dtype=np.int32, count=len(counts.words))
     # Only numbers per word row; the filter columns are joined on in DuckDB (converting hundreds of
     # thousands of Python strings would cost more than cutting the text).
     words = pd.DataFrame({
-        "doc_id": np.repeat(doc_ids, lengths),
-        "word_id": np.fromiter((get(w) for w, _ in flat), dtype=np.int32, count=len(flat)),
-        "cnt": np.fromiter((c for _, c in flat), dtype=np.int32, count=len(flat)),
+        "doc_id": doc_ids[counts.doc],
+        "word_id": global_ids[counts.word] if len(counts.word) else np.zeros(0, dtype=np.int32),
+        "cnt": counts.cnt,
     })
     con.register("_seg_batch", seg)
     con.register("_seg_words", words)
@@ -388,7 +389,7 @@ def _segment_some(con, version: int, limit: int) -> int:
         return 0
     userdict, stopwords = dictionary_texts(con, version)
     seg = textseg.get_segmenter(userdict, stopwords)
-    counts = seg.count_many([textseg.opinion_text(r[7], r[8]) for r in rows])
+    counts = seg.count_arrays([textseg.opinion_text(r[7], r[8]) for r in rows])
     _store_batch(con, version, rows, counts, _word_ids(con))
     return len(rows)
 
@@ -494,7 +495,7 @@ def set_dictionary_at(db, userdict_text: str, stopwords_text: str, user: str, no
             progress(msg, frac)
         if not rows:
             break
-        counts = seg.count_many([textseg.opinion_text(r[7], r[8]) for r in rows])
+        counts = seg.count_arrays([textseg.opinion_text(r[7], r[8]) for r in rows])
 
         def insert(con, rows=rows, counts=counts):
             # Opinions changed or segmented meanwhile are skipped here; the next round or the final
@@ -507,7 +508,7 @@ def set_dictionary_at(db, userdict_text: str, stopwords_text: str, user: str, no
                 [v, ids]).fetchall()}
             keep = [i for i, r in enumerate(rows)
                     if r[0] in now_hash and now_hash[r[0]] == r[1] and r[0] not in done]
-            _store_batch(con, v, [rows[i] for i in keep], [counts[i] for i in keep], _word_ids(con))
+            _store_batch(con, v, [rows[i] for i in keep], counts.take(keep), _word_ids(con))
 
         write(insert)
     write(lambda con: _activate(con, v))
@@ -606,25 +607,28 @@ def top_words(con, start, end, town: str | None = None, station: str | None = No
     prev = _as_date(prev_start) if prev_start is not None else _previous(start, end)
     fsql, fparams = _filters(dict(town=town, station=station, channel=channel, category=category))
     cur = con.cursor()
+    # The period's words first (one scan and group-by), then the previous period for those only.
     df = _df(cur, f"""
         WITH w AS (
-            SELECT word_id,
-                   count(*) FILTER (WHERE day >= ?) AS docs,
-                   sum(cnt) FILTER (WHERE day >= ?) AS count,
-                   count(*) FILTER (WHERE day < ?) AS prev_docs
+            SELECT word_id, count(*) AS docs, sum(cnt) AS count
             FROM opinion_words
             WHERE dict_version = ? AND day >= ? AND day < ?{fsql}
             GROUP BY word_id
         )
-        SELECT words.word, w.count, w.docs, w.prev_docs
+        SELECT w.word_id, words.word, w.count, w.docs
         FROM w JOIN words USING (word_id)
-        WHERE w.docs > 0
         ORDER BY w.docs DESC, w.count DESC, words.word
         LIMIT ?""",
-        [start, start, start, v, prev, end, *fparams, int(top)])
+        [v, start, end, *fparams, int(top)])
+    ids = [int(i) for i in df["word_id"]] or [-1]
+    prev_docs = dict(cur.execute(f"""
+        SELECT word_id, count(*) FROM opinion_words
+        WHERE dict_version = ? AND day >= ? AND day < ? AND {_in(ids)}{fsql}
+        GROUP BY word_id""", [v, prev, start, *ids, *fparams]).fetchall())
     n = opinions_in_filter(cur, start, end, v, town=town, station=station, channel=channel, category=category)
     df["count"] = df["count"].astype("int64")
     df["docs"] = df["docs"].astype("int64")
+    df["prev_docs"] = [int(prev_docs.get(int(i), 0)) for i in df["word_id"]]
     df["prev_docs"] = df["prev_docs"].astype("int64")
     df["share"] = df["docs"] / n if n else 0.0
     df["change"] = df["docs"] - df["prev_docs"]
@@ -642,6 +646,11 @@ def _ids(con, words) -> list[int]:
 def _in(ids: list[int]) -> str:
     """``word_id IN (?, ?, …)``: one placeholder per id (the values stay bound)."""
     return f"word_id IN ({', '.join('?' * len(ids))})"
+
+
+def _docs(ids: list[int]) -> str:
+    """Opinions holding any of the words: a word has one row per opinion, so count(*) for one."""
+    return "count(*)" if len(ids) == 1 else "count(DISTINCT doc_id)"
 
 
 _GRAIN_SQL = {"month": "month", "week": "week", "quarter": "quarter", "year": "year", "day": "day"}
@@ -684,7 +693,7 @@ def word_trend(con, words, start, end, grain: str = "month", dict_version: int |
     ids = _ids(con, words)
     cur = con.cursor()
     hit = _df(cur, f"""
-        SELECT CAST(date_trunc('{g}', day) AS DATE) AS period, count(DISTINCT doc_id) AS docs
+        SELECT CAST(date_trunc('{g}', day) AS DATE) AS period, {_docs(ids)} AS docs
         FROM opinion_words
         WHERE dict_version = ? AND day >= ? AND day < ? AND {_in(ids)}{fsql}
         GROUP BY 1""", [v, start, end, *ids, *fparams])
@@ -715,7 +724,7 @@ def word_spread(con, words, start, end, dict_version: int | None = None, **filte
             SELECT town, count(*) AS total FROM opinion_seg
             WHERE dict_version = ? AND day >= ? AND day < ?{fsql} GROUP BY town
         ), hit AS (
-            SELECT town, count(DISTINCT doc_id) AS docs FROM opinion_words
+            SELECT town, {_docs(ids)} AS docs FROM opinion_words
             WHERE dict_version = ? AND day >= ? AND day < ? AND {_in(ids)}{fsql}
             GROUP BY town
         )
@@ -736,7 +745,7 @@ def word_town_month(con, words, start, end, dict_version: int | None = None, **f
     ids = _ids(con, words)
     cur = con.cursor()
     df = _df(cur, f"""
-        SELECT town, CAST(date_trunc('month', day) AS DATE) AS period, count(DISTINCT doc_id) AS docs
+        SELECT town, CAST(date_trunc('month', day) AS DATE) AS period, {_docs(ids)} AS docs
         FROM opinion_words
         WHERE dict_version = ? AND day >= ? AND day < ? AND {_in(ids)}{fsql}
         GROUP BY ALL ORDER BY town, period""", [v, start, end, *ids, *fparams])
@@ -1006,7 +1015,7 @@ DRILL_COLUMNS = ["opinion_id", "submitted_at", "town", "station", "channel", "ca
 
 def drilldown(con, words, start, end, page: int = 1, page_size: int = 20,
               dict_version: int | None = None, **filters) -> tuple[pd.DataFrame, int]:
-    """Opinions holding the word(s), newest first, one page: (rows, total number of such opinions).
+    """Opinions holding the word(s), newest day first, one page: (rows, total number of such opinions).
 
     Personal data masked: submitter by ``mask_name``; title/content are stored masked and masked
     again here. ``hits`` = occurrences counted by the segmenter; ``positions`` = [(start, end), …] of
@@ -1020,18 +1029,19 @@ def drilldown(con, words, start, end, page: int = 1, page_size: int = 20,
         return pd.DataFrame(columns=DRILL_COLUMNS), 0
     cur = con.cursor()
     base = f"""
-        SELECT doc_id, sum(cnt) AS hits FROM opinion_words
+        SELECT doc_id, max(day) AS day, sum(cnt) AS hits FROM opinion_words
         WHERE dict_version = ? AND day >= ? AND day < ? AND {_in(ids)}{fsql}
         GROUP BY doc_id"""
     params = [v, start, end, *ids, *fparams]
     total = cur.execute(f"SELECT count(*) FROM ({base})", params).fetchone()[0]
     page = max(int(page), 1)
+    # The page's opinions are picked first (newest day first), then joined to their text.
     df = _df(cur, f"""
+        WITH p AS (SELECT * FROM ({base}) ORDER BY day DESC, doc_id DESC LIMIT ? OFFSET ?)
         SELECT o.opinion_id, o.submitted_at, o.town, o.station, o.channel, o.category, o.title,
-               o.content, o.submitter, o.status, h.hits
-        FROM ({base}) h JOIN opinion_seg s USING (doc_id) JOIN opinions o ON o.opinion_id = s.opinion_id
-        ORDER BY o.submitted_at DESC, o.opinion_id
-        LIMIT ? OFFSET ?""", [*params, int(page_size), (page - 1) * int(page_size)])
+               o.content, o.submitter, o.status, p.hits
+        FROM p JOIN opinion_seg s USING (doc_id) JOIN opinions o ON o.opinion_id = s.opinion_id
+        ORDER BY p.day DESC, p.doc_id DESC""", [*params, int(page_size), (page - 1) * int(page_size)])
     wl = split_words(words)
     df["title"] = [mask_text(t) for t in df["title"]]
     df["content"] = [mask_text(t) for t in df["content"]]

@@ -35,6 +35,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
+
 from analytics.privacy import MARKER_RE, mask_text
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -268,7 +270,29 @@ class Segmenter:
         in one call per ~``group_chars`` characters, and split again at the NUL tokens. A test checks
         the result equals cutting text by text.
         """
-        out: list[list[tuple[str, int]]] = []
+        return [list(Counter(doc).items()) for doc in self._docs(texts, group_chars)]
+
+    def count_arrays(self, texts: Iterable[str | None], group_chars: int = GROUP_CHARS) -> "Counts":
+        """The same counts as ``count_many``, as arrays (cheap to send between processes and to
+        turn into table rows): see ``Counts``."""
+        index: dict[str, int] = {}
+        doc_ix: list[int] = []
+        word_ix: list[int] = []
+        cnt: list[int] = []
+        n = 0
+        for n, doc in enumerate(self._docs(texts, group_chars), start=1):
+            for w, c in Counter(doc).items():
+                i = index.get(w)
+                if i is None:
+                    i = index[w] = len(index)
+                doc_ix.append(n - 1)
+                word_ix.append(i)
+                cnt.append(c)
+        return Counts(list(index), np.asarray(doc_ix, dtype=np.int32), np.asarray(word_ix, dtype=np.int32),
+                      np.asarray(cnt, dtype=np.int32), n)
+
+    def _docs(self, texts: Iterable[str | None], group_chars: int):
+        """Each text's filtered tokens, in order (see ``count_many``)."""
         group: list[str] = []
         size = 0
         for t in texts:
@@ -278,13 +302,12 @@ class Segmenter:
             group.append(t)
             size += len(t)
             if size >= group_chars:
-                out.extend(self._count_group(group))
+                yield from self._group_tokens(group)
                 group, size = [], 0
         if group:
-            out.extend(self._count_group(group))
-        return out
+            yield from self._group_tokens(group)
 
-    def _count_group(self, texts: list[str]) -> list[list[tuple[str, int]]]:
+    def _group_tokens(self, texts: list[str]) -> list[list[str]]:
         prepared = self.prepare(SEP.join(texts))
         keep = self._keep
         docs: list[list[str]] = []
@@ -298,7 +321,48 @@ class Segmenter:
         docs.append(cur)
         if len(docs) != len(texts):  # cannot happen with jieba's block rule; never miscount silently
             raise RuntimeError(f"count_many: {len(texts)} texts but {len(docs)} token groups")
-        return [list(Counter(d).items()) for d in docs]
+        return docs
+
+
+@dataclass
+class Counts:
+    """Word counts of a batch of texts: row k says text ``doc[k]`` holds ``words[word[k]]``
+    ``cnt[k]`` times (texts numbered from 0 in batch order; ``n_docs`` texts, some without words)."""
+
+    words: list[str]
+    doc: "np.ndarray"
+    word: "np.ndarray"
+    cnt: "np.ndarray"
+    n_docs: int
+
+    @staticmethod
+    def concat(parts: list["Counts"]) -> "Counts":
+        """One batch from consecutive parts (the parts' texts follow each other)."""
+        index: dict[str, int] = {}
+        docs, words, cnts, offset = [], [], [], 0
+        for p in parts:
+            remap = np.fromiter((index.setdefault(w, len(index)) for w in p.words), dtype=np.int32,
+                                count=len(p.words))
+            docs.append(p.doc + offset)
+            words.append(remap[p.word] if len(p.word) else p.word)
+            cnts.append(p.cnt)
+            offset += p.n_docs
+        cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, dtype=np.int32))
+        return Counts(list(index), cat(docs).astype(np.int32), cat(words).astype(np.int32), cat(cnts), offset)
+
+    def take(self, keep: list[int]) -> "Counts":
+        """Only the texts ``keep`` (batch indices, increasing), renumbered from 0."""
+        new = np.full(self.n_docs, -1, dtype=np.int32)
+        new[np.asarray(keep, dtype=np.int64)] = np.arange(len(keep), dtype=np.int32)
+        mask = new[self.doc] >= 0 if len(self.doc) else np.zeros(0, dtype=bool)
+        return Counts(self.words, new[self.doc[mask]], self.word[mask], self.cnt[mask], len(keep))
+
+    def per_doc(self) -> list[list[tuple[str, int]]]:
+        """As ``count_many`` returns them."""
+        out: list[list[tuple[str, int]]] = [[] for _ in range(self.n_docs)]
+        for d, w, c in zip(self.doc.tolist(), self.word.tolist(), self.cnt.tolist()):
+            out[d].append((self.words[w], c))
+        return out
 
 
 class _KeepMap(dict):
@@ -357,8 +421,8 @@ def _worker_init(userdict_text: str, stopwords_text: str) -> None:
     _worker = Segmenter(userdict_text, stopwords_text)
 
 
-def _worker_count(texts: list[str]) -> list[list[tuple[str, int]]]:
-    return _worker.count_many(texts)
+def _worker_count(texts: list[str]) -> Counts:
+    return _worker.count_arrays(texts)
 
 
 def _spawn_possible() -> bool:
@@ -373,8 +437,8 @@ def _spawn_possible() -> bool:
 class TextCounter:
     """Word counts for many texts with one dictionary, in worker processes when that pays off.
 
-    ``with TextCounter(userdict, stopwords, expected_chars=n) as tc: tc.count(texts)`` returns, per
-    text, a list of (word, count). ``processes``: None = all cores when ``expected_chars`` exceeds
+    ``with TextCounter(userdict, stopwords, expected_chars=n) as tc: tc.count(texts)`` returns the
+    ``Counts`` of the texts. ``processes``: None = all cores when ``expected_chars`` exceeds
     ``POOL_MIN_CHARS``, else 1. Workers are started with "spawn" (safe beside the app's threads).
     """
 
@@ -400,14 +464,14 @@ class TextCounter:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
 
-    def count(self, texts: list[str]) -> list[list[tuple[str, int]]]:
+    def count(self, texts: list[str]) -> Counts:
         return self.submit(texts).result()
 
     def submit(self, texts: list[str]) -> "_Counted":
         """Start counting (in the workers, if any) and return at once; ``.result()`` waits. With
         workers, the caller can store one batch while the next is being cut."""
         if self._pool is None:
-            return _Counted(done=get_segmenter(self.userdict_text, self.stopwords_text).count_many(texts))
+            return _Counted(done=get_segmenter(self.userdict_text, self.stopwords_text).count_arrays(texts))
         chunks = [texts[i:i + POOL_CHUNK] for i in range(0, len(texts), POOL_CHUNK)]
         return _Counted(futures=[self._pool.submit(_worker_count, c) for c in chunks])
 
@@ -416,9 +480,9 @@ class _Counted:
     def __init__(self, done=None, futures=None):
         self._done, self._futures = done, futures
 
-    def result(self) -> list[list[tuple[str, int]]]:
+    def result(self) -> Counts:
         if self._done is None:
-            self._done = [doc for f in self._futures for doc in f.result()]
+            self._done = Counts.concat([f.result() for f in self._futures])
         return self._done
 
 

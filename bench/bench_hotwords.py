@@ -117,7 +117,8 @@ def segment_all(db: Path, label: str) -> None:
     con.close()
     assert done == n and again == 0
     print(f"segment_pending {label}: {n:,} opinions, {chars:,} chars in {wall:.1f} s = {rate(chars, wall)}, "
-          f"{n / wall:,.0f} opinions/s; {rows:,} word rows; unchanged re-run {check * 1000:.0f} ms")
+          f"{n / wall:,.0f} opinions/s; {rows:,} word rows; unchanged re-run {check * 1000:.0f} ms "
+          f"(load average {os.getloadavg()[0]:.1f})")
 
 
 def grow(base: Path, big: Path, target: int) -> None:
@@ -178,6 +179,7 @@ def queries(db: Path) -> None:
     ]
     for label, fn in cases:
         print(f"{label:<48} {timed(fn):8.0f} ms")
+    print(f"(load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     con.close()
 
 

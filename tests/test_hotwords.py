@@ -86,14 +86,14 @@ def background(rnd: random.Random, months: list[date], per_month: int, prefix: s
 def test_import_segments_once_and_reimport_does_not(store, monkeypatch):
     rows = [opinion(f"A{i}", date(2024, 5, 1 + i), f"希望加装电梯，第{i}次反映") for i in range(5)]
     calls = {"n": 0}  # texts cut
-    real = textseg.Segmenter.count_many
+    real = textseg.Segmenter.count_arrays
 
     def counting(self, texts, *args, **kw):
         texts = list(texts)
         calls["n"] += len(texts)
         return real(self, texts, *args, **kw)
 
-    monkeypatch.setattr(textseg.Segmenter, "count_many", counting)
+    monkeypatch.setattr(textseg.Segmenter, "count_arrays", counting)
     assert import_(store, rows) == 5
     assert calls["n"] == 5
     first = store.execute("SELECT opinion_id, doc_id, segmented_at FROM opinion_seg ORDER BY 1").fetchall()

@@ -172,10 +172,10 @@ def test_text_counter_in_processes_matches_inline(corpus):
     texts = corpus
     ud, sw = textseg.read_userdict_file(), textseg.read_stopwords_file()
     with textseg.TextCounter(ud, sw, processes=1) as tc:
-        inline = tc.count(texts)
+        inline = tc.count(texts).per_doc()
     with textseg.TextCounter(ud, sw, processes=2) as tc:
-        pooled = tc.count(texts)
-    assert [dict(x) for x in inline] == [dict(x) for x in pooled]
+        pooled = tc.count(texts).per_doc()
+    assert len(inline) == len(texts) and inline == pooled
 
 
 def test_count_many_equals_text_by_text(seg, corpus):
@@ -186,3 +186,11 @@ def test_count_many_equals_text_by_text(seg, corpus):
     expected = [list(seg.count(t if t is None else t.replace("\x00", " ")).items()) for t in texts]
     assert seg.count_many(texts) == expected
     assert seg.count_many(texts, group_chars=50) == expected  # many small groups
+    # The array form holds the same counts, also when built from parts or cut down to some texts.
+    arrays = seg.count_arrays(texts)
+    assert arrays.n_docs == len(texts) and arrays.per_doc() == expected
+    half = len(texts) // 2
+    joined = textseg.Counts.concat([seg.count_arrays(texts[:half]), seg.count_arrays(texts[half:])])
+    assert joined.per_doc() == expected
+    keep = [i for i in range(len(texts)) if i % 3 == 0]
+    assert arrays.take(keep).per_doc() == [expected[i] for i in keep]
