@@ -304,8 +304,7 @@ def chart_indices(data: ReportData) -> bytes:
     with matplotlib.rc_context(_rc()):
         fig = Figure(figsize=(5.6, 0.27 * len(t) + 1.3))
         ax = fig.subplots()
-        cmap = matplotlib.colormaps["RdYlGn"].copy()
-        cmap.set_bad("#d9d9d9")
+        cmap = matplotlib.colormaps["RdYlGn"].with_extremes(bad="#d9d9d9")
         im = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=100, aspect="auto")
         for i in range(values.shape[0]):
             for j in range(values.shape[1]):
