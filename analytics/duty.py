@@ -11,8 +11,10 @@ A representative's record (``events``) — every row one thing he or she did:
   share goes to the one in the activity's town, else to nobody), dated by the activity;
 - ``led`` / ``seconded``: a suggestion whose 领衔代表 / 附议代表 is the representative (the lead
   by ``indices._SUGGESTIONS_PLACED``, co-signers by the same name rule within the lead's town), dated
-  by its 提出时间 — a suggestion is counted in the year and quarter it was submitted, with its answer
-  as of the latest import (the cockpit's cohort rule);
+  by its 提出时间;
+- ``answer``: the answer to a suggestion the representative led (a 答复时间 or a class A/B/C),
+  dated by its 答复时间 (by the 提出时间 when the export gives a class without a date) — so a
+  quarter's published 亮分 does not change when an answer comes in a later quarter;
 - ``opinion``: an opinion whose 接待代表 is the representative (same name rule within the
   opinion's town), dated by its 提交时间.
 进站接待 days are the distinct dates of a representative's 进站接待 activities.
@@ -269,13 +271,20 @@ _RESOLVE = """
 
 def _events_sql() -> str:
     ix = _indices_sql()
+    # Suggestions are placed whenever they were submitted (an answer given this year may belong to a
+    # suggestion of last year); each event is then kept when its own date is in [start, end).
+    placed_all = ix._SUGGESTIONS_PLACED.format(period_sub="submitted_at").replace(
+        "$start", "$any_start").replace("$end", "$any_end")
     return f"""
     WITH {ix._MAP_CTES}, {ix._REP_CELLS}, {ix._PARTICIPATIONS.format(period_date="date")},
-    {ix._SUGGESTIONS_PLACED.format(period_sub="submitted_at")},
-    co_tok AS (
-        SELECT p.suggestion_id, p.period AS day, p.town AS lead_town, p.rep_id AS lead_id,
-               unnest(regexp_split_to_array(s.co_reps, $sep)) AS token
-        FROM placed p JOIN suggestions s USING (suggestion_id) WHERE s.co_reps IS NOT NULL
+    {placed_all},
+    led AS (
+        SELECT p.rep_id, p.suggestion_id, CAST(p.period AS DATE) AS day, s.answered_at, s.answer_class,
+               p.town AS lead_town, s.co_reps
+        FROM placed p JOIN suggestions s USING (suggestion_id)
+    ), co_tok AS (
+        SELECT suggestion_id, day, lead_town, rep_id AS lead_id, unnest(regexp_split_to_array(co_reps, $sep)) AS token
+        FROM led WHERE co_reps IS NOT NULL AND day >= $start AND day < $end
     ), co_cand AS (
         SELECT t.suggestion_id, t.day, t.lead_id, t.token, k.rep_id, k.pri, (k.town = t.lead_town) AS same_town
         FROM co_tok t JOIN rep_keys k ON k.key = regexp_replace(t.token, $ws, '', 'g')
@@ -295,7 +304,12 @@ def _events_sql() -> str:
     SELECT rep_id, CAST(period AS DATE) AS day, 'activity' AS source, type AS kind, activity_id AS ref_id,
            CAST(NULL AS VARCHAR) AS answer_class FROM participations WHERE rep_id IS NOT NULL
     UNION ALL
-    SELECT rep_id, CAST(period AS DATE), 'led', NULL, suggestion_id, answer_class FROM placed WHERE rep_id IS NOT NULL
+    SELECT rep_id, day, 'led', NULL, suggestion_id, answer_class FROM led
+    WHERE rep_id IS NOT NULL AND day >= $start AND day < $end
+    UNION ALL
+    SELECT rep_id, coalesce(answered_at, day), 'answer', NULL, suggestion_id, answer_class FROM led
+    WHERE rep_id IS NOT NULL AND (answered_at IS NOT NULL OR list_contains($classes, answer_class))
+      AND coalesce(answered_at, day) >= $start AND coalesce(answered_at, day) < $end
     UNION ALL
     SELECT rep_id, day, 'seconded', NULL, suggestion_id, NULL FROM seconded
     UNION ALL
@@ -309,11 +323,13 @@ EVENT_COLUMNS = ["rep_id", "day", "source", "kind", "ref_id", "answer_class"]
 
 def events(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pd.DataFrame:
     """Every representative's record in [start, end): rep_id, day (date), source (activity / led /
-    seconded / opinion), kind (the activity type), ref_id (activity, suggestion or opinion id),
-    answer_class (led suggestions). See the module docstring for the matching rules."""
+    answer / seconded / opinion), kind (the activity type), ref_id (activity, suggestion or opinion
+    id), answer_class (led suggestions and their answers). See the module docstring for the
+    matching rules and the dates."""
     ix = _indices_sql()
     params = {"sm_town": [], "sm_raw": [], "sm_station": [], "su_station": [], "su_town": [],
-              "ws": ix._WS_SQL, "sep": metrics.NAME_SEPARATORS, "start": start, "end": end}
+              "ws": ix._WS_SQL, "sep": metrics.NAME_SEPARATORS, "start": start, "end": end,
+              "any_start": date(1, 1, 1), "any_end": date(9999, 12, 31), "classes": list(metrics.ANSWERED_CLASSES)}
     cur = con.cursor()
     rows = ix._execute(cur, _events_sql(), params).fetchall()
     df = pd.DataFrame.from_records(rows, columns=EVENT_COLUMNS)
@@ -336,9 +352,9 @@ def reps(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def rule_counts(ev: pd.DataFrame, cfg: DutyConfig) -> pd.DataFrame:
     """Per event row, which point rules it triggers: one row per (rep_id, day, rule, ref_id) with
     ``n`` = 1. Rules: ``activity:<type>`` per participation, ``reception_day`` per distinct
-    (rep, 进站接待 day), ``suggestion_led`` / ``suggestion_seconded``, ``suggestion_answered``
-    (led, answer class A/B/C), ``suggestion_solved`` (led, a class counted as 解决),
-    ``opinion_received``."""
+    (rep, 进站接待 day), ``suggestion_led`` / ``suggestion_seconded``, ``suggestion_answered`` (a
+    led suggestion's answer: a 答复时间 or a class A/B/C), ``suggestion_solved`` (that answer's
+    class is counted as 解决), ``opinion_received``."""
     parts = []
     act = ev[ev["source"] == "activity"]
     parts.append(pd.DataFrame({"rep_id": act["rep_id"], "day": act["day"], "rule": "activity:" + act["kind"],
@@ -347,10 +363,9 @@ def rule_counts(ev: pd.DataFrame, cfg: DutyConfig) -> pd.DataFrame:
     parts.append(pd.DataFrame({"rep_id": rec["rep_id"], "day": rec["day"], "rule": "reception_day",
                                "ref_id": rec["ref_id"]}))
     led = ev[ev["source"] == "led"]
-    for rule, mask in (("suggestion_led", pd.Series(True, index=led.index)),
-                       ("suggestion_answered", led["answer_class"].isin(metrics.ANSWERED_CLASSES)),
-                       ("suggestion_solved", led["answer_class"].isin(metrics.RESOLVED_CLASSES))):
-        sel = led[mask]
+    ans = ev[ev["source"] == "answer"]
+    for rule, sel in (("suggestion_led", led), ("suggestion_answered", ans),
+                      ("suggestion_solved", ans[ans["answer_class"].isin(metrics.RESOLVED_CLASSES)])):
         parts.append(pd.DataFrame({"rep_id": sel["rep_id"], "day": sel["day"], "rule": rule, "ref_id": sel["ref_id"]}))
     for source, rule in (("seconded", "suggestion_seconded"), ("opinion", "opinion_received")):
         sel = ev[ev["source"] == source]
@@ -466,10 +481,9 @@ BEHIND_COLUMNS = ["rep_id", "name", "rep_level", "town", "station", "sector", "b
 
 def behind(prog: Progress) -> pd.DataFrame:
     """The reminder list: representatives not on track, with each duty behind pace written as
-    “label 已做 done 次，应做 due 次（全年 target 次）”; the most behind first."""
+    “label done/due” (已做/应做); the most behind first."""
     late = prog.long[~prog.long["on_pace"]]
-    text = late.assign(t=late["label"] + " 已做 " + late["done"].astype(str) + " 次，应做 " + late["due"].astype(str)
-                       + " 次（全年 " + late["target"].astype(str) + " 次）")
+    text = late.assign(t=late["label"] + " " + late["done"].astype(str) + "/" + late["due"].astype(str))
     missing = text.groupby("rep_id", sort=False)["t"].agg("；".join)
     out = prog.wide[~prog.wide["on_track"]].copy()
     out["missing"] = out["rep_id"].map(missing).fillna("")
@@ -478,7 +492,8 @@ def behind(prog: Progress) -> pd.DataFrame:
 
 
 REMINDER_HEADERS = {"rep_id": "代表编号", "name": "姓名", "rep_level": "代表层级", "town": "所属镇街",
-                    "station": "进站联络站", "sector": "界别", "behind": "落后项数", "missing": "需要补上的履职事项"}
+                    "station": "进站联络站", "sector": "界别", "behind": "落后项数",
+                    "missing": "落后的履职事项（已做/应做）"}
 
 
 def reminder_xlsx(late: pd.DataFrame, prog: Progress) -> bytes:
@@ -506,8 +521,7 @@ def points_table(con: duckdb.DuckDBPyConnection, year: int, as_of: date | None =
     """履职积分 of every representative in the roster for ``year`` up to the cut-off: each
     quarter's points (亮分; None for a quarter not yet begun), the total, the percentile among all
     representatives (Hazen mid-rank: 100·(below + ½·equal)/N, the indices' rule) and the rank
-    (1 = most points; ties share the better rank). ``attrs['breakdown']``: per rep and rule, the
-    count and the points."""
+    (1 = most points; ties share the better rank)."""
     from analytics.indices import hazen_scores
     cfg = cfg or load_config()
     if as_of is None:
@@ -532,12 +546,6 @@ def points_table(con: duckdb.DuckDBPyConnection, year: int, as_of: date | None =
     out["total"] = _points_from_counts(c, cfg).to_numpy()
     out["percentile"] = hazen_scores(out["total"].to_numpy(float)) if len(out) else []
     out["rank"] = out["total"].rank(method="min", ascending=False).astype(int) if len(out) else []
-    pts = rule_points(cfg)
-    br = c.reset_index().melt(id_vars="rep_id", var_name="rule", value_name="count")
-    br = br[br["count"] > 0].copy()
-    br["points"] = br["rule"].map(pts) * br["count"]
-    out.attrs["breakdown"] = br.sort_values(["rep_id", "rule"]).reset_index(drop=True)
-    out.attrs["cutoff"] = cut
     return out[POINTS_COLUMNS]
 
 
@@ -602,13 +610,14 @@ _TRAJECTORY_DETAIL_SQL = """
     SELECT 'opinion', opinion_id, channel, coalesce(title, left(content, 30)), town || coalesce(' · ' || station, ''), NULL
     FROM opinions WHERE list_contains($ops, opinion_id)
 """
-WHAT_LABELS = {"activity": "参加活动", "led": "领衔建议", "seconded": "附议建议", "opinion": "接待群众意见"}
+WHAT_LABELS = {"activity": "参加活动", "led": "领衔建议", "answer": "领衔建议获答复", "seconded": "附议建议",
+               "opinion": "接待群众意见"}
 
 
 def trajectory(con: duckdb.DuckDBPyConnection, rep_id: str, start: date, end: date,
                cfg: DutyConfig | None = None) -> pd.DataFrame:
     """One representative's record in [start, end), oldest first: day, what (参加活动 / 领衔建议 /
-    附议建议 / 接待群众意见), kind (activity type, 提出类型 or 来源渠道), title (activity topic,
+    领衔建议获答复 / 附议建议 / 接待群众意见), kind (activity type, 提出类型, answer class or 来源渠道), title (activity topic,
     suggestion title, opinion title — masked at import), where (place, or 主办单位 for a suggestion),
     ref_id, points (what the row earned by the point rules; a 进站接待 day's points go to its first
     activity of that day)."""
@@ -620,19 +629,24 @@ def trajectory(con: duckdb.DuckDBPyConnection, rep_id: str, start: date, end: da
     cur = con.cursor()
     rows = cur.execute(_TRAJECTORY_DETAIL_SQL, {
         "acts": list(ev.loc[ev["source"] == "activity", "ref_id"]) or [""],
-        "suggs": list(ev.loc[ev["source"].isin(["led", "seconded"]), "ref_id"]) or [""],
+        "suggs": list(ev.loc[ev["source"].isin(["led", "answer", "seconded"]), "ref_id"]) or [""],
         "ops": list(ev.loc[ev["source"] == "opinion", "ref_id"]) or [""]}).fetchall()
     detail = {(s, r): (k, t, p) for s, r, k, t, p, _ in rows}
-    rc = rule_counts(ev, cfg)
-    pts = rule_points(cfg)
-    earned = rc.assign(p=rc["rule"].map(pts)).groupby(["ref_id", "day"])["p"].sum()
+    pts = cfg.points
+    first_reception = set(ev[(ev["source"] == "activity") & (ev["kind"] == RECEPTION_TYPE)]
+                          .drop_duplicates(["day"])["ref_id"])
     out = []
     for r in ev.itertuples(index=False):
-        key = ("suggestion" if r.source in ("led", "seconded") else r.source, r.ref_id)
+        key = ("suggestion" if r.source in ("led", "answer", "seconded") else r.source, r.ref_id)
         kind, title, place = detail.get(key, (None, None, None))
-        p = float(earned.get((r.ref_id, r.day), 0.0))
-        if r.source == "seconded":
-            p = cfg.points["suggestion_seconded"]
+        if r.source == "activity":
+            p = cfg.activity_points.get(r.kind, 0.0) + (pts["reception_day"] if r.ref_id in first_reception else 0.0)
+        elif r.source == "answer":
+            p = pts["suggestion_answered"] + (pts["suggestion_solved"] if r.answer_class in metrics.RESOLVED_CLASSES
+                                              else 0.0)
+            kind = f"{r.answer_class} 类答复" if r.answer_class else "已答复"
+        else:
+            p = pts[{"led": "suggestion_led", "seconded": "suggestion_seconded", "opinion": "opinion_received"}[r.source]]
         out.append({"day": r.day, "what": WHAT_LABELS[r.source], "kind": kind, "title": title, "where": place,
                     "ref_id": r.ref_id, "points": p})
     return pd.DataFrame(out, columns=TRAJECTORY_COLUMNS)

@@ -331,7 +331,7 @@ RATES: tuple[Rate, ...] = (
          "答复期限都有记录的，加上尚未答复而答复期限已过的（以数据中最晚的日期为准）；没有答复期限的不计入。",
          "按期答复件数 ÷ 已到期件数", "on_time", "due_counted"),
     Rate("solved_rate", "解决率",
-         f"已答复的建议中，答复类别算作“解决”的比例（现为 {_solved_words()}：已解决或基本解决；清单见 data/indices.toml "
+         f"已答复且有答复类别的建议中，答复类别算作“解决”的比例（现为 {_solved_words()}：已解决或基本解决；清单见 data/indices.toml "
          "的 [answers]）。与驾驶舱的“解决率”同一口径，尚未答复的不计入分母。",
          "答复为解决类的件数 ÷ 答复类别为 A、B 或 C 的件数", "solved", "classified"),
     Rate("satisfied_rate", "满意率",
@@ -684,7 +684,7 @@ def timeline(con: duckdb.DuckDBPyConnection, suggestion_id: str, as_of: date | N
     督办方式), 答复期限, 答复 (class, on time or late), 代表评价 (no date in the data: placed after
     the answer), 二次答复, and the promised follow-up for a B/C answer. Returns None for an unknown
     id; else {"row": dict of the suggestion, "events": DataFrame(date, stage, event, detail),
-    "status": a one-line state as of ``as_of``}."""
+    "status": a one-line state as of ``as_of``, "as_of"}."""
     cfg = cfg or load_config()
     if as_of is None:
         as_of = suggestions_as_of(con)
@@ -735,7 +735,7 @@ def timeline(con: duckdb.DuckDBPyConnection, suggestion_id: str, as_of: date | N
            for c in ("suggestion_id", "session", "submitted_at", "submit_type", "lead_rep", "co_reps", "title",
                      "content", "category", "main_handler", "co_handlers", "supervision", "assigned_at", "due_at",
                      "answered_at", "answer_class", "evaluation", "second_answered_at", "status", "town")}
-    return {"row": row, "events": events, "status": status}
+    return {"row": row, "events": events, "status": status, "as_of": as_of}
 
 
 # ───────────────────────────── everything the page shows ─────────────────────────────
