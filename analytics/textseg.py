@@ -435,7 +435,7 @@ def clean_for_display(text: str | None) -> str:
 
 # Below this many characters a batch is cut in this process: starting worker processes (~1 s with
 # "spawn") costs more than it saves.
-POOL_MIN_CHARS = 3_000_000
+POOL_MIN_CHARS = 8_000_000
 POOL_CHUNK = 2_000  # texts per task sent to a worker
 
 _worker: Segmenter | None = None
