@@ -332,9 +332,12 @@ def chart_points(data: ReportData) -> bytes:
         colors = ["#54A24B" if r >= 100 else "#F58518" for r in ratio]
         ax.barh(y, ratio, color=colors, height=0.65, label="本季度完成进度")
         ytd = p["ytd_ratio"].to_numpy(float) * 100
-        ax.plot(ytd, y, "D", color="#333333", markersize=3.5, label="年度累计进度")
-        for yi, v, w in zip(y, ratio, ytd):  # the label right of the bar and of the diamond
-            ax.text(max(v, w) + 4, yi, f"{v:.0f}%", va="center", fontsize=7.5)
+        ax.plot(ytd, y, "D", color="#333333", markeredgecolor="white", markeredgewidth=0.6, markersize=4,
+                label="年度累计进度", zorder=3)
+        for yi, v in zip(y, ratio):  # the bar's own value inside its end (the diamond is another figure)
+            inside = v >= 20
+            ax.text(v - 1.5 if inside else v + 1.5, yi, f"{v:.0f}%", va="center", ha="right" if inside else "left",
+                    fontsize=7, color="white" if inside else "#333333")
         ax.axvline(100, color="#B22222", linewidth=1, linestyle="--")
         ax.set_yticks(y, p["town"])
         ax.invert_yaxis()
@@ -482,8 +485,9 @@ def _setup_styles(doc) -> None:
         st.font.bold = True
 
 
-def _heading(doc, text: str, level: int) -> None:
+def _heading(doc, text: str, level: int, new_page: bool = False) -> None:
     p = doc.add_heading(level=level)
+    p.paragraph_format.page_break_before = new_page  # a table of 23 rows then fits on its page
     _run(p, text, font=FONT_HEAD)
 
 
@@ -587,10 +591,10 @@ def build_docx(data: ReportData) -> bytes:
     for text in summary_paragraphs(data):
         _para(doc, text)
 
-    _heading(doc, "二、综合排名", 1)
+    _heading(doc, "二、综合排名", 1, new_page=True)
     header, rows = ranking_rows(data)
     grey = {i for i, r in enumerate(rows) if r[0] == "—"}
-    _table(doc, header, rows, [1.0, 2.1, 3.4, 1.4, 2.6] + [6.5 / len(INDEX_KEYS)] * len(INDEX_KEYS), grey_rows=grey,
+    _table(doc, header, rows, [1.0, 2.1, 3.4, 1.6, 2.4] + [6.5 / len(INDEX_KEYS)] * len(INDEX_KEYS), grey_rows=grey,
            left_cols={2})
     _caption(doc, "说明：得分为 0–100 的同级百分位；排名按显示的综合指数（1 位小数），得分相同名次相同；"
                   "排名区间为重新抽样下名次的 5%–95% 范围；较上季度栏为名次变化（括号内为得分变化）；"
@@ -598,22 +602,22 @@ def build_docx(data: ReportData) -> bytes:
     _picture(doc, chart_ranking(data), 16.5)
     _picture(doc, chart_indices(data), 14.5)
 
-    _heading(doc, "三、月度量化专项行动积分", 1)
+    _heading(doc, "三、月度量化专项行动积分", 1, new_page=True)
     _para(doc, "各镇街每月的活动积分、民情民意积分与建议答复积分之和，与月度目标相比的完成进度（规则见附录三）。")
     header, rows = points_rows(data)
     n_months = len(data.points.attrs["months"])
-    _table(doc, header, rows, [3.4] + [1.3] * n_months + [1.5, 1.5, 1.5, 1.7, 1.5])
+    _table(doc, header, rows, [3.4] + [1.3] * n_months + [1.6, 1.6, 1.6, 1.7, 1.6])
     _picture(doc, chart_points(data), 15.5)
 
-    _heading(doc, "四、人均视图", 1)
+    _heading(doc, "四、人均视图", 1, new_page=True)
     _para(doc, "按常住人口（每万人）和代表人数（每名代表）折算的本季度工作量，便于规模不同的镇街相互比较。"
                "常住人口未填写的显示为“未知”。")
     header, rows = per_capita_rows(data)
     k = (len(header) - 3)
     _table(doc, header, rows, [3.4, 1.5, 1.3] + [10.8 / max(k, 1)] * k, size=7.5)
 
-    for heading, lines in definitions(data):
-        _heading(doc, heading, 1)
+    for i, (heading, lines) in enumerate(definitions(data)):
+        _heading(doc, heading, 1, new_page=(i == 0))
         for line in lines:
             _para(doc, line, size=10)
 
