@@ -219,6 +219,7 @@ STAGES = (
     ("second", "二次答复", True),
 )
 STAGE_LABELS = {k: label for k, label, _ in STAGES}
+SUBSET_OF = {"supervised": "assigned", "second": "answered"}  # a subset's share is of this stage
 STAGE_DEFINITIONS = {
     "submitted": "范围内的每一件建议。",
     "assigned": "有交办时间，或已进入办理、答复（后面的环节说明它一定交办过）。",
@@ -377,7 +378,7 @@ def funnel(rows: pd.DataFrame) -> pd.DataFrame:
     out, prev = [], None
     for key, label, subset in STAGES:
         count = int(rows[key].sum())
-        base = prev if prev is not None else count
+        base = int(rows[SUBSET_OF[key]].sum()) if subset else (prev if prev is not None else count)
         here = None if subset else int((rows["stage"] == key).sum())
         out.append({"stage": key, "label": label, "count": count, "share": count / n if n else None,
                     "step_share": count / base if base else None, "here": here, "subset": subset,
