@@ -41,7 +41,8 @@ import numpy as np
 import pandas as pd
 
 from analytics.contract import load_contract, norm_value
-from analytics.metrics import ANSWERED_CLASSES, EVALUATED, NAME_SEPARATORS, latest_period
+from analytics.labels import LEVEL_LABELS, RECEIPT_LABELS, ROW_LABELS  # noqa: F401 (importers use them from here too)
+from analytics.metrics import ANSWERED_CLASSES, EVALUATED, NAME_SEPARATORS, latest_period, parse_solved
 from analytics.periods import Period, PeriodError, parse_period, periods_between
 from analytics.privacy import mask_name
 
@@ -52,7 +53,6 @@ SCORE_COLUMNS = (*INDEX_KEYS, "composite")
 LEVELS = ("district", "town", "station")
 # units.level values (contract vocabulary unit_level) for each level.
 LEVEL_UNIT = {"district": "总站", "town": "镇街", "station": "联络站"}
-LEVEL_LABELS = {"district": "全区", "town": "镇街", "station": "联络站"}
 KINDS = ("rate", "per_capita")
 KIND_LABELS = {"rate": "比率", "per_capita": "人均"}
 DISTRICT_ID = "district"  # unit_id of the district when the units export has no 总站 row
@@ -193,6 +193,9 @@ def _variant(measure: str, types: tuple[str, ...]) -> str:
 
 
 _TOP_KEYS = {"scoring", "small_sample", "resolution", "practice", "indices"}
+# [answers] (classes counted as 解决 in the headline 解决率) belongs to analytics.metrics, which
+# reads and checks it; here it is only allowed, and checked when present.
+_OTHER_TOP_KEYS = {"answers"}
 _SCORING_KEYS = {"rate_prior": "先验强度", "count_prior": "先验强度", "min_coverage": "覆盖率门槛",
                  "station_peers": "联络站比较范围"}
 _RESOLUTION_KEYS = {"on_time_days", "basic_satisfied_weight", "answer_credit"}
@@ -246,7 +249,12 @@ def parse_config(raw: dict, source: str = "indices.toml") -> IndexConfig:
             fail(f"{where} 的 {key}", f"不能大于 {maximum}，现在是 {v}")
         return float(v)
 
-    unknown(raw, _TOP_KEYS, "文件顶层")
+    unknown(raw, _TOP_KEYS | _OTHER_TOP_KEYS, "文件顶层")
+    if "answers" in raw:
+        try:
+            parse_solved(raw, source)
+        except ValueError as exc:
+            raise IndexConfigError(str(exc)) from None
     for key in _TOP_KEYS:
         if key not in raw:
             fail(f"[{key}]", "整段缺失")
@@ -1057,12 +1065,6 @@ def index_changes(con: duckdb.DuckDBPyConnection, period, level: str = "town",
 
 # ───────────────────────────── receipts ─────────────────────────────
 
-RECEIPT_LABELS = {
-    "index": "指数", "component": "分项代号", "label": "分项", "kind": "类型", "numerator": "分子",
-    "denominator": "分母", "raw": "原始值", "prior": "同级平均", "adjusted": "调整后",
-    "score": "得分", "weight": "权重", "effective_weight": "有效权重", "contribution": "贡献",
-    "insufficient": "样本不足", "note": "说明",
-}
 _RECEIPT_COLUMNS = ["index", "component", "label", "kind", "numerator", "denominator", "raw", "prior",
                     "adjusted", "score", "weight", "effective_weight", "contribution", "insufficient", "note"]
 
@@ -1111,17 +1113,6 @@ def receipt(con: duckdb.DuckDBPyConnection, unit_id: str, index: str, period,
     return out
 
 
-ROW_LABELS = {
-    "opinion_id": "编号", "submitted_at": "提交时间", "channel": "来源渠道", "town": "镇街", "station": "联络站",
-    "title": "标题", "category": "分类", "submitter": "提交人", "status": "状态", "closed_at": "办结时间",
-    "satisfaction": "满意度", "activity_id": "活动编号", "date": "活动日期", "type": "活动类型",
-    "topic": "活动主题", "participants": "参与代表", "headcount": "参与人次", "opinions_collected": "收集意见数",
-    "rep_id": "代表编号", "name": "姓名", "rep_level": "代表层级", "participations": "参加活动次数",
-    "suggestions_led": "领衔建议件数", "duties": "履职次数", "must_do": "达标所需次数", "points": "履职积分",
-    "suggestion_id": "建议编号", "session": "届次会次", "lead_rep": "领衔代表", "answer_class": "答复类别",
-    "answered_at": "答复时间", "evaluation": "代表评价",
-    "in_numerator": "计入分子", "in_denominator": "计入分母", "credit": "计分",
-}
 _UNIT_FILTER = "($town IS NULL OR {t} = $town) AND ($station IS NULL OR {s} = $station)"
 _OPINION_ROWS = f"""
     WITH {_MAP_CTES}

@@ -69,3 +69,46 @@ BAD_TOWN = "链接中的范围“{value}”不是萧山区的镇街，已改为�
 BOOTSTRAP_TITLE = "首次启动：正在生成并导入演示数据…"
 BOOTSTRAP_DONE = "演示数据已就绪"
 STORE_BUSY = "数据库正被导入程序占用，请稍后刷新页面。"
+
+# ───────────────────────────── the five indices (analytics/indices.py) ─────────────────────────────
+
+LEVEL_LABELS = {"district": "全区", "town": "镇街", "station": "联络站"}
+COMPOSITE_LABEL = "综合指数"
+INSUFFICIENT = "样本不足"  # shown instead of a score: never 0
+# What each index asks, in one line (the headings of docs/indices.md section 4 say the same; a
+# test keeps the two in step). Weights and components come from data/indices.toml.
+INDEX_PURPOSES = {
+    "activity": "单元是否经常开门、有人来",
+    "practice": "代表是否按履职清单履职",
+    "supervision": "监督履职的力度",
+    "resolution": "群众的事办得怎么样",
+    "study": "学习与能力提升",
+    "composite": "五个指数的加权平均",
+}
+# Columns of a score receipt (indices.receipt).
+RECEIPT_LABELS = {
+    "index": "指数", "component": "分项代号", "label": "分项", "kind": "类型", "numerator": "分子",
+    "denominator": "分母", "raw": "原始值", "prior": "同级平均", "adjusted": "调整后",
+    "score": "得分", "weight": "权重", "effective_weight": "有效权重", "contribution": "贡献",
+    "insufficient": "样本不足", "note": "说明",
+}
+# Columns of the rows behind a figure (indices.receipt_rows, analytics.alerts).
+ROW_LABELS = {
+    "opinion_id": "编号", "submitted_at": "提交时间", "channel": "来源渠道", "town": "镇街", "station": "联络站",
+    "title": "标题", "category": "分类", "submitter": "提交人", "status": "状态", "closed_at": "办结时间",
+    "satisfaction": "满意度", "activity_id": "活动编号", "date": "活动日期", "type": "活动类型",
+    "topic": "活动主题", "participants": "参与代表", "headcount": "参与人次", "opinions_collected": "收集意见数",
+    "rep_id": "代表编号", "name": "姓名", "rep_level": "代表层级", "participations": "参加活动次数",
+    "suggestions_led": "领衔建议件数", "duties": "履职次数", "must_do": "达标所需次数", "points": "履职积分",
+    "suggestion_id": "建议编号", "session": "届次会次", "lead_rep": "领衔代表", "answer_class": "答复类别",
+    "answered_at": "答复时间", "evaluation": "代表评价",
+    "in_numerator": "计入分子", "in_denominator": "计入分母", "credit": "计分",
+    # alerts
+    "handler": "承办单位", "assigned_at": "交办时间", "deadline": "办结期限", "days_overdue": "逾期天数",
+    "main_handler": "主办单位", "supervision": "督办方式", "due_at": "答复期限", "submit_type": "提出类型",
+    "unit": "单元", "level": "层级", "index": "指数", "score": "本期得分", "previous": "上期得分",
+    "change": "变化", "indices": "样本不足的指数", "composite": "综合指数",
+    "component": "分项代号", "label": "分项", "numerator": "分子", "denominator": "分母", "note": "说明",
+}
+# Answer classes of a suggestion (the scheme is configuration: data/contract.toml [vocab.answer_class]).
+ANSWER_CLASS_LABELS = {"A": "已解决或基本解决", "B": "正在解决或列入计划", "C": "因条件限制暂难解决"}

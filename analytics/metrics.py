@@ -19,18 +19,61 @@ from __future__ import annotations
 
 import argparse
 import json
+import tomllib
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from analytics.labels import DISTRICT, METRIC_LABELS, PREVIOUS_LABELS
+from analytics.labels import ANSWER_CLASS_LABELS, DISTRICT, METRIC_LABELS, PREVIOUS_LABELS
 from analytics.periods import GRAINS, Period, PeriodError, parse_period, period_of
 
-# Answer classes that count as 解决 (A类: 已解决或基本解决). B (正在解决或列入计划) and C do not.
-RESOLVED_CLASSES = ("A",)
 ANSWERED_CLASSES = ("A", "B", "C")  # a suggestion with one of these has been answered
+# Where the answer classes that count as 解决 are configured (the scheme differs by place).
+ANSWERS_CONFIG = Path(__file__).resolve().parent.parent / "data" / "indices.toml"
+
+
+class AnswersConfigError(ValueError):
+    """The [answers] section of data/indices.toml is wrong; the message is Chinese and names it."""
+
+
+def parse_solved(raw: dict, source: str = "indices.toml") -> tuple[str, ...]:
+    """The answer classes counted as 解决 in 解决率: ``[answers] solved`` of the parsed TOML ``raw``.
+    A non-empty list of distinct classes among ANSWERED_CLASSES, returned in A, B, C order."""
+    where = f"指标配置文件 {source} 有误：[answers] 的 solved"
+    answers = raw.get("answers")
+    if not isinstance(answers, dict):
+        raise AnswersConfigError(f"指标配置文件 {source} 有误：缺少 [answers] 段落（哪些答复类别算“解决”）")
+    extra = sorted(set(answers) - {"solved"})
+    if extra:
+        raise AnswersConfigError(f"指标配置文件 {source} 有误：[answers] 有不认识的项“{'、'.join(extra)}”，可用：solved")
+    solved = answers.get("solved")
+    if not isinstance(solved, list) or not solved or not all(isinstance(c, str) for c in solved):
+        raise AnswersConfigError(f"{where} 应是答复类别的非空列表，如 [\"A\"]，现在是“{solved}”")
+    bad = [c for c in solved if c not in ANSWERED_CLASSES]
+    if bad:
+        raise AnswersConfigError(f"{where} 中“{'、'.join(bad)}”不是答复类别，可用：{'、'.join(ANSWERED_CLASSES)}")
+    if len(set(solved)) != len(solved):
+        raise AnswersConfigError(f"{where} 有重复的类别：{solved}")
+    return tuple(c for c in ANSWERED_CLASSES if c in solved)
+
+
+def load_solved(path: str | Path | None = None) -> tuple[str, ...]:
+    """Read ``[answers] solved`` from data/indices.toml (or ``path``)."""
+    p = Path(path) if path else ANSWERS_CONFIG
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise AnswersConfigError(f"找不到指标配置文件 {p}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise AnswersConfigError(f"指标配置文件 {p.name} 不是合法的 TOML：{exc}") from exc
+    return parse_solved(raw, p.name)
+
+
+# Answer classes that count as 解决 in 解决率 (shipped: A类 已解决或基本解决), read once at import.
+RESOLVED_CLASSES = load_solved()
 # Evaluations that count as 满意 in 满意率: 基本满意 is counted in full, as the published
 # figures (e.g. the work report's 满意率 100 %) count it. The 解忧指数 may weigh it partly; that
 # is its own definition, not this one.
@@ -50,6 +93,13 @@ _SUGGESTIONS_WITH_TOWN = """
 def _sql_list(values: tuple[str, ...]) -> str:
     """A fixed list of code constants as an SQL list literal (never user input: those are bound)."""
     return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+
+
+def _classes_words(classes: tuple[str, ...], described: bool = False) -> str:
+    """'A、B 或 C'; described: 'A 类（已解决或基本解决）、B 类（…）'."""
+    if described:
+        return "、".join(f"{c} 类（{ANSWER_CLASS_LABELS[c]}）" for c in classes)
+    return classes[0] if len(classes) == 1 else "、".join(classes[:-1]) + " 或 " + classes[-1]
 
 
 _IN_PERIOD_TOWN = "{col} >= $start AND {col} < $end AND ($town IS NULL OR town = $town)"
@@ -104,9 +154,10 @@ METRICS: tuple[Metric, ...] = (
        "期内提出的代表建议件数",
        f"SELECT count(*), NULL {_SUGGESTIONS}", higher_is_better=None),
     _m("resolution_rate", "%", True,
-       "期内提出且已答复的代表建议中，答复类别为 A 类（已解决或基本解决）的比例。"
+       f"期内提出且已答复的代表建议中，答复类别为 {_classes_words(RESOLVED_CLASSES, True)}的比例。"
        "尚未答复（没有答复类别）的不计入分母。",
-       "期内提出且答复类别为 A 的件数 ÷ 期内提出且答复类别为 A、B 或 C 的件数",
+       f"期内提出且答复类别为 {_classes_words(RESOLVED_CLASSES)} 的件数 ÷ "
+       f"期内提出且答复类别为 {_classes_words(ANSWERED_CLASSES)} 的件数",
        f"""SELECT count(*) FILTER (WHERE answer_class IN {_sql_list(RESOLVED_CLASSES)}),
                   count(*) FILTER (WHERE answer_class IN {_sql_list(ANSWERED_CLASSES)}) {_SUGGESTIONS}"""),
     _m("activities", "次", False,
