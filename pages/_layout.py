@@ -317,6 +317,17 @@ def selection() -> Selection:
     return st.session_state[_SELECTION_KEY]
 
 
+def data_version_now(db: str) -> str:
+    """The store's data version at this moment. A fragment that reruns on its own (the cockpit's
+    big screen) compares it with ``selection().version`` to notice an import made since."""
+    return _store_info(db, _stamp(Path(db)))["version"]
+
+
+def available_periods(grain: str) -> list[str]:
+    """Codes of the periods of the grain that hold data in this run's store, latest first."""
+    return list(st.session_state["_info"]["periods"][grain])
+
+
 # ───────────────────────────── page furniture ─────────────────────────────
 
 def page_header(url_path: str, with_scope: bool = True) -> None:

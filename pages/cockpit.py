@@ -1,18 +1,207 @@
-"""驾驶舱 — the default page: headline figures of the chosen period and town, with the change
-against the previous period and each figure's definition on hover; opinions per month."""
+"""驾驶舱 — the default page: the district at a glance for a chair meeting.
+
+Headline figures (with the change against the previous period, definitions on hover); the five
+indices of the chosen unit (the sidebar's town or 全区, or one of the town's stations) against the
+district; the 1+23+64 tree coloured by an index; the unit's monthly trend; alerts that open the rows
+behind them; score receipts with the rows behind each component and, for a town, which stations pull
+it up or down. ``?screen=1`` turns the page into a big-screen view (dark, large type, no sidebar) that
+refreshes itself.
+
+Layout only: every number comes from ``analytics`` (metrics, indices, hierarchy, alerts), read
+through the cached readers below, keyed by the store's data version.
+"""
 from __future__ import annotations
 
+from datetime import datetime
+from urllib.parse import urlencode
+
+import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from plotly.colors import sample_colorscale
 
-from analytics import labels, metrics
+from analytics import alerts, hierarchy, indices, labels, metrics
+from analytics.indices import INDEX_KEYS, SCORE_COLUMNS
+from analytics.periods import Period, parse_period
 from pages import _layout
 
 URL_PATH = "cockpit"
 CARDS_PER_ROW = 4  # 7 figures: 4 + 3 cards; readable on a laptop and on a meeting-room screen
+SCREEN_PARAM = "screen"  # ?screen=1 opens the big-screen mode
+SCREEN_CHART_HEIGHT = 500  # ranking and tree side by side: the whole screen fits 1920×1080
+SCREEN_REFRESH_S = 60  # a meeting-room screen: fresh within a minute; a warm run costs well under 1 s
+TREND_MONTHS = 12  # the trend shows the year up to the period's last month
+ROWS_SHOWN = 2000  # rows behind an alert or a component shown at once (the table scrolls)
+FALL_MIN_POINTS = 5.0  # a fall of a few percentile points is ordinary movement among peers
+FALLS_LISTED = 10
+INSUFFICIENT_COLOR = "#B0B0B0"  # 样本不足: grey, never a colour of the scale
+SCALE = "RdYlGn"  # low red → high green, as 晾晒 reads
+LEVEL_WORDS = labels.LEVEL_LABELS
+PICK_ORDER = ["composite", *INDEX_KEYS]  # index pickers: the composite first
 
 
-def _card(h: metrics.Headline, grain: str) -> None:
+# ───────────────────────────── cached readers (keyed by the data version) ─────────────────────────────
+
+@st.cache_resource(show_spinner=False)
+def _config(stamp: int) -> indices.IndexConfig:
+    return indices.load_config()
+
+
+def config() -> indices.IndexConfig:
+    """data/indices.toml, read again when the file changes."""
+    return _config(indices.CONFIG_PATH.stat().st_mtime_ns)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def scored_tree(db: str, version: str, period: str) -> pd.DataFrame:
+    with _layout.read_store(db) as con:
+        return hierarchy.scored_tree(con, period, config())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def trend(db: str, version: str, unit_id: str, start: str, end: str) -> pd.DataFrame:
+    with _layout.read_store(db) as con:
+        return indices.index_trend(con, unit_id, start, end, "month", config())
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def receipt(db: str, version: str, unit_id: str, index: str, period: str) -> pd.DataFrame:
+    with _layout.read_store(db) as con:
+        return indices.receipt(con, unit_id, index, period, config())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def receipt_rows(db: str, version: str, unit_id: str, component: str, period: str) -> pd.DataFrame:
+    with _layout.read_store(db) as con:
+        return indices.receipt_rows(con, unit_id, component, period, config())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def contributions(db: str, version: str, town_unit_id: str, period: str) -> pd.DataFrame:
+    with _layout.read_store(db) as con:
+        return indices.station_contributions(con, town_unit_id, period, config())
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def overdue_opinions(db: str, version: str, town: str | None) -> pd.DataFrame:
+    with _layout.read_store(db) as con:
+        return alerts.overdue_opinions(con, town, config())
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def overdue_suggestions(db: str, version: str, town: str | None) -> pd.DataFrame:
+    with _layout.read_store(db) as con:
+        return alerts.overdue_suggestions(con, town)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def falls(db: str, version: str, period: str, level: str, town: str | None) -> pd.DataFrame:
+    with _layout.read_store(db) as con:
+        return alerts.index_falls(con, period, level, town, limit=None, min_drop=FALL_MIN_POINTS, config=config())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def fall_detail(db: str, version: str, unit_id: str, index: str, period: str) -> pd.DataFrame:
+    with _layout.read_store(db) as con:
+        return alerts.fall_detail(con, unit_id, index, period, config())
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def insufficient(db: str, version: str, period: str, town: str | None) -> pd.DataFrame:
+    with _layout.read_store(db) as con:
+        return alerts.insufficient_units(con, period, town, config())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def insufficient_detail(db: str, version: str, unit_id: str, period: str) -> pd.DataFrame:
+    with _layout.read_store(db) as con:
+        return alerts.insufficient_detail(con, unit_id, period, config())
+
+
+# ───────────────────────────── words and numbers ─────────────────────────────
+
+def index_label(key: str) -> str:
+    return alerts.index_label(key, config())
+
+
+def index_parts(key: str) -> str:
+    """What an index is made of, in a few words (data/indices.toml): its components' names."""
+    cfg = config()
+    if key == "composite":
+        weights = {cfg.indices[k].weight for k in INDEX_KEYS}
+        how = "平均" if len(weights) == 1 else "加权平均"
+        return f"{'、'.join(cfg.indices[k].label.removesuffix('指数') for k in INDEX_KEYS)}五个指数的{how}"
+    return "、".join(c.label for c in cfg.indices[key].components)
+
+
+def index_definition(key: str) -> str:
+    """The index in words, from data/indices.toml: what it asks, its parts and their weights."""
+    cfg = config()
+    purpose = labels.INDEX_PURPOSES[key]
+    if key == "composite":
+        parts = "、".join(f"{cfg.indices[k].label}×{cfg.indices[k].weight:g}" for k in INDEX_KEYS)
+        return f"{purpose}：{parts}。"
+    parts = "、".join(f"{c.label}×{c.weight:g}" for c in cfg.indices[key].components)
+    return (f"{purpose}。由 {parts} 加权合成；每项先按样本量向同级平均收缩，再取在同级单元中的百分位（0–100），"
+            f"样本不足的分项不计分。详见 docs/indices.md。")
+
+
+def score_text(v) -> str:
+    return labels.INSUFFICIENT if v is None or pd.isna(v) else f"{float(v):.1f}"
+
+
+def _value_text(v, kind: str) -> str:
+    if v is None or pd.isna(v):
+        return "—"
+    if kind == "rate":
+        return f"{float(v) * 100:.1f}%"
+    return f"{float(v):.3g}" if abs(float(v)) < 100 else f"{float(v):,.0f}"
+
+
+def _num_text(v) -> str:
+    return "—" if v is None or pd.isna(v) else f"{float(v):,.6g}"
+
+
+def score_color(v) -> str:
+    if v is None or pd.isna(v):
+        return INSUFFICIENT_COLOR
+    return sample_colorscale(SCALE, [min(max(float(v), 0.0), 100.0) / 100.0])[0]
+
+
+def unit_name(unit: pd.Series) -> str:
+    """The district is 全区 on the page (its row in the units export may be named 总站)."""
+    return labels.DISTRICT if unit["level"] == "district" else unit["unit"]
+
+
+def short_name(unit: str) -> str:
+    return unit.removesuffix("代表联络站") if unit.endswith("代表联络站") and len(unit) > 5 else unit
+
+
+# ───────────────────────────── the chosen unit ─────────────────────────────
+
+def chosen_unit(sel: _layout.Selection, tree: pd.DataFrame) -> pd.Series:
+    """The sidebar's town (or the district); for a town, one of its stations may be picked here."""
+    district = tree[tree["level"] == "district"].iloc[0]
+    if sel.town is None:
+        return district
+    town_rows = tree[(tree["level"] == "town") & (tree["town"] == sel.town)]
+    if town_rows.empty:
+        st.info(f"基层单元名册中没有“{sel.town}”，下面显示全区。")
+        return district
+    town = town_rows.iloc[0]
+    stations = tree[(tree["level"] == "station") & (tree["parent_id"] == town["unit_id"])]
+    options = [town["unit_id"], *stations["unit_id"]]
+    names = dict(zip(tree["unit_id"], tree["unit"]))
+    picked = st.selectbox("单元", options, key=f"ck_unit_{town['unit_id']}",
+                          format_func=lambda u: f"{names[u]}（镇街）" if u == town["unit_id"] else names[u],
+                          help="镇街本身，或它的一个联络站。换镇街请用左侧的“范围”。")
+    return tree[tree["unit_id"] == picked].iloc[0]
+
+
+# ───────────────────────────── headline figures ─────────────────────────────
+
+def _card(h: metrics.Headline, grain: str, describe: bool = True) -> None:
     m, cur = h.metric, h.current
     value = metrics.format_value(m, cur.value)
     if not m.is_rate and cur.value is not None:
@@ -25,7 +214,150 @@ def _card(h: metrics.Headline, grain: str) -> None:
     change = metrics.format_change(h)
     color = "off" if m.higher_is_better is None else ("normal" if m.higher_is_better else "inverse")
     st.metric(m.label, value, delta=change, delta_color=color, help=explain, border=True, height="stretch",
-              delta_description=labels.PREVIOUS_LABELS[grain] if change else None)
+              delta_description=labels.PREVIOUS_LABELS[grain] if change and describe else None)
+
+
+def headline_cards(sel: _layout.Selection, per_row: int = CARDS_PER_ROW, describe: bool = True) -> None:
+    rows = _layout.headline(sel.db, sel.version, sel.period.code, sel.town)
+    for start in range(0, len(rows), per_row):
+        for col, h in zip(st.columns(per_row), rows[start:start + per_row]):
+            with col:
+                _card(h, sel.period.grain, describe)
+
+
+# ───────────────────────────── the five indices ─────────────────────────────
+
+def index_cards(unit: pd.Series, district: pd.Series, previous: pd.Series | None, grain: str) -> None:
+    """Six cards (five indices + composite): score or 样本不足, the district beside it, the change
+    against the previous period, and the definition under it (in full on hover)."""
+    for col, key in zip(st.columns(len(SCORE_COLUMNS)), SCORE_COLUMNS):
+        with col, st.container(border=True, height="stretch"):
+            st.markdown(f"**{index_label(key)}**", help=index_definition(key))
+            v = unit[key]
+            st.markdown(f"### {score_text(v)}")
+            extra = []
+            if unit["unit_id"] != district["unit_id"]:
+                extra.append(f"全区 {score_text(district[key])}")
+            if previous is not None and not pd.isna(v) and not pd.isna(previous[key]):
+                extra.append(f"{labels.PREVIOUS_LABELS[grain]} {float(v) - float(previous[key]):+.1f}")
+            if extra:
+                st.caption("  \n".join(extra))
+            st.caption(labels.INDEX_PURPOSES[key])
+
+
+def index_bars(unit: pd.Series, district: pd.Series, height: int = 320) -> go.Figure:
+    keys = list(SCORE_COLUMNS)
+    x = [index_label(k) for k in keys]
+    fig = go.Figure()
+    series = [(unit, short_name(unit_name(unit)), "#C8102E")]
+    if unit["unit_id"] != district["unit_id"]:
+        series.append((district, labels.DISTRICT, "#8C9BAB"))
+    for row, name, color in series:
+        y = [None if pd.isna(row[k]) else float(row[k]) for k in keys]
+        fig.add_bar(x=x, y=y, name=name, marker_color=color,
+                    text=[score_text(v) for v in y], textposition="outside",
+                    hovertemplate=f"{name}<br>%{{x}}：%{{text}}<extra></extra>")
+        for xi, v in zip(x, y):
+            if v is None:  # 样本不足 is said, never drawn as a bar of 0
+                fig.add_annotation(x=xi, y=4, text=labels.INSUFFICIENT, showarrow=False,
+                                   font=dict(color="#666", size=12), yanchor="bottom")
+    fig.update_layout(barmode="group", height=height, margin=dict(l=10, r=10, t=10, b=10),
+                      yaxis=dict(range=[0, 110], title="得分"), legend_orientation="h",
+                      legend_y=1.12)
+    return fig
+
+
+# ───────────────────────────── the 1+23+64 tree ─────────────────────────────
+
+def tree_figure(tree: pd.DataFrame, key: str, height: int = 520, dark: bool = False,
+                highlight: str | None = None) -> go.Figure:
+    """Treemap of the district → towns → stations, each coloured by ``key`` (grey: 样本不足).
+    Every station has the same area; a town without stations counts as one. Click a town to open it.
+    ``highlight``: a unit_id drawn with a heavy outline (the unit chosen on the page)."""
+    has_children = set(tree["parent_id"])
+    values = [0 if u in has_children else 1 for u in tree["unit_id"]]
+    level_words = [LEVEL_WORDS[lv] for lv in tree["level"]]
+    scores = [score_text(v) for v in tree[key]]
+    composite = [score_text(v) for v in tree["composite"]]
+    fig = go.Figure(go.Treemap(
+        ids=tree["unit_id"], labels=[short_name(u) for u in tree["unit"]], parents=tree["parent_id"],
+        values=values, branchvalues="remainder", maxdepth=2,
+        # The district's own score is in its hover; its box is the frame around the towns.
+        marker=dict(colors=[(("#1b2740" if dark else "#eef1f5") if lv == "district" else score_color(v))
+                            for lv, v in zip(tree["level"], tree[key])],
+                    line=dict(width=[4 if u == highlight else 1 for u in tree["unit_id"]],
+                              color=["#1f2a44" if u == highlight and not dark else "#ffffff" if u == highlight
+                                     else "#0b1220" if dark else "#ffffff" for u in tree["unit_id"]])),
+        customdata=np.column_stack([tree["unit"], level_words, scores, composite]),
+        texttemplate="%{label}<br>%{customdata[2]}",
+        hovertemplate=(f"<b>%{{customdata[0]}}</b>（%{{customdata[1]}}）<br>{index_label(key)}：%{{customdata[2]}}"
+                       f"<br>{labels.COMPOSITE_LABEL}：%{{customdata[3]}}<extra></extra>"),
+        pathbar=dict(visible=True),
+    ))
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=40 if dark else 0, b=0))
+    return _dark(fig, height) if dark else fig
+
+
+def tree_section(sel: _layout.Selection, tree: pd.DataFrame, unit: pd.Series) -> None:
+    st.subheader("1+23+64 基层单元")
+    key = st.selectbox("按哪个指数着色", PICK_ORDER, key="ck_color", format_func=index_label,
+                       help="颜色由红（低）到绿（高），灰色为样本不足。点击镇街可展开它的联络站，点上方路径返回。")
+    highlight = None if unit["level"] == "district" else unit["unit_id"]
+    st.plotly_chart(tree_figure(tree, key, highlight=highlight), config={"displayModeBar": False}, key="ck_tree")
+    st.caption(f"颜色：{index_label(key)}，红低绿高，灰色 = {labels.INSUFFICIENT}。镇街与镇街比，联络站与联络站比；"
+               "“全区”是全区汇总值放在镇街中的位置。每个联络站面积相同。")
+
+
+# ───────────────────────────── monthly trend ─────────────────────────────
+
+def trend_window(period: Period) -> tuple[str, str] | None:
+    """(first, last) month codes: up to TREND_MONTHS months ending with the period's last month,
+    not before the first month with data."""
+    months = _layout.available_periods("month")
+    last = period.months()[-1]
+    if not months:
+        return None
+    first = last
+    for _ in range(TREND_MONTHS - 1):
+        first = first.previous()
+    earliest = parse_period(months[-1])
+    first = max(first, earliest)
+    return (first.code, last.code) if first <= last else None
+
+
+def month_ticks(codes) -> dict:
+    """x-axis ticks for month codes: '3月', with the year under the first month and under January."""
+    codes = list(codes)
+    text = [f"{int(c[5:])}月<br>{c[:4]}年" if i == 0 or c.endswith("-01") else f"{int(c[5:])}月"
+            for i, c in enumerate(codes)]
+    return dict(type="category", tickmode="array", tickvals=codes, ticktext=text, tickangle=0)
+
+
+def trend_figure(df: pd.DataFrame, height: int = 340) -> go.Figure:
+    fig = go.Figure()
+    for key in SCORE_COLUMNS:
+        y = [None if pd.isna(v) else float(v) for v in df[key]]
+        fig.add_scatter(x=df["period"], y=y, name=index_label(key), mode="lines+markers",
+                        line=dict(width=4 if key == "composite" else 2), connectgaps=False,
+                        hovertemplate=f"%{{x}}<br>{index_label(key)}：%{{y:.1f}}<extra></extra>")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), legend_orientation="h",
+                      xaxis=month_ticks(df["period"]), yaxis=dict(range=[0, 100], title="得分"))
+    return fig
+
+
+def trend_section(sel: _layout.Selection, unit: pd.Series) -> None:
+    left, right = st.columns(2)
+    with left:
+        st.subheader(f"指数逐月走势（{unit_name(unit)}）")
+        window = trend_window(sel.period)
+        if window is None:
+            st.info("没有按月的数据。")
+        else:
+            df = trend(sel.db, sel.version, unit["unit_id"], *window)
+            st.plotly_chart(trend_figure(df), config={"displayModeBar": False}, key="ck_trend")
+            st.caption("每个月在当月的同级单元中比较；线条断开处为样本不足。")
+    with right:
+        _monthly_chart(sel)
 
 
 def _monthly_chart(sel: _layout.Selection) -> None:
@@ -36,27 +368,370 @@ def _monthly_chart(sel: _layout.Selection) -> None:
     fig.add_scatter(x=df["month"], y=df["closed"], name="其中已办结", mode="lines+markers",
                     line_color="#F58518", hovertemplate="%{x}<br>已办结 %{y:,} 条<extra></extra>")
     fig.update_layout(height=340, margin=dict(l=10, r=10, t=10, b=10), legend_orientation="h",
-                      xaxis_title=None, yaxis_title="条", xaxis_type="category",
-                      yaxis_rangemode="tozero")
+                      xaxis=month_ticks(df["month"]), yaxis_title="条", yaxis_rangemode="tozero")
     st.subheader(f"民情民意逐月情况（{sel.scope}，截至{sel.period.months()[-1].label}）")
-    st.plotly_chart(fig, config={"displayModeBar": False})
+    st.plotly_chart(fig, config={"displayModeBar": False}, key="ck_monthly")
 
+
+# ───────────────────────────── alerts ─────────────────────────────
+
+def _rows_table(df: pd.DataFrame) -> None:
+    shown = df.head(ROWS_SHOWN).rename(columns=labels.ROW_LABELS)
+    shown.attrs = {}  # as-of dates etc. are said in the caption; Arrow cannot carry them
+    if len(df) > ROWS_SHOWN:
+        st.caption(f"共 {len(df):,} 行，显示前 {ROWS_SHOWN:,} 行。")
+    st.dataframe(shown, hide_index=True)
+
+
+def _by_town(df: pd.DataFrame) -> str:
+    if df.empty:
+        return ""
+    counts = df["town"].replace("", "（未归属镇街）").value_counts().head(5)
+    return "最多的镇街：" + "、".join(f"{t} {n}" for t, n in counts.items())
+
+
+def alert_data(sel: _layout.Selection) -> dict:
+    level = "station" if sel.town else "town"
+    return {
+        "opinions": overdue_opinions(sel.db, sel.version, sel.town),
+        "suggestions": overdue_suggestions(sel.db, sel.version, sel.town),
+        "falls": falls(sel.db, sel.version, sel.period.code, level, sel.town),
+        "insufficient": insufficient(sel.db, sel.version, sel.period.code, sel.town),
+    }
+
+
+def alerts_section(sel: _layout.Selection) -> None:
+    st.subheader("预警")
+    data = alert_data(sel)
+    op, sg, fl, ins = data["opinions"], data["suggestions"], data["falls"], data["insufficient"]
+    tabs = st.tabs([f"逾期未办结的民情民意（{len(op):,}）", f"逾期未答复的代表建议（{len(sg):,}）",
+                    f"指数降幅最大（{len(fl)}）", f"样本不足的单元（{len(ins)}）"])
+    with tabs[0]:
+        as_of = op.attrs.get("as_of")
+        st.caption(f"已受理、未办结，且提交已超过 {op.attrs.get('on_time_days')} 天（与解忧指数“按期办结”同一期限）；"
+                   f"以数据中最晚的时间 {as_of:%Y-%m-%d %H:%M} 为准，不论提交在哪一期。提交人已脱敏。" if as_of else
+                   "还没有民情民意数据。")
+        if len(op):
+            st.markdown(f"**{len(op):,} 条**逾期，最长逾期 {int(op['days_overdue'].max())} 天。{_by_town(op)}")
+            with st.expander(f"打开 {len(op):,} 条明细"):
+                _rows_table(op)
+    with tabs[1]:
+        as_of = sg.attrs.get("as_of")
+        st.caption(f"答复期限已过、还没有答复（没有答复时间和答复类别）的代表建议，以建议数据中最晚的日期 {as_of} 为准；"
+                   "按领衔代表所属镇街归属。" if as_of else "还没有代表建议数据。")
+        if len(sg):
+            st.markdown(f"**{len(sg):,} 件**逾期未答复，最长逾期 {int(sg['days_overdue'].max())} 天。{_by_town(sg)}")
+            with st.expander(f"打开 {len(sg):,} 件明细"):
+                _rows_table(sg)
+    with tabs[2]:
+        _falls_tab(sel, fl)
+    with tabs[3]:
+        _insufficient_tab(sel, ins)
+
+
+def _selected_row(event) -> int | None:
+    rows = getattr(getattr(event, "selection", None), "rows", None) or []
+    return rows[0] if rows else None
+
+
+def _falls_tab(sel: _layout.Selection, fl: pd.DataFrame) -> None:
+    prev = sel.period.previous().label
+    st.caption(f"与上一期（{prev}）相比得分下降超过 {FALL_MIN_POINTS:g} 分的单元与指数，降幅大的在前"
+               f"（{'本镇街的联络站' if sel.town else '镇街'}；两期都有得分的才比较）。选中一行可看各分项两期的对比。")
+    if fl.empty:
+        st.markdown("没有明显下降的指数。")
+        return
+    top = fl.head(FALLS_LISTED)
+    if len(fl) > FALLS_LISTED:
+        st.caption(f"共 {len(fl)} 项，列出降幅最大的 {FALLS_LISTED} 项。")
+    show = pd.DataFrame({"单元": top["unit"], "指数": top["label"], "上期得分": top["previous"].map(score_text),
+                         "本期得分": top["score"].map(score_text), "变化": top["change"].map(lambda v: f"{v:+.1f}")})
+    event = st.dataframe(show, hide_index=True, key="ck_falls", on_select="rerun", selection_mode="single-row")
+    i = _selected_row(event)
+    if i is not None and i < len(top):
+        r = top.iloc[i]
+        st.markdown(f"**{r['unit']} · {r['label']}**：{sel.period.label} 与 {prev} 的分项对比")
+        d = fall_detail(sel.db, sel.version, r["unit_id"], r["index"], sel.period.code)
+        st.dataframe(pd.DataFrame({
+            "分项": d["label"], "上期分子": d["numerator_prev"].map(_num_text), "上期分母": d["denominator_prev"].map(_num_text),
+            "上期得分": d["score_prev"].map(score_text), "本期分子": d["numerator"].map(_num_text),
+            "本期分母": d["denominator"].map(_num_text), "本期得分": d["score"].map(score_text),
+            "变化": d["change"].map(lambda v: "—" if pd.isna(v) else f"{v:+.1f}")}), hide_index=True)
+
+
+def _insufficient_tab(sel: _layout.Selection, ins: pd.DataFrame) -> None:
+    st.caption("本期至少有一个指数样本不足的单元：数据太少，不打分（不是 0 分）。选中一行可看是哪些分项、差多少。")
+    if ins.empty:
+        st.markdown("所有单元的五个指数都有足够的数据。")
+        return
+    show = pd.DataFrame({"单元": ins["unit"], "层级": ins["level"].map(LEVEL_WORDS), "镇街": ins["town"],
+                         "样本不足的指数": ins["indices"],
+                         "综合指数": np.where(ins["composite"], labels.INSUFFICIENT, "有得分")})
+    event = st.dataframe(show, hide_index=True, key="ck_insufficient", on_select="rerun", selection_mode="single-row")
+    i = _selected_row(event)
+    if i is not None and i < len(ins):
+        r = ins.iloc[i]
+        d = insufficient_detail(sel.db, sel.version, r["unit_id"], sel.period.code)
+        st.markdown(f"**{r['unit']}** 样本不足的分项")
+        st.dataframe(pd.DataFrame({"指数": d["index"], "分项": d["label"], "分子": d["numerator"].map(_num_text),
+                                   "分母": d["denominator"].map(_num_text), "最小样本": d["minimum"].map(_num_text),
+                                   "说明": d["note"]}), hide_index=True)
+
+
+# ───────────────────────────── score receipts ─────────────────────────────
+
+RECEIPT_SHOWN = ["label", "kind", "numerator", "denominator", "raw", "prior", "adjusted", "score", "weight",
+                 "effective_weight", "contribution", "note"]
+
+
+def receipt_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The receipt as shown: Chinese headers, rates as percentages, 样本不足 in words."""
+    kind_words = {**indices.KIND_LABELS, "index": "指数"}
+    out = pd.DataFrame({
+        "label": df["label"], "kind": df["kind"].map(kind_words),
+        "numerator": df["numerator"].map(_num_text), "denominator": df["denominator"].map(_num_text),
+        "raw": [_value_text(v, k) for v, k in zip(df["raw"], df["kind"])],
+        "prior": [_value_text(v, k) for v, k in zip(df["prior"], df["kind"])],
+        "adjusted": [_value_text(v, k) for v, k in zip(df["adjusted"], df["kind"])],
+        "score": df["score"].map(score_text), "weight": df["weight"].map(lambda v: f"{v:g}"),
+        "effective_weight": df["effective_weight"].map(lambda v: f"{v:.0%}"),
+        "contribution": df["contribution"].map(lambda v: "—" if pd.isna(v) else f"{v:.1f}"),
+        "note": df["note"].fillna(""),
+    })
+    return out[RECEIPT_SHOWN].rename(columns=labels.RECEIPT_LABELS)
+
+
+def receipt_section(sel: _layout.Selection, unit: pd.Series) -> None:
+    st.subheader(f"得分明细（{unit_name(unit)} · {sel.period.label}）")
+    cfg = config()
+    key = st.selectbox("指数", PICK_ORDER, key="ck_receipt_index", format_func=index_label)
+    df = receipt(sel.db, sel.version, unit["unit_id"], key, sel.period.code)
+    score = df.attrs.get("score")
+    st.markdown(f"**{index_label(key)} = {score_text(score)}**"
+                + ("" if score is None else "（= 各行“贡献”之和；贡献 = 有效权重 × 得分）")
+                + f"；样本充足的部分占权重 {df.attrs.get('coverage', 0):.0%}（不到 {cfg.min_coverage:.0%} 即为样本不足）。")
+    st.dataframe(receipt_table(df), hide_index=True)
+    st.caption("原始值 = 分子 ÷ 分母；调整后 = 按样本量向同级平均收缩后的值；得分 = 调整后的值在同级单元中的百分位。")
+
+    comps = cfg.components if key == "composite" else list(cfg.indices[key].components)
+    names = {c.key: f"{cfg.indices[c.index].label} · {c.label}" if key == "composite" else c.label for c in comps}
+    with st.expander("打开某个分项背后的原始行"):
+        comp = st.selectbox("分项", [c.key for c in comps], key=f"ck_rows_component_{key}", format_func=names.get)
+        rows = receipt_rows(sel.db, sel.version, unit["unit_id"], comp, sel.period.code)
+        st.caption(f"{names[comp]}：{len(rows):,} 行。比率类分项中“计入分子/计入分母”标明每行算在哪里；提交人已脱敏。")
+        _rows_table(rows)
+
+    if unit["level"] == "town":
+        pulls_section(sel, unit, key)
+
+
+def pulls_figure(pull: pd.DataFrame, height: int | None = None) -> go.Figure:
+    pull = pull.assign(_v=pull["pull"].fillna(0.0)).sort_values("_v")
+    names = [short_name(s) for s in pull["station"]]
+    colors = [INSUFFICIENT_COLOR if pd.isna(v) else ("#1A9850" if v > 0 else "#D73027" if v < 0 else "#999")
+              for v in pull["pull"]]
+    text = ["无法比较" if pd.isna(v) else f"{v:+.1f}" for v in pull["pull"]]
+    fig = go.Figure(go.Bar(x=pull["_v"], y=names, orientation="h", marker_color=colors, text=text,
+                           textposition="outside", hovertemplate="%{y}：%{text}<extra></extra>"))
+    fig.update_layout(height=height or 80 + 36 * len(pull), margin=dict(l=10, r=40, t=10, b=10),
+                      xaxis=dict(title="拉动（分）：镇街得分 − 去掉该站后的得分", zeroline=True, zerolinewidth=2))
+    return fig
+
+
+def pulls_section(sel: _layout.Selection, town: pd.Series, key: str) -> None:
+    st.markdown(f"**哪些联络站拉高、拉低了 {town['unit']} 的{index_label(key)}**")
+    df = contributions(sel.db, sel.version, town["unit_id"], sel.period.code)
+    pull = df[df["component"] == key]
+    if pull.empty:
+        st.caption("这个镇街没有联络站。")
+        return
+    st.plotly_chart(pulls_figure(pull), config={"displayModeBar": False}, key="ck_pulls")
+    st.caption("把该站的行从数据中拿掉、所有镇街重新计分：镇街得分下降说明该站在拉高（绿），上升说明在拉低（红）。"
+               "“无法比较”：两种情形下样本充足的分项不同，差值反映的是覆盖面而不是该站。")
+
+
+# ───────────────────────────── big screen ─────────────────────────────
+
+SCREEN_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
+[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"] { display: none !important; }
+.stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] { background: #0b1220 !important; color: #e6edf3; }
+[data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: .8rem 2rem .6rem !important; }
+.stApp p, .stApp span, .stApp label, .stApp li, .stApp h1, .stApp h2, .stApp h3 { color: #e6edf3; }
+[data-testid="stMetric"] { background: #131d31; border-color: #2a3a57 !important; padding: .6rem .9rem !important; }
+[data-testid="stMetricLabel"] p { font-size: 1.35rem !important; color: #aab7cf !important; }
+[data-testid="stMetricValue"] div { font-size: 2.6rem !important; color: #ffffff !important; }
+[data-testid="stMetricDelta"] { background: transparent !important; padding-left: 0 !important; }
+[data-testid="stMetricDelta"] div, [data-testid="stMetricDelta"] svg, [data-testid="stMetricDeltaDescription"] {
+  font-size: 1.1rem !important; }
+[data-testid="stAlertContainer"] { background: #1b2740 !important; padding: .35rem 1rem !important; }
+[data-testid="stAlertContainer"] p, [data-testid="stAlertContainer"] strong { color: #f0c674 !important; }
+.ck-alert { background: #131d31; border: 1px solid #2a3a57; border-radius: .6rem; padding: .6rem 1.1rem;
+  min-height: 11rem; }
+.ck-alert .n { font-size: 2.8rem; font-weight: 700; color: #ff6b6b; line-height: 1.1; }
+.ck-alert .n.ok { color: #5ad68a; }
+.ck-alert .t { font-size: 1.3rem; color: #aab7cf; }
+.ck-alert ol { margin: .3rem 0 0 1.4rem; padding: 0; font-size: 1.15rem; }
+.ck-alert li { color: #e6edf3; }
+.ck-screen-head { display: flex; justify-content: space-between; align-items: baseline; gap: 2rem; }
+.ck-screen-head h1 { font-size: 2.6rem; margin: 0; padding: 0; color: #ffffff; }
+.ck-screen-head .sub { font-size: 1.25rem; color: #8fa1bf; }
+.ck-screen-head a { color: #8fa1bf; font-size: 1rem; }
+</style>
+"""
+
+
+def screen_mode() -> bool:
+    return st.query_params.get(SCREEN_PARAM) in ("1", "true", "yes")
+
+
+def _link(**changes) -> str:
+    """A relative link to this page with the current query parameters changed (None removes one)."""
+    params = {k: v for k, v in st.query_params.to_dict().items()}
+    for k, v in changes.items():
+        if v is None:
+            params.pop(k, None)
+        else:
+            params[k] = v
+    return "?" + urlencode(params) if params else "?"
+
+
+def _dark(fig: go.Figure, height: int) -> go.Figure:
+    """Dark, large type; shown with theme=None so Streamlit's light chart theme does not override it."""
+    fig.update_layout(template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+                      font=dict(size=18, color="#e6edf3"), height=height)
+    return fig
+
+
+def ranking_figure(tree: pd.DataFrame, highlight: str | None, height: int = SCREEN_CHART_HEIGHT) -> go.Figure:
+    towns = tree[tree["level"] == "town"].copy()
+    towns["_v"] = towns["composite"].fillna(-1.0)
+    towns = towns.sort_values(["_v", "unit_id"], ascending=[True, False])
+    x = [0.0 if pd.isna(v) else float(v) for v in towns["composite"]]
+    text = [score_text(v) for v in towns["composite"]]
+    colors = [score_color(v) for v in towns["composite"]]
+    line = [3 if t == highlight else 0 for t in towns["town"]]
+    fig = go.Figure(go.Bar(x=x, y=towns["unit"], orientation="h", marker=dict(color=colors, line=dict(width=line, color="#fff")),
+                           text=text, textposition="outside", hovertemplate="%{y}：%{text}<extra></extra>"))
+    fig.update_layout(margin=dict(l=10, r=60, t=40, b=0), xaxis=dict(range=[0, 108], showgrid=False, visible=False),
+                      yaxis=dict(tickfont=dict(size=17)), bargap=0.2,
+                      title=dict(text=f"镇街{labels.COMPOSITE_LABEL}排名", font=dict(size=22)))
+    return _dark(fig, height)
+
+
+def _alert_box(title: str, count: int, unit: str, items: list[str]) -> str:
+    from html import escape
+
+    lis = "".join(f"<li>{escape(i)}</li>" for i in items)
+    cls = "n ok" if count == 0 else "n"
+    return (f'<div class="ck-alert"><div class="t">{escape(title)}</div>'
+            f'<div class="{cls}">{count:,}<span class="t"> {escape(unit)}</span></div>'
+            f'{"<ol>" + lis + "</ol>" if lis else ""}</div>')
+
+
+def screen_alerts(sel: _layout.Selection) -> None:
+    data = alert_data(sel)
+    op, sg, fl, ins = data["opinions"], data["suggestions"], data["falls"], data["insufficient"]
+
+    def top(df: pd.DataFrame, col: str, blank: str) -> list[str]:
+        counts = df[col].fillna("").replace("", blank).value_counts().head(3) if len(df) else {}
+        return [f"{t} {n}" for t, n in dict(counts).items()]
+
+    # Where the overdue items sit: towns for the district, stations for a town; suggestions by 主办单位.
+    where = ("station", "（未填联络站）") if sel.town else ("town", "（未归属镇街）")
+    boxes = [
+        _alert_box("逾期未办结民情民意", len(op), "条", top(op, *where)),
+        _alert_box("逾期未答复代表建议", len(sg), "件", top(sg, "main_handler", "（未填主办单位）")),
+        _alert_box(f"指数降幅超过 {FALL_MIN_POINTS:g} 分", len(fl), "项",
+                   [f"{short_name(r.unit)} {r.label} {r.change:+.1f}" for r in fl.head(3).itertuples()]),
+        _alert_box("样本不足的单元", len(ins), "个",
+                   [f"{short_name(r.unit)}：{r.indices or labels.COMPOSITE_LABEL}" for r in ins.head(3).itertuples()]),
+    ]
+    for col, box in zip(st.columns(4), boxes):
+        with col:
+            st.html(box)
+
+
+@st.fragment(run_every=SCREEN_REFRESH_S)
+def screen_body(sel: _layout.Selection) -> None:
+    """Everything on the big screen; reruns itself every SCREEN_REFRESH_S seconds. An import made
+    since the page opened changes the data version: then the whole app reruns to pick it up."""
+    if _layout.data_version_now(sel.db) != sel.version:
+        st.rerun()
+    as_of = overdue_opinions(sel.db, sel.version, sel.town).attrs.get("as_of")
+    head = (f'<div class="ck-screen-head"><h1>{labels.APP_TITLE} · {sel.scope}</h1>'
+            f'<div class="sub">{sel.period.label}（变化为{labels.PREVIOUS_LABELS[sel.period.grain]}）'
+            + (f" · 数据截至 {as_of:%Y-%m-%d}" if as_of else "")
+            + f" · 每 {SCREEN_REFRESH_S} 秒自动刷新，本次 {datetime.now():%H:%M:%S}"
+            + f' · <a href="{_link(**{SCREEN_PARAM: None})}" target="_self">退出大屏</a></div></div>')
+    st.html(head)
+    headline_cards(sel, per_row=len(metrics.METRICS), describe=False)
+    tree = scored_tree(sel.db, sel.version, sel.period.code)
+    left, right = st.columns([2, 3])
+    with left:
+        st.plotly_chart(ranking_figure(tree, sel.town), config={"displayModeBar": False, "staticPlot": True},
+                        key="ck_screen_ranking", theme=None)
+    with right:
+        highlight = tree.loc[(tree["level"] == "town") & (tree["town"] == sel.town), "unit_id"]
+        fig = tree_figure(tree, "composite", height=SCREEN_CHART_HEIGHT, dark=True,
+                          highlight=highlight.iloc[0] if len(highlight) else None)
+        fig.update_layout(title=dict(text=f"1+23+64 基层单元 · {labels.COMPOSITE_LABEL}（灰色为{labels.INSUFFICIENT}）",
+                                     font=dict(size=22)))
+        st.plotly_chart(fig, config={"displayModeBar": False}, key="ck_screen_tree", theme=None)
+    screen_alerts(sel)
+
+
+def render_screen(sel: _layout.Selection) -> None:
+    st.set_page_config(initial_sidebar_state="collapsed")
+    st.html(SCREEN_CSS)
+    screen_body(sel)
+
+
+# ───────────────────────────── the page ─────────────────────────────
 
 def render() -> None:
-    _layout.page_header(URL_PATH)
     sel = _layout.selection()
+    if sel.period is not None and screen_mode():
+        render_screen(sel)
+        return
+    head, link = st.columns([5, 1], vertical_alignment="bottom")
+    with head:
+        _layout.page_header(URL_PATH)
     if sel.period is None:
         st.info(labels.NO_DATA)
         return
-    rows = _layout.headline(sel.db, sel.version, sel.period.code, sel.town)
-    for start in range(0, len(rows), CARDS_PER_ROW):
-        for col, h in zip(st.columns(CARDS_PER_ROW), rows[start:start + CARDS_PER_ROW]):
-            with col:
-                _card(h, sel.period.grain)
-    _monthly_chart(sel)
+    with link:
+        st.link_button("大屏模式", _link(**{SCREEN_PARAM: "1"}), icon=":material/tv:",
+                       help="在新窗口打开深色大屏：大字号、无侧栏，每分钟自动刷新，适合会议室投屏。")
+    headline_cards(sel)
+
+    tree = scored_tree(sel.db, sel.version, sel.period.code)
+    previous = sel.period.previous()
+    prev_tree = scored_tree(sel.db, sel.version, previous.code)
+    st.subheader("五大评价指标")
+    unit = chosen_unit(sel, tree)
+    district = tree[tree["level"] == "district"].iloc[0]
+    prev_rows = prev_tree[prev_tree["unit_id"] == unit["unit_id"]]
+    index_cards(unit, district, prev_rows.iloc[0] if len(prev_rows) else None, sel.period.grain)
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(index_bars(unit, district), config={"displayModeBar": False}, key="ck_bars")
+    with right:
+        st.markdown("\n".join(f"- **{index_label(k)}**：{index_parts(k)}" for k in SCORE_COLUMNS))
+    st.caption(f"每个分项先按样本量向同级平均收缩，再取在同级单元（{LEVEL_WORDS[unit['level']]}）中的百分位，"
+               "得分 0–100，50 约为中位；指数是分项得分的加权平均（权重见各指数的问号）。"
+               "“全区”是全区汇总值放在镇街中的位置。数据太少的为“样本不足”：不打分，也不算 0 分。")
+
+    tree_section(sel, tree, unit)
+    trend_section(sel, unit)
+    alerts_section(sel)
+    receipt_section(sel, unit)
+
     with st.expander("指标口径：每个数字怎么算"):
         st.markdown("\n".join(f"- **{m.label}**：{m.definition}  \n  公式：{m.formula}" for m in metrics.METRICS))
-        st.caption("期间为左闭右开的日期区间；民情民意和代表建议按提交时间归属期间，状态和评价以最近一次导入为准。")
+        st.caption("期间为左闭右开的日期区间；民情民意和代表建议按提交时间归属期间，状态和评价以最近一次导入为准。"
+                   "五大指数的公式与理由见 docs/indices.md，权重等配置在 data/indices.toml。")
 
 
 if __name__ == "__main__":  # run directly by Streamlit's legacy pages/ mode: route through app.py

@@ -31,26 +31,10 @@ from analytics.store import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
-FIXTURE_SQL = ROOT / "tests" / "data" / "metrics_store.sql"
 GUARD = 'if __name__ == "__main__":'
 
 
-@pytest.fixture(scope="session")
-def demo_db(tmp_path_factory) -> Path:
-    """A small demo store built the way the app's first start builds one."""
-    db = tmp_path_factory.mktemp("demo") / "cockpit.duckdb"
-    result = bootstrap.ensure_store(db, years=1, scale=0.05)
-    assert result["action"] == "demo", result
-    return db
-
-
-@pytest.fixture(scope="session")
-def tiny_db(tmp_path_factory) -> Path:
-    db = tmp_path_factory.mktemp("tiny") / "cockpit.duckdb"
-    con = connect(db)
-    con.execute(FIXTURE_SQL.read_text(encoding="utf-8"))
-    con.close()
-    return db
+# The stores ``demo_db`` and ``tiny_db`` are fixtures of tests/conftest.py (the cockpit's tests use them too).
 
 
 def app_at(db: Path, monkeypatch, url_path: str | None = None, **query) -> AppTest:
