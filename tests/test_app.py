@@ -82,12 +82,6 @@ def test_cockpit_shows_every_headline_figure_with_its_definition(demo_db, monkey
     assert at.get("plotly_chart"), "monthly opinions chart missing"
 
 
-def test_other_pages_show_no_numbers_yet(demo_db, monkeypatch):
-    at = app_at(demo_db, monkeypatch, "ranking").run()
-    assert not at.metric and not at.get("plotly_chart")
-    assert labels.PAGE_BY_PATH["ranking"].description in texts(at)
-
-
 # ───────────────────────────── no bypass of app.py ─────────────────────────────
 
 def test_every_file_in_pages_routes_through_app():
