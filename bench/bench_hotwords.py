@@ -57,6 +57,14 @@ def clear_words(con) -> None:
         con.execute(f"DELETE FROM {t}")
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process (all threads) and of its finished children (the pool's workers)."""
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def rate(chars: int, seconds: float) -> str:
     return f"{chars / seconds / 1e6:6.2f} M chars/s"
 
@@ -104,11 +112,11 @@ def segment_all(db: Path, label: str) -> None:
     clear_words(con)
     chars = con.execute("SELECT sum(length(coalesce(title, '')) + length(content)) FROM opinions").fetchone()[0]
     n = con.execute("SELECT count(*) FROM opinions").fetchone()[0]
-    t = time.perf_counter()
+    t, cpu0 = time.perf_counter(), cpu_seconds()
     con.execute("BEGIN TRANSACTION")
     done = hw.segment_pending(con)
     con.execute("COMMIT")
-    wall = time.perf_counter() - t
+    wall, cpu = time.perf_counter() - t, cpu_seconds() - cpu0
     rows = con.execute("SELECT count(*) FROM opinion_words").fetchone()[0]
     # Re-import of unchanged opinions: nothing to cut, only the check.
     t = time.perf_counter()
@@ -118,7 +126,8 @@ def segment_all(db: Path, label: str) -> None:
     assert done == n and again == 0
     print(f"segment_pending {label}: {n:,} opinions, {chars:,} chars in {wall:.1f} s = {rate(chars, wall)}, "
           f"{n / wall:,.0f} opinions/s; {rows:,} word rows; unchanged re-run {check * 1000:.0f} ms "
-          f"(load average {os.getloadavg()[0]:.1f})")
+          f"(load average {os.getloadavg()[0]:.1f}); CPU {cpu:.1f} s in all processes = "
+          f"{chars / cpu / 1e6:.2f} M chars per CPU second")
 
 
 def grow(base: Path, big: Path, target: int) -> None:
