@@ -283,6 +283,14 @@ def rank_range_text(low, high) -> str:
     return f"第{low}名" if low == high else f"第{low}–{high}名"
 
 
+def delta_text(value) -> str:
+    """A score change to 0.1 with its sign ('+9.6', '-2.4'); '0.0' without one (never '-0.0')."""
+    if value is None or pd.isna(value):
+        return ""
+    r = round(float(value), SCORE_DECIMALS)
+    return f"{0.0:.{SCORE_DECIMALS}f}" if r == 0 else f"{r:+.{SCORE_DECIMALS}f}"
+
+
 def change_text(change) -> str:
     """Places gained as an arrow: '↑3', '↓2', '—' (no change), '' (not comparable)."""
     if change is None or pd.isna(change):

@@ -133,10 +133,7 @@ def _f(v) -> str:
     return "—" if v is None or pd.isna(v) else f"{v:.1f}"
 
 
-def _delta(v) -> str:
-    """A score change with its sign, 0.0 without one (never -0.0)."""
-    r = round(float(v), 1)
-    return "0.0" if r == 0 else f"{r:+.1f}"
+_delta = rk.delta_text
 
 
 def _index_label(cfg: IndexConfig, key: str) -> str:

@@ -16,7 +16,7 @@ from analytics import metrics
 from analytics import points as points_mod
 from analytics import ranking as rk
 from analytics import report
-from analytics.indices import INDEX_KEYS, load_config
+from analytics.indices import INDEX_KEYS, IndexConfigError, load_config
 from analytics.periods import Period, parse_period, period_of
 from analytics.store import connect
 from pages import _layout
@@ -122,7 +122,7 @@ def _ranking_view(view: pd.DataFrame, score_label: str) -> pd.DataFrame:
         "镇街": view["unit"],
         score_label: view["score"],
         "较上季度": [rk.change_text(c) for c in view["change"]],
-        "得分变化": view["score_change"],
+        "得分变化": [rk.delta_text(v) for v in view["score_change"]],
         "上季度排名": [_rank_cell(v) for v in view["prev_rank"]],
     })
 
@@ -130,7 +130,7 @@ def _ranking_view(view: pd.DataFrame, score_label: str) -> pd.DataFrame:
 def _show_ranking(view: pd.DataFrame, score_label: str) -> None:
     shown = _ranking_view(view, score_label)
     styled = shown.style.map(_move_color, subset=["较上季度"]) \
-        .format({score_label: "{:.1f}", "得分变化": "{:+.1f}"}, na_rep="—")
+        .format({score_label: "{:.1f}"}, na_rep="—")
     st.dataframe(styled, hide_index=True, width="stretch", height=35 * (len(shown) + 1) + 3,
                  column_config={
                      score_label: st.column_config.ProgressColumn(score_label, min_value=0, max_value=100,
@@ -209,7 +209,7 @@ def _tab_per_capita(pc: pd.DataFrame) -> None:
     first = f"{labels[measures[0]]}{suffix}" if measures else None
     if first:
         shown = shown.sort_values(first, ascending=False, na_position="last")
-    fmt = {c: "{:.1f}" if basis == "per_10k" else "{:.2f}" for c in shown.columns[3:]}
+    fmt = {c: "{:.2f}" for c in shown.columns[3:]}
     fmt.update({"常住人口（万）": "{:.1f}", "代表人数": "{:.0f}"})
     st.dataframe(shown.style.format(fmt, na_rep="未知" if basis == "per_10k" else "—"), hide_index=True,
                  width="stretch", height=35 * (len(shown) + 1) + 3)
@@ -254,7 +254,7 @@ def _tab_whatif(table: pd.DataFrame, labels: dict[str, str]) -> None:
         st.markdown("**按上面的权重试算**")
         shown = pd.DataFrame({"排名": [_rank_cell(v) for v in sim["whatif_rank"]], "镇街": sim["unit"],
                               "综合指数": sim["whatif_composite"],
-                              "名次变化": [rk.change_text(v) if pd.notna(v) else "" for v in sim["moved"]]})
+                              "名次变化": [rk.change_text(v) if pd.notna(v) and v != 0 else "" for v in sim["moved"]]})
         changed = ((sim["moved"].fillna(0) != 0) | (sim["rank"].isna() != sim["whatif_rank"].isna())).to_numpy()
 
         def highlight(row):
@@ -322,6 +322,13 @@ def _tab_report(sel: _layout.Selection, quarter: Period) -> None:
 
 def render() -> None:
     _layout.page_header(URL_PATH, with_scope=False)
+    try:
+        _render()
+    except (IndexConfigError, points_mod.PointsConfigError) as exc:  # a clerk's edit: say which key
+        st.error(str(exc), icon=":material/settings_alert:")
+
+
+def _render() -> None:
     sel = _layout.selection()
     quarters = _quarters(sel.db, sel.version)
     quarter = _quarter_of(sel, quarters)
