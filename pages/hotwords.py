@@ -422,17 +422,21 @@ def candidate_form(db: str, word: str, rel: pd.DataFrame, sel, filters: tuple, v
 
 
 def dictionary_section(db: str, state: dict, busy: bool) -> None:
-    with hw.store_reader(db) as con:
-        userdict, stopwords = hw.dictionary_texts(con)
-    st.caption(f"当前词典版本 {state['active']}。改动后会生成新版本并在后台把全部意见重新分词（进度条见页首）；"
-               "旧版本及其分词结果都保留，在“词典版本”里可以按旧版本复现当时的热词表。")
+    # The files in data/ are the dictionary; the store keeps a version of every text applied. An
+    # edit here starts from the files (so an edit made in a text editor is never lost) and writes
+    # them back.
+    userdict, stopwords = textseg.read_userdict_file(), textseg.read_stopwords_file()
+    st.caption(f"当前词典版本 {state['active']}。词典以 data/userdict.txt 和 data/stopwords.txt 为准：这里的改动写回这两个文件，"
+               "生成新版本并在后台把全部意见重新分词（进度条见页首）；旧版本及其分词结果都保留，"
+               "在“词典版本”里可以按旧版本复现当时的热词表。")
     if state["files_differ"]:
-        st.warning("data/userdict.txt 或 data/stopwords.txt 在应用之外被修改过，与当前词典版本不同。")
+        st.warning("data/userdict.txt 或 data/stopwords.txt 在应用之外被修改过，与当前词典版本不同"
+                   "（下面的改动会连同这些修改一起生效）。")
         if st.button("应用 data/ 中的词典文件", disabled=busy):
             start_job(db, "应用词典文件", apply_dictionary, db, textseg.read_userdict_file(),
                       textseg.read_stopwords_file(), "应用 data/ 中的文件")
             st.rerun()
-    with st.form("dict_edit"):
+    with st.form("dict_edit", clear_on_submit=True):
         c1, c2 = st.columns(2)
         add_w = c1.text_area("加入词典的词（空格、逗号或换行分隔）", placeholder="例如：赭山湾 宁新村")
         del_w = c1.text_area("从词典删除的词")
@@ -488,7 +492,7 @@ def dictionary_section(db: str, state: dict, busy: bool) -> None:
                          hide_index=True, column_config={
                              "version": "版本", "active": "当前", "state": "状态", "created_at": "创建时间",
                              "created_by": "创建人", "note": "说明", "opinions": st.column_config.NumberColumn("已分词意见", format="%d")})
-    with st.expander("查看当前词典与停用词原文"):
+    with st.expander("查看词典与停用词文件原文"):
         c1, c2 = st.columns(2)
         c1.code(userdict, language=None)
         c2.code(stopwords, language=None)
