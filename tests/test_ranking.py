@@ -212,7 +212,7 @@ def test_more_data_narrows_the_range():
 
 
 @pytest.mark.parametrize("store_name", ["tie", "golden", "demo"])
-def test_undisturbed_draw_reproduces_compute_indices(store_name, tie, tmp_path_factory):
+def test_undisturbed_draw_reproduces_compute_indices(store_name, tie, tmp_path_factory, demo_db):
     """The bootstrap rescoring is analytics.indices' scoring: fed the observed numerators it gives
     the official index and composite scores exactly (the indices' golden data, this module's, a demo)."""
     if store_name == "tie":
@@ -224,7 +224,7 @@ def test_undisturbed_draw_reproduces_compute_indices(store_name, tie, tmp_path_f
         c.close()
         con, periods = store.connect(path, read_only=True), ["2024Q2"]
     else:
-        con = store.connect(_demo_db(tmp_path_factory), read_only=True)
+        con = store.connect(demo_db, read_only=True)
         periods = [p.code for p in metrics.periods_with_data(con, "quarter")]
     cfg = indices.load_config()
     for period in periods:
@@ -236,19 +236,6 @@ def test_undisturbed_draw_reproduces_compute_indices(store_name, tie, tmp_path_f
             np.testing.assert_allclose(got[key][0], official[key].to_numpy(float), atol=1e-9, err_msg=f"{period} {key}")
     if store_name != "tie":
         con.close()
-
-
-_DEMO: dict = {}
-
-
-def _demo_db(tmp_path_factory) -> Path:
-    if "db" not in _DEMO:
-        from analytics import bootstrap
-
-        db = tmp_path_factory.mktemp("demo") / "cockpit.duckdb"
-        bootstrap.ensure_store(db, years=1, scale=0.05)
-        _DEMO["db"] = db
-    return _DEMO["db"]
 
 
 def test_only_quarters_are_ranked(tie):
@@ -371,11 +358,11 @@ def test_ranking_page_renders_and_what_if_moves_ranks(tie_db, monkeypatch):
     assert at.slider(key="rank_w_activity").value == 1.0 and not at.warning
 
 
-def test_ranking_page_on_demo_data(tmp_path_factory, monkeypatch):
+def test_ranking_page_on_demo_data(demo_db, monkeypatch):
     from streamlit.testing.v1 import AppTest
     from streamlit.util import calc_hash
 
-    monkeypatch.setenv("COCKPIT_DB", str(_demo_db(tmp_path_factory)))
+    monkeypatch.setenv("COCKPIT_DB", str(demo_db))
     at = AppTest.from_file(APP, default_timeout=120)
     at._page_hash = calc_hash("ranking")
     at.run()

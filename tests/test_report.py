@@ -3,8 +3,9 @@ in rank order (样本不足 last), every run carries an East Asian font, the cha
 opens with openpyxl and neutralises formula-like text; the summary is written from the numbers
 (rising hot words only when there are some); the CLI writes both files.
 
-Stores: a small demo (1 year, scale 0.05) built the way the app's first start builds one, and the
-five-town golden store of tests/test_ranking.py (hand-computed ranks, a tie, a 样本不足 town).
+Stores: the small demo of tests/conftest.py (``demo_db``: 1 year, scale 0.05, built by the first-start
+bootstrap), and the five-town golden store of tests/test_ranking.py (hand-computed ranks, a tie, a
+样本不足 town).
 """
 from __future__ import annotations
 
@@ -18,19 +19,12 @@ import pandas as pd
 import pytest
 from docx.oxml.ns import qn
 
-from analytics import bootstrap, report, store
+from analytics import report, store
 from analytics.__main__ import main
 from analytics.contract import load_contract
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_ranking import build_tie_store  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
-    db = tmp_path_factory.mktemp("report-demo") / "cockpit.duckdb"
-    assert bootstrap.ensure_store(db, years=1, scale=0.05)["action"] == "demo"
-    return db
 
 
 @pytest.fixture(scope="module")
