@@ -761,13 +761,17 @@ class BurstParams:
 
     ``s``: the burst state's rate is ``s`` times the word's base rate; ``gamma``: the cost of entering
     the burst state is ``gamma · ln(number of buckets)``; ``min_docs``: a burst needs at least this
-    many opinions with the word inside it; ``min_total``: a word needs this many in the whole window.
+    many opinions with the word inside it; ``min_total``: a word needs this many in the whole window;
+    ``min_strength``: a burst is reported only when it explains its months at least e^10 times better
+    than the word's usual rate (on flat random data the strongest bursts found reach ~6; real surges
+    reach tens to hundreds).
     """
 
     s: float = 2.0
     gamma: float = 1.0
     min_docs: int = 10
     min_total: int = 10
+    min_strength: float = 10.0
 
 
 def kleinberg_states(r: np.ndarray, d: np.ndarray, s: float = 2.0, gamma: float = 1.0):
@@ -839,7 +843,8 @@ def rising_words(con, start, end, grain: str = "month", history: int = 24, top: 
     includes the last bucket; ``docs_burst`` — opinions with the word during the burst;
     ``current`` — opinions with it in the last bucket of the burst; ``baseline`` — what the word's
     share outside the burst would give in that bucket; ``ratio`` = current / baseline.
-    Only bursts with at least ``params.min_docs`` opinions are reported.
+    Only bursts with at least ``params.min_docs`` opinions and strength ≥ ``params.min_strength``
+    are reported.
     """
     v = _resolve_version(con, dict_version)
     start, end = _as_date(start), _as_date(end)
@@ -897,7 +902,8 @@ def rising_words(con, start, end, grain: str = "month", history: int = 24, top: 
             if b < first_in:  # ended before the period
                 continue
             docs_burst = int(r[k, a:b + 1].sum())
-            if docs_burst < params.min_docs:
+            strength = float(gain[k, a:b + 1].sum())
+            if docs_burst < params.min_docs or strength < params.min_strength:
                 continue
             outside_r = r[k].sum() - docs_burst
             outside_d = d.sum() - d[a:b + 1].sum()
@@ -905,7 +911,7 @@ def rising_words(con, start, end, grain: str = "month", history: int = 24, top: 
             baseline = base_rate * d[b]
             current = int(r[k, b])
             out.append({
-                "word": names[w], "strength": float(gain[k, a:b + 1].sum()),
+                "word": names[w], "strength": strength,
                 "rise_start": buckets[a], "rise_end": buckets[b], "ongoing": b == T - 1,
                 "docs_burst": docs_burst, "current": current, "baseline": float(baseline),
                 "ratio": current / baseline if baseline > 0 else math.inf,
@@ -1249,7 +1255,7 @@ def add_stopwords(stopwords_text: str, words: Iterable[str], note: str = "分析
 # The parts of the candidate score: key -> (Chinese label, definition in words). Pages show these.
 SCORE_PARTS = {
     "volume": ("规模", "ln(1 + 本期含这些词的意见数)：意见越多越大，但十倍的意见只多约 2.3。"),
-    "burst": ("突发", "1 + ln(1 + 突发强度)：本期所在的 Kleinberg 突发的强度；没有突发时为 1。"),
+    "burst": ("突发", "1 + ln(1 + 突发强度)：与本期重叠的最强 Kleinberg 突发的强度（低于 10 视为噪声，记 0）；没有突发时为 1。"),
     "spread": ("广度", "有效镇街数 ÷ 23：按各镇街所占份额的香农熵折算的镇街数（只在一个镇街为 1/23，均匀分布于全区为 1）。"),
     "persistence": ("持续", "截至期末的 12 个月里，有几个月至少 3 条意见提到它，除以 12。"),
     "unresolved": ("未解决", "这些意见中状态不是“已办结”的比例（按当前数据实时计算）。"),
@@ -1266,7 +1272,8 @@ def candidate_score(con, words, start, end, dict_version: int | None = None, **f
     score = 规模 × 突发 × 广度 × 持续 × 未解决 × 10, where
       规模 volume      = ln(1 + opinions holding the word(s) in the period);
       突发 burst       = 1 + ln(1 + w), w = Kleinberg weight of the word(s)' strongest burst overlapping
-                         the period over the 24 months to its end (0 when none: 1 = no rise);
+                         the period over the 24 months to its end (0 when none or below the
+                         minimum strength: 1 = no rise);
       广度 spread      = effective number of towns / 23, the effective number being exp(Shannon
                          entropy) of the towns' shares of those opinions (1/23 = one town, 1 = even);
       持续 persistence = share of the 12 months to the period end in which the word(s) appeared in
@@ -1324,7 +1331,8 @@ BURST_HISTORY_MONTHS = 24
 
 def topic_burst(con, words, start, end, dict_version: int | None = None, **filters) -> float:
     """Kleinberg weight of the strongest burst overlapping [start, end) of the opinions holding any
-    of ``words`` (one series for the set), over the 24 months to ``end``; 0 when there is none."""
+    of ``words`` (one series for the set), over the 24 months to ``end``; 0 when there is none or it
+    is weaker than ``BurstParams.min_strength`` (noise)."""
     v = _resolve_version(con, dict_version)
     start, end = _as_date(start), _as_date(end)
     last = _buckets(end - timedelta(days=1), end, "month")[-1]
@@ -1340,7 +1348,7 @@ def topic_burst(con, words, start, end, dict_version: int | None = None, **filte
     for a, b in _bursts_of(states[0]):
         if b >= first_in:
             best = max(best, float(gain[0, a:b + 1].sum()))
-    return best
+    return best if best >= BurstParams.min_strength else 0.0
 
 
 def candidate_evidence(con, words, start, end, dict_version: int | None = None, samples: int = 5,

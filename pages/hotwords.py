@@ -285,7 +285,7 @@ def _on_table_select() -> None:
 
 def rising_section(df: pd.DataFrame) -> None:
     st.caption("用 Kleinberg 两状态突发模型，在最近 24 个月的逐月数据上找出与本期重叠的“突发”：一个词在意见中的占比"
-               "明显高于它自己的常态。常年高频的词不会因为多而上榜。强度越大越反常；至少 10 条意见才算。")
+               "明显高于它自己的常态。常年高频的词不会因为多而上榜。强度越大越反常；强度至少 10、至少 10 条意见才算。")
     if df.empty:
         st.info("本期没有检测到上升词。")
         return
