@@ -566,14 +566,14 @@ def rule_label(rule: str) -> str:
 def rep_period_figures(con: duckdb.DuckDBPyConnection, periods: list[Period],
                        cfg: DutyConfig | None = None, as_of: date | None = None) -> pd.DataFrame:
     """Per (period code, rep_id) of every representative in the roster: ``points`` earned in the
-    period and ``on_track`` (十必做 on pace from 1 January of the period's year to the cut-off
-    ``min(period end, as_of + 1 day)``). What the 践行 index sums per unit."""
+    period, ``on_pace`` (how many duties are on pace from 1 January of the period's year to the
+    cut-off ``min(period end, as_of + 1 day)``) and ``on_track``. What the 践行 index sums per unit."""
     cfg = cfg or load_config()
     if as_of is None:
         as_of = data_as_of(con)
     roster = reps(con)["rep_id"]
     if not periods or roster.empty:
-        return pd.DataFrame(columns=["period", "rep_id", "points", "on_track"])
+        return pd.DataFrame(columns=["period", "rep_id", "points", "on_pace", "on_track"])
     start = min(date(p.start.year, 1, 1) for p in periods)
     end = max(p.end for p in periods)
     ev = events(con, start, end)
@@ -592,7 +592,7 @@ def rep_period_figures(con: duckdb.DuckDBPyConnection, periods: list[Period],
         for d in cfg.duties:
             on_pace += counts[d.key].to_numpy() >= due(d.target, share)
         out.append(pd.DataFrame({"period": p.code, "rep_id": roster.to_numpy(), "points": pts,
-                                 "on_track": on_pace >= cfg.on_track_min}))
+                                 "on_pace": on_pace, "on_track": on_pace >= cfg.on_track_min}))
     return pd.concat(out, ignore_index=True)
 
 

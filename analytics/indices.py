@@ -93,12 +93,13 @@ MEASURES: dict[str, Measure] = {m.key: m for m in (
     Measure("rep_participations", "代表参加活动人次", "count",
             "本单元代表（按代表名册）期内参加（指定类型）活动的人次，不论活动在哪里开展", typed=True),
     Measure("points", "履职积分", "count",
-            "本单元代表期内履职积分之和（暂行：每参加一次活动、每领衔一件建议按 [practice] 的分值计）"),
+            "本单元代表期内履职积分之和（积分规则见 data/duty.toml，由 analytics/duty.py 计算）"),
     Measure("reps", "代表人数", "exposure", "代表名册中属于本单元的代表人数（联络站按“进站联络站”）"),
     Measure("stations", "联络站个数", "exposure", "本单元包含的联络站个数（联络站本身为 1）"),
     Measure("population_10k", "常住人口（万人）", "exposure", "基层单元名册中的常住人口 ÷ 10000"),
-    Measure("reps_on_track", "“十必做”达标代表数", "part",
-            "期内履职次数（参加活动次数 + 领衔建议件数）达到“十必做”进度的本单元代表人数", base="reps"),
+    Measure("reps_on_track", "“十必做”进度正常的代表数", "part",
+            "本单元代表中，“十必做”（data/duty.toml）从当年 1 月 1 日到期末（或数据截止日）进度正常的人数",
+            base="reps"),
     Measure("reps_joined", "参加活动的代表数", "part",
             "期内参加过至少一次（指定类型）活动的本单元代表人数", base="reps", typed=True),
     Measure("opinions_closed", "已办结", "part", "期内提交、状态为已办结的民情民意条数", base="opinions_accepted"),
@@ -164,9 +165,6 @@ class IndexConfig:
     on_time_days: int
     basic_satisfied_weight: float
     answer_credit: dict[str, float]
-    must_do_per_year: float
-    points_per_participation: float
-    points_per_suggestion: float
     source: str = "indices.toml"
 
     @property
@@ -179,11 +177,6 @@ class IndexConfig:
                 return c
         raise KeyError(key)
 
-    def must_do(self, period: Period) -> int:
-        """Duties a representative needs in the period to be on track with 十必做 (at least 1)."""
-        months = len(period.months())
-        return max(1, math.ceil(self.must_do_per_year * months / 12 - 1e-9))
-
 
 def _variant(measure: str, types: tuple[str, ...]) -> str:
     """Column name of a measure restricted to activity types ('activities|视察+调研')."""
@@ -192,14 +185,13 @@ def _variant(measure: str, types: tuple[str, ...]) -> str:
     return measure
 
 
-_TOP_KEYS = {"scoring", "small_sample", "resolution", "practice", "indices"}
+_TOP_KEYS = {"scoring", "small_sample", "resolution", "indices"}
 # [answers] (classes counted as 解决 in the headline 解决率) belongs to analytics.metrics, which
 # reads and checks it; here it is only allowed, and checked when present.
 _OTHER_TOP_KEYS = {"answers"}
 _SCORING_KEYS = {"rate_prior": "先验强度", "count_prior": "先验强度", "min_coverage": "覆盖率门槛",
                  "station_peers": "联络站比较范围"}
 _RESOLUTION_KEYS = {"on_time_days", "basic_satisfied_weight", "answer_credit"}
-_PRACTICE_KEYS = {"must_do_per_year", "points_per_participation", "points_per_suggestion"}
 _INDEX_KEYS_ALLOWED = {"label", "weight", "components"}
 _COMPONENT_REQUIRED = ("key", "label", "kind", "numerator", "denominator", "weight")
 _COMPONENT_OPTIONAL = {"types", "min_denominator", "prior_strength"}
@@ -285,12 +277,6 @@ def parse_config(raw: dict, source: str = "indices.toml") -> IndexConfig:
     credit = {c: number(credit_raw, c, "[resolution] 的 answer_credit", minimum=0, maximum=1)
               for c in ANSWERED_CLASSES}
 
-    prac = table(raw["practice"], "[practice]")
-    unknown(prac, _PRACTICE_KEYS, "[practice]")
-    must_do = number(prac, "must_do_per_year", "[practice]", positive=True)
-    pts_part = number(prac, "points_per_participation", "[practice]", minimum=0)
-    pts_sugg = number(prac, "points_per_suggestion", "[practice]", minimum=0)
-
     activity_types = set(load_contract().canon.get("activity_type", ()))
     indices_raw = table(raw["indices"], "[indices]")
     unknown(indices_raw, INDEX_KEYS, "[indices]")
@@ -365,7 +351,7 @@ def parse_config(raw: dict, source: str = "indices.toml") -> IndexConfig:
         indices[ikey] = IndexDef(ikey, idx["label"], iweight, tuple(comps))
 
     return IndexConfig(indices, rate_prior, count_prior, min_coverage, station_peers, min_denominators,
-                       int(on_time), basic_w, credit, must_do, pts_part, pts_sugg, source)
+                       int(on_time), basic_w, credit, source)
 
 
 # ───────────────────────────── pure scoring functions ─────────────────────────────
@@ -693,13 +679,11 @@ def _plan(cfg: IndexConfig, grain: str) -> _Plan:
         rename[f"r{i}"] = _variant("rep_participations", types)
         rename[f"j{i}"] = _variant("reps_joined", types)
         sums += [f"r{i}", f"j{i}"]
-    p_all = f"p{rep_vars.index(())}"
 
     opinion_cols = [f"count(*) FILTER (WHERE {pred}) AS {name}" for name, pred in _OPINION_PREDICATES.items()]
     sums += list(_OPINION_PREDICATES)
     class_cols = [f"count(*) FILTER (WHERE answer_class = '{c}') AS answered_{i}" for i, c in enumerate(ANSWERED_CLASSES)]
-    sums += ["suggestions", "suggestions_answered", *[f"answered_{i}" for i in range(len(ANSWERED_CLASSES))],
-             "rep_participations_all", "suggestions_led", "reps_on_track"]
+    sums += ["suggestions", "suggestions_answered", *[f"answered_{i}" for i in range(len(ANSWERED_CLASSES))]]
 
     sql = f"""
     WITH {_MAP_CTES}, {_REP_CELLS},
@@ -709,13 +693,6 @@ def _plan(cfg: IndexConfig, grain: str) -> _Plan:
     rep_part AS (
         SELECT period, rep_id, {", ".join(rep_part_cols)}
         FROM participations WHERE rep_id IS NOT NULL GROUP BY ALL
-    ), rep_led AS (
-        SELECT period, rep_id, count(*) AS led FROM placed WHERE rep_id IS NOT NULL GROUP BY ALL
-    ), per_rep AS (
-        SELECT coalesce(p.period, l.period) AS period, coalesce(p.rep_id, l.rep_id) AS rep_id,
-               {", ".join(f"coalesce(p.p{i}, 0) AS p{i}" for i in range(len(rep_vars)))},
-               coalesce(l.led, 0) AS led
-        FROM rep_part p FULL OUTER JOIN rep_led l ON p.period = l.period AND p.rep_id = l.rep_id
     ), src AS (
         SELECT p.period, r.town, r.station_id, count(*) AS reps FROM periods p, rep_cells r GROUP BY ALL
         UNION ALL BY NAME
@@ -737,10 +714,8 @@ def _plan(cfg: IndexConfig, grain: str) -> _Plan:
                {", ".join(class_cols)}
         FROM placed GROUP BY ALL
         UNION ALL BY NAME
-        SELECT x.period, r.town, r.station_id, {", ".join(rep_cell_cols)},
-               sum({p_all}) AS rep_participations_all, sum(x.led) AS suggestions_led,
-               count(*) FILTER (WHERE {p_all} + x.led >= $must) AS reps_on_track
-        FROM per_rep x JOIN rep_cells r USING (rep_id) GROUP BY ALL
+        SELECT x.period, r.town, r.station_id, {", ".join(rep_cell_cols)}
+        FROM rep_part x JOIN rep_cells r USING (rep_id) GROUP BY ALL
     )
     SELECT period, town, station_id, {", ".join(f"coalesce(sum({c}), 0) AS {c}" for c in sums)}
     FROM src WHERE period IN (SELECT period FROM periods)
@@ -748,7 +723,8 @@ def _plan(cfg: IndexConfig, grain: str) -> _Plan:
     ORDER BY period, town, station_id
     """
     params = {f"{name}": list(types) for types, name in type_params.items()}
-    columns = tuple(rename.get(c, c) for c in sums) + ("opinions_satisfied", "suggestions_solved", "points")
+    columns = tuple(rename.get(c, c) for c in sums) + ("opinions_satisfied", "suggestions_solved", "points",
+                                                      "reps_on_track")
     return _Plan(sql, params, rename, columns)
 
 
@@ -757,17 +733,38 @@ def _cells(cur: duckdb.DuckDBPyConnection, ctx: _Context, periods: list[Period])
     Counts are integers from SQL; the weighted measures are formed here from integer sums."""
     cfg = ctx.cfg
     plan = _plan(cfg, periods[0].grain)
-    must = {cfg.must_do(p) for p in periods}
     params = {"start": min(p.start for p in periods), "end": max(p.end for p in periods),
               "periods": [p.code for p in periods], "days": cfg.on_time_days, "as_of": ctx.as_of,
-              "sep": NAME_SEPARATORS, "ws": _WS_SQL, "must": must.pop(), **plan.params, **ctx.params}
+              "sep": NAME_SEPARATORS, "ws": _WS_SQL, **plan.params, **ctx.params}
     cells = _fetch_frame(cur, plan.sql, params).rename(columns=plan.rename)
     cells["opinions_satisfied"] = cells["satisfied_full"] + cfg.basic_satisfied_weight * cells["satisfied_basic"]
     cells["suggestions_solved"] = sum(cells[f"answered_{i}"] * cfg.answer_credit[c]
                                       for i, c in enumerate(ANSWERED_CLASSES))
-    cells["points"] = (cfg.points_per_participation * cells["rep_participations_all"]
-                       + cfg.points_per_suggestion * cells["suggestions_led"])
+    duty_cells = _duty_cells(cur, ctx, periods)
+    cells = cells.merge(duty_cells, on=_CELL_KEYS, how="left")
+    cells[["points", "reps_on_track"]] = cells[["points", "reps_on_track"]].fillna(0)
     return cells
+
+
+_REP_CELL_ROWS = f"WITH {_MAP_CTES}, {_REP_CELLS} SELECT rep_id, town, station_id FROM rep_cells"
+
+
+def _rep_duty(cur: duckdb.DuckDBPyConnection, ctx: _Context, periods: list[Period]) -> pd.DataFrame:
+    """Per (period, representative): 履职积分 and 十必做 on track, as ``analytics.duty`` defines them
+    (its one definition), with the representative's cell (town, station_id)."""
+    from analytics import duty
+
+    figures = duty.rep_period_figures(cur, periods)
+    where = _fetch_frame(cur, _REP_CELL_ROWS, {**ctx.params, "ws": _WS_SQL})
+    return figures.merge(where, on="rep_id", how="inner")
+
+
+def _duty_cells(cur: duckdb.DuckDBPyConnection, ctx: _Context, periods: list[Period]) -> pd.DataFrame:
+    """``points`` and ``reps_on_track`` per (period, town, station_id) cell, summed in rep_id order."""
+    per_rep = _rep_duty(cur, ctx, periods).sort_values(["period", "town", "station_id", "rep_id"])
+    per_rep["on_track"] = per_rep["on_track"].astype(int)
+    return (per_rep.groupby(_CELL_KEYS, sort=True, as_index=False)
+            .agg(points=("points", "sum"), reps_on_track=("on_track", "sum")))
 
 
 # ───────────────────────────── roll-up to units ─────────────────────────────
@@ -1215,12 +1212,16 @@ def receipt_rows(con: duckdb.DuckDBPyConnection, unit_id: str, component: str, p
     rows = _execute(cur, sql, {**params, "ws": _WS_SQL, "sep": NAME_SEPARATORS,
                                "any_type": not comp.types, "types": list(comp.types) or [""]}).df()
     if m in ("points", "reps_on_track"):
-        rows["duties"] = rows["all_participations"] + rows["suggestions_led"]
-        rows["must_do"] = cfg.must_do(period)
-        rows["points"] = (cfg.points_per_participation * rows["all_participations"]
-                          + cfg.points_per_suggestion * rows["suggestions_led"])
+        # points and 十必做 as analytics.duty defines them (docs/duty.md)
+        duty_rows = _rep_duty(cur, ctx, [period]).set_index("rep_id")
+        rows["points"] = rows["rep_id"].map(duty_rows["points"]).fillna(0.0)
+        rows["on_pace"] = rows["rep_id"].map(duty_rows["on_pace"]).fillna(0).astype(int)
+        rows["on_track"] = rows["rep_id"].map(duty_rows["on_track"]).fillna(False).astype(bool)
     if m == "reps_on_track":
-        rows["in_numerator"] = rows["duties"] >= rows["must_do"]
+        rows["in_numerator"] = rows["on_track"]
+        rows = rows.drop(columns=["on_track"])
+    elif m == "points":
+        rows = rows.drop(columns=["on_track"])
     elif m == "reps_joined":
         rows["in_numerator"] = rows["participations"] >= 1
     return rows.drop(columns=["all_participations"]) if m not in ("points", "reps_on_track") else \

@@ -325,3 +325,19 @@ def test_page_opens_a_timeline_from_the_url(db, monkeypatch):
     assert at.selectbox(key="rp_rep").value == "R2"
     # Q2 chosen in the sidebar: progress and the timeline stop at 2024-06-30 (R2's 走访 07-15 is later)
     assert "A07" not in set(at.dataframe[-1].value["编号"])
+
+
+def test_practice_index_counts_with_these_rules(con, monkeypatch):
+    """The 践行 index's 十必做 share and points are this module's (one definition): with CFG in place
+    of data/duty.toml, the town cells carry the hand values of test_figures_for_the_practice_index."""
+    from analytics import indices
+
+    monkeypatch.setattr(duty, "load_config", lambda path=None: CFG)
+    cs = indices.component_scores(con, "2024Q2", "town")
+    got = lambda unit, key: tuple(cs[(cs["unit_id"] == unit) & (cs["component"] == key)][["numerator", "denominator"]].iloc[0])  # noqa: E731
+    # 瓜沥镇 R1 R2 R3: points 13 + 21.5 + 0, all three on track; 城厢街道 R4 R5 R6: 1.5 + 1 + 0, none
+    assert got("瓜沥镇", "points_per_rep") == (34.5, 3) and got("城厢街道", "points_per_rep") == (2.5, 3)
+    assert got("瓜沥镇", "on_track_share") == (3, 3) and got("城厢街道", "on_track_share") == (0, 3)
+    rows = indices.receipt_rows(con, "瓜沥镇", "on_track_share", "2024Q2").set_index("rep_id")
+    assert rows["in_numerator"].all() and list(rows["on_pace"]) == [5, 5, 5]
+    assert list(rows["points"]) == [13, 21.5, 0]

@@ -116,15 +116,22 @@ GOLDEN_COUNTS = {
     # 进站接待 station-days: T1 S1 04-02, 04-09; T2 S3 04-15 (A06 and A07 on one day); T3 none.
     # stations: T1 S1, S2; T2 S3 (parent written as 城厢街道); T3 S4
     "reception_days_per_station": [(2, 2), (1, 1), (0, 1)],
-    # duties (participations + suggestions led) >= 3 (10 a year × 3/12, rounded up):
-    # R01 4+2, R04 2+1 | R06 3+1, R07 2+1, R08 2+1 | R09 2+1 (A12 lists him by id R09)
-    "on_track_share": [(2, 5), (3, 3), (1, 3)],
+    # 十必做 as analytics.duty counts it (data/duty.toml), from 1 January to the end of Q2 = half the
+    # year: due ⌈target·½ − ½⌉ → 进站接待 3 days of 6, 走访 1 of 2, 视察/调研 1 of 2, 接待群众意见 2 of 4, the
+    # once-a-year duties 0. The golden opinions name no 接待代表, so nobody has 2 opinions: 0 on track.
+    "on_track_share": [(0, 5), (0, 3), (0, 3)],
     # 主题活动: only A05 (R01)
     "theme_share": [(1, 5), (0, 3), (0, 3)],
-    # points = 1 × participations + 3 × suggestions led:
-    # T1 R01 4+6, R02 2, R03 2 (A03/A04 "王芳" is R03: same town as the activity), R04 2+3, R05 1+3 = 23
-    # T2 R06 3+3, R07 2+3, R08 2+3 = 16;  T3 R09 2+3, R10 1, R11 0 = 6
-    "points_per_rep": [(23, 5), (16, 3), (6, 3)],
+    # 履职积分 by data/duty.toml (analytics.duty): 进站接待 2 a day (the activity itself 0), 视察/调研 2,
+    # 学习培训/法治讲座/听庭 1, 主题活动/走访 2; led 5, answered +1, solved (A) +2 (no 答复时间 in the golden
+    # suggestions: the answer is dated by 提出时间, in Q2).
+    # T1 R01 days 04-02, 04-09 4 + 学习培训 1 + 主题活动 2 + led G01 G02 10 + answers G01 (A) 3, G02 (B) 1 = 21;
+    #    R02 day 04-02 2 + 学习培训 1 = 3;  R03 视察 2 + 学习培训 1 = 3 ("王芳" of A03/A04: the one in 瓜沥镇);
+    #    R04 视察 2 + 学习培训 1 + led G08 5 + answered (C) 1 = 9;  R05 视察 2 + led G07 (no answer) 5 = 7  → 43
+    # T2 R06 day 04-15 2 + 调研 2 + 讲座 1 + G04 (A) 8 = 13;  R07 day 2 + 讲座 1 + G05 (C) 6 = 9;
+    #    R08 day 2 + 讲座 1 + G06 (A) 8 = 11  → 33
+    # T3 R09 听庭 1 + 走访 2 + G09 (A) 8 = 11;  R10 走访 2;  R11 0  → 13
+    "points_per_rep": [(43, 5), (33, 3), (13, 3)],
     # 视察/调研/执法检查/专题询问 held at the town: T1 A03; T2 A08; T3 none
     "supervision_activities_per_rep": [(1, 5), (1, 3), (0, 3)],
     # reps who joined one: T1 R03, R04, R05 (A03); T2 R06 (A08); T3 none
@@ -170,13 +177,12 @@ GOLDEN_SCORES = {
     "opinions_per_rep": [(gamma(10, 5, 18 / 11), TOP), (gamma(6, 3, 18 / 11), MID), (gamma(2, 3, 18 / 11), LOW)],
     # λ̄ = 3/4: T1 12/15.33 = 0.783, T2 11/14.33 = 0.767, T3 10/14.33 = 0.698
     "reception_days_per_station": [(gamma(2, 2, 0.75), TOP), (gamma(1, 1, 0.75), MID), (gamma(0, 1, 0.75), LOW)],
-    # p̄ = 6/11: T1 12.91/25 = 0.5164 < T3 11.91/23 = 0.5178 — T3's 1 of 3 is shrunk up more than
-    # T1's 2 of 5: a small sample below the mean is not trusted to be that low.
-    "on_track_share": [(beta(2, 5, 6 / 11), LOW), (beta(3, 3, 6 / 11), TOP), (beta(1, 3, 6 / 11), MID)],
+    # 0 on track in every town: a tie of zeros is missing data, not a score → 样本不足 for all
+    "on_track_share": [None, None, None],
     # p̄ = 1/11; T2 and T3 tie (0 of 3 each): (0 + ½·2)/3 = 33.3
     "theme_share": [(beta(1, 5, 1 / 11), TOP), (beta(0, 3, 1 / 11), 100 / 3), (beta(0, 3, 1 / 11), 100 / 3)],
-    # λ̄ = 45/11: T1 33/7.44 = 4.43, T2 26/5.44 = 4.78, T3 16/5.44 = 2.94
-    "points_per_rep": [(gamma(23, 5, 45 / 11), MID), (gamma(16, 3, 45 / 11), TOP), (gamma(6, 3, 45 / 11), LOW)],
+    # λ̄ = 89/11: T1 53/6.236 = 8.50, T2 43/4.236 = 10.15, T3 23/4.236 = 5.43
+    "points_per_rep": [(gamma(43, 5, 89 / 11), MID), (gamma(33, 3, 89 / 11), TOP), (gamma(13, 3, 89 / 11), LOW)],
     # λ̄ = 2/11: T1 11/60 = 0.1833, T2 11/58 = 0.1897, T3 10/58 = 0.1724
     "supervision_activities_per_rep": [(gamma(1, 5, 2 / 11), MID), (gamma(1, 3, 2 / 11), TOP),
                                        (gamma(0, 3, 2 / 11), LOW)],
@@ -213,10 +219,9 @@ def test_golden_indices_towns(golden):
     expected = {
         # 活跃: equal weights. T1 (50+50+83.3+83.3)/4; T2 (83.3+83.3+50+50)/4; T3 all bottom
         "activity": {"T1": 200 / 3, "T2": 200 / 3, "T3": LOW},
-        # 践行: weights 2, 1, 2. T1 (2·16.7 + 83.3 + 2·50)/5 = 43.3; T2 (2·83.3 + 33.3 + 2·83.3)/5 = 73.3;
-        # T3 (2·50 + 33.3 + 2·16.7)/5 = 33.3
-        "practice": {"T1": (2 * LOW + TOP + 2 * MID) / 5, "T2": (2 * TOP + 100 / 3 + 2 * TOP) / 5,
-                     "T3": (2 * MID + 100 / 3 + 2 * LOW) / 5},
+        # 践行: weights 2, 1, 2; 十必做 share 样本不足, the other two carry 3/5 = 0.6 ≥ min_coverage.
+        # T1 (83.3 + 2·50)/3 = 61.1; T2 (33.3 + 2·83.3)/3 = 66.7; T3 (33.3 + 2·16.7)/3 = 22.2
+        "practice": {"T1": (TOP + 2 * MID) / 3, "T2": (100 / 3 + 2 * TOP) / 3, "T3": (100 / 3 + 2 * LOW) / 3},
         "supervision": {"T1": (MID + TOP + MID) / 3, "T2": (TOP + MID + TOP) / 3, "T3": LOW},
         # 解忧: weights 3, 2, 3, 2. T1 (3·25 + 2·50 + 3·25 + 2·25)/10 = 30; T2 (3·75+2·50+3·75+2·75)/10 = 70;
         # T3: no component has enough data → 样本不足
@@ -230,9 +235,9 @@ def test_golden_indices_towns(golden):
             else:
                 assert got.at[unit_id, key] == pytest.approx(value, rel=1e-12), (key, unit_id)
     # composite: equal weights; T3's 样本不足 解忧 is left out (4 of 5 weights = 0.8 ≥ 0.6)
-    assert got.at["T1", "composite"] == pytest.approx((200 / 3 + 130 / 3 + 550 / 9 + 30 + 50) / 5)  # 50.22
-    assert got.at["T2", "composite"] == pytest.approx((200 / 3 + 220 / 3 + 650 / 9 + 70 + TOP) / 5)  # 73.11
-    assert got.at["T3", "composite"] == pytest.approx((LOW + 100 / 3 + LOW + LOW) / 4)  # 20.83
+    assert got.at["T1", "composite"] == pytest.approx((200 / 3 + 550 / 9 + 550 / 9 + 30 + 50) / 5)  # 53.78
+    assert got.at["T2", "composite"] == pytest.approx((200 / 3 + 200 / 3 + 650 / 9 + 70 + TOP) / 5)  # 71.78
+    assert got.at["T3", "composite"] == pytest.approx((LOW + 200 / 9 + LOW + LOW) / 4)  # 18.06
     assert list(got["insufficient"]) == [False, False, False, True]
 
 
@@ -319,7 +324,7 @@ def test_receipt_of_insufficient_index_and_composite(golden):
     c = indices.receipt(golden, "T3", "composite", Q2)
     assert list(c["index"]) == list(indices.INDEX_KEYS)
     # four sufficient indices of weight 1: each counts ¼
-    assert c.attrs["score"] == pytest.approx((LOW + 100 / 3 + LOW + LOW) / 4)
+    assert c.attrs["score"] == pytest.approx((LOW + 200 / 9 + LOW + LOW) / 4)
     assert c.attrs["coverage"] == pytest.approx(0.8)
     assert np.isnan(c.set_index("index").at["resolution", "contribution"])
 
@@ -340,9 +345,10 @@ def test_receipt_rows_opinions_are_masked_and_flagged(golden):
 def test_receipt_rows_reps_activities_suggestions(golden):
     reps = indices.receipt_rows(golden, "T1", "on_track_share", Q2).set_index("rep_id")
     assert list(reps.index) == ["R01", "R02", "R03", "R04", "R05"]
-    assert list(reps["duties"]) == [6, 2, 2, 3, 2] and reps["must_do"].eq(3).all()
-    assert list(reps["in_numerator"]) == [True, False, False, True, False]
-    assert reps["points"].sum() == 23
+    # duties on pace at mid-year (see GOLDEN_COUNTS): the six not yet due, plus R01's 3 reception days
+    # and R03/R04/R05's 视察; nobody has the 2 opinions received → nobody on track
+    assert list(reps["on_pace"]) == [7, 6, 7, 7, 7] and not reps["in_numerator"].any()
+    assert list(reps["points"]) == [21, 3, 3, 9, 7]
     acts = indices.receipt_rows(golden, "T1", "supervision_activities_per_rep", Q2)
     assert list(acts["activity_id"]) == ["A03"]
     sugg = indices.receipt_rows(golden, "T1", "weighted_resolution", Q2)
@@ -627,8 +633,9 @@ def test_shipped_config_loads_and_weights_are_positive():
     cfg = load_config()
     assert list(cfg.indices) == list(indices.INDEX_KEYS)
     assert all(c.weight > 0 for c in cfg.components)
-    assert cfg.must_do(parse_period("2024Q2")) == 3 and cfg.must_do(parse_period("2024-05")) == 1
-    assert cfg.must_do(parse_period("2024")) == 10
+    # 十必做 and 履职积分 are data/duty.toml's: the old [practice] section is refused, not silently used
+    msg = _broken(lambda r: r.update(practice={"must_do_per_year": 10}))
+    assert "practice" in msg
 
 
 def test_config_unknown_measure_names_the_key():
@@ -690,8 +697,8 @@ def test_cli_json(golden_path, capsys):
                              "resolution", "study", "composite", "insufficient"]
     t1, t3, t4 = rows[0], rows[2], rows[3]
     assert (t1["unit"], t1["level"], t1["period"]) == ("瓜沥镇", "town", Q2)
-    assert (t1["resolution"], t1["composite"], t1["insufficient"]) == (30.0, 50.2, False)
-    assert t3["resolution"] is None and t3["composite"] == 20.8
+    assert (t1["resolution"], t1["composite"], t1["insufficient"]) == (30.0, 53.8, False)  # see test_golden_indices_towns
+    assert t3["resolution"] is None and t3["composite"] == 18.1
     assert t4["composite"] is None and t4["insufficient"] is True
 
 
