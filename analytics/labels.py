@@ -100,6 +100,7 @@ ROW_LABELS = {
     "topic": "活动主题", "participants": "参与代表", "headcount": "参与人次", "opinions_collected": "收集意见数",
     "rep_id": "代表编号", "name": "姓名", "rep_level": "代表层级", "participations": "参加活动次数",
     "suggestions_led": "领衔建议件数", "duties": "履职次数", "must_do": "达标所需次数", "points": "履职积分",
+    "on_pace": "“十必做”达到进度的项数",
     "suggestion_id": "建议编号", "session": "届次会次", "lead_rep": "领衔代表", "answer_class": "答复类别",
     "answered_at": "答复时间", "evaluation": "代表评价",
     "in_numerator": "计入分子", "in_denominator": "计入分母", "credit": "计分",
