@@ -29,7 +29,6 @@ import pandas as pd
 
 from analytics import points as points_mod
 from analytics import ranking as rk
-from analytics.contract import load_contract
 from analytics.indices import INDEX_KEYS, MEASURES, IndexConfig, IndexConfigError, load_config
 from analytics.periods import Period, PeriodError
 
