@@ -61,6 +61,7 @@ POINT_RULE_LABELS = {
     "suggestion_answered": "领衔建议已答复", "suggestion_solved": "领衔建议已解决", "opinion_received": "接待群众意见",
 }
 QUARTERS = ("Q1", "Q2", "Q3", "Q4")
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()  # numpy day 0 as a date ordinal
 
 
 # ───────────────────────────── configuration ─────────────────────────────
@@ -398,21 +399,29 @@ def _points_from_counts(counts: pd.DataFrame, cfg: DutyConfig) -> pd.Series:
     return total
 
 
-def duty_counts(ev: pd.DataFrame, cfg: DutyConfig) -> pd.DataFrame:
-    """Per rep_id (index) and duty key (columns): how many times the representative did it in ``ev``."""
+def duty_occurrences(ev: pd.DataFrame, cfg: DutyConfig) -> dict[str, pd.DataFrame]:
+    """Per duty key: one row (rep_id, day) per time the representative did it — an activity of the
+    duty's types; a distinct 进站接待 day; a suggestion led or seconded (once per suggestion); an
+    opinion received."""
     out = {}
     act = ev[ev["source"] == "activity"]
     for d in cfg.duties:
         if d.counts == "activities":
-            s = act[act["kind"].isin(d.types)].groupby("rep_id").size()
+            occ = act[act["kind"].isin(d.types)]
         elif d.counts == "reception_days":
-            s = act[act["kind"] == RECEPTION_TYPE].drop_duplicates(["rep_id", "day"]).groupby("rep_id").size()
+            occ = act[act["kind"] == RECEPTION_TYPE].drop_duplicates(["rep_id", "day"])
         elif d.counts == "suggestions":
-            s = ev[ev["source"].isin(d.roles)].drop_duplicates(["rep_id", "ref_id"]).groupby("rep_id").size()
+            occ = ev[ev["source"].isin(d.roles)].drop_duplicates(["rep_id", "ref_id"])
         else:
-            s = ev[ev["source"] == "opinion"].groupby("rep_id").size()
-        out[d.key] = s
-    return pd.DataFrame(out).fillna(0).astype(int)
+            occ = ev[ev["source"] == "opinion"]
+        out[d.key] = occ[["rep_id", "day"]]
+    return out
+
+
+def duty_counts(ev: pd.DataFrame, cfg: DutyConfig) -> pd.DataFrame:
+    """Per rep_id (index) and duty key (columns): how many times the representative did it in ``ev``."""
+    out = {k: occ.groupby("rep_id").size() for k, occ in duty_occurrences(ev, cfg).items()}
+    return pd.DataFrame(out, columns=[d.key for d in cfg.duties]).fillna(0).astype(int)
 
 
 # ───────────────────────────── 十必做 progress ─────────────────────────────
@@ -577,20 +586,38 @@ def rep_period_figures(con: duckdb.DuckDBPyConnection, periods: list[Period],
     start = min(date(p.start.year, 1, 1) for p in periods)
     end = max(p.end for p in periods)
     ev = events(con, start, end)
+    windows = [(p, date(p.start.year, 1, 1), cutoff(p.start.year, as_of, p.end)) for p in periods]
+    # Every count below is "events with bounds[a] <= day < bounds[b]": events are binned once on the
+    # sorted window boundaries and counted with a cumulative sum (one pass however many periods).
+    bounds = np.array(sorted({d.toordinal() for p, y, c in windows for d in (p.start, p.end, y, c)}))
+    at = {b: k for k, b in enumerate(bounds)}
+
+    def cumulative(frame: pd.DataFrame) -> np.ndarray:
+        """reps × bounds: events of each representative with day < bounds[k]."""
+        m = np.zeros((len(roster), len(bounds) + 1))
+        if len(frame):
+            r = pd.Categorical(frame["rep_id"], categories=roster).codes  # -1: not in the roster
+            days = np.asarray(frame["day"].to_numpy(), dtype="datetime64[D]").astype(np.int64) + _EPOCH_ORDINAL
+            keep = r >= 0
+            np.add.at(m, (r[keep], np.searchsorted(bounds, days[keep], side="right")), 1)
+        return np.cumsum(m, axis=1)[:, :len(bounds)]
+
+    def between(cum: np.ndarray, a: date, b: date) -> np.ndarray:
+        return cum[:, at[b.toordinal()]] - cum[:, at[a.toordinal()]]
+
     rc = rule_counts(ev, cfg)
+    pts_of = rule_points(cfg)
+    rule_cum = {rule: cumulative(part) for rule, part in rc.groupby("rule", sort=True)}
+    duty_cum = {k: cumulative(occ) for k, occ in duty_occurrences(ev, cfg).items()}
     out = []
-    for p in periods:
-        in_p = rc[(rc["day"] >= p.start) & (rc["day"] < p.end)]
-        c = _by_rule(in_p, roster)
-        pts = _points_from_counts(c, cfg).to_numpy()
-        year = p.start.year
-        cut = cutoff(year, as_of, p.end)
-        share = elapsed(year, cut)
-        ytd = ev[(ev["day"] >= date(year, 1, 1)) & (ev["day"] < cut)]
-        counts = duty_counts(ytd, cfg).reindex(roster).fillna(0)
+    for p, year_start, cut in windows:
+        pts = np.zeros(len(roster))
+        for rule in sorted(rule_cum):  # fixed order: the same float sum whatever the row order
+            pts = pts + between(rule_cum[rule], p.start, p.end) * pts_of[rule]
+        share = elapsed(p.start.year, cut)
         on_pace = np.zeros(len(roster), dtype=int)
         for d in cfg.duties:
-            on_pace += counts[d.key].to_numpy() >= due(d.target, share)
+            on_pace += between(duty_cum[d.key], year_start, cut) >= due(d.target, share)
         out.append(pd.DataFrame({"period": p.code, "rep_id": roster.to_numpy(), "points": pts,
                                  "on_pace": on_pace, "on_track": on_pace >= cfg.on_track_min}))
     return pd.concat(out, ignore_index=True)
