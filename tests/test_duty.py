@@ -341,3 +341,15 @@ def test_practice_index_counts_with_these_rules(con, monkeypatch):
     rows = indices.receipt_rows(con, "瓜沥镇", "on_track_share", "2024Q2").set_index("rep_id")
     assert rows["in_numerator"].all() and list(rows["on_pace"]) == [5, 5, 5]
     assert list(rows["points"]) == [13, 21.5, 0]
+
+
+def test_docs_list_every_shipped_duty_and_rule():
+    """docs/duty.md states the shipped ten duties with their targets: a change to data/duty.toml
+    without the document fails here."""
+    doc = (ROOT / "docs" / "duty.md").read_text(encoding="utf-8")
+    cfg = duty.load_config()
+    for d in cfg.duties:
+        assert any(d.label in line and line.rstrip().endswith(f"| {d.target} |") for line in doc.splitlines()), d.label
+    assert f"现为 {cfg.on_track_min}" in doc
+    for rule in ("reception_day", "suggestion_led", "suggestion_seconded", "opinion_received"):
+        assert f"| {cfg.points[rule]:g} |" in doc.replace(f"| +{cfg.points['suggestion_answered']:g} |", ""), rule

@@ -425,3 +425,13 @@ def test_page_by_period_and_town(db, monkeypatch):
     # 城厢街道 2024: G03 G07 G09 (李娜/R2): answered G03 G07 → 办结率 2/3
     assert {m.label: m.value for m in at.metric}["办结率"] == "66.7%"
     assert any("城厢街道 · 2024年" in c.value for c in at.caption)
+
+
+def test_docs_define_every_rate_and_stage():
+    doc = (ROOT / "docs" / "suggestions.md").read_text(encoding="utf-8")
+    for r in sg.RATES:
+        assert f"{r.label} `{r.key}`" in doc, r.key
+    for _, label, _ in sg.STAGES:
+        assert f"| {label} |" in doc or f"| 其中：{label} |" in doc, label
+    cfg = sg.load_config()
+    assert all(f"{c} 类 {m} 个月" in doc for c, m in cfg.follow_up_months.items())
