@@ -10,10 +10,14 @@
   is the latest date recorded in the suggestions (提出/交办/答复/二次答复; not the deadlines, which
   are plans): an export can only vouch for "not answered yet" up to the day it was taken. The rule
   and the list are the suggestions page's (``analytics.suggestions``), not restated here.
-- **指数降幅最大** (``index_falls``): units whose index score fell against the previous period
-  (``indices.index_changes``), the largest fall first; ``fall_detail`` compares the two receipts.
-- **样本不足** (``insufficient_units``): units with at least one index (or the composite) that is
-  样本不足 in the period; ``insufficient_detail`` lists the components that are, and why.
+- **指数降幅最大** (``index_falls`` / ``falls_between``): units whose index score fell against the
+  previous period (as ``indices.index_changes`` counts a change), the largest fall first;
+  ``fall_detail`` compares the two receipts.
+- **样本不足** (``insufficient_units`` / ``insufficient_in``): units with at least one index (or the
+  composite) that is 样本不足 in the period; ``insufficient_detail`` lists the components that
+  are, and why.
+The ``…_between`` / ``…_in`` forms take scored trees (``hierarchy.scored_tree``) the page already
+holds, so the cockpit scores each period once.
 
 Submitters' names are shown only through ``privacy.mask_name``. Nothing here caches: the app caches
 by ``store.data_version``.
@@ -28,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import indices, suggestions
-from analytics.hierarchy import unit_tree
+from analytics.hierarchy import scored_tree, unit_tree
 from analytics.indices import CLOSED, INDEX_KEYS, NOT_ACCEPTED, SCORE_COLUMNS, IndexConfig
 from analytics.labels import COMPOSITE_LABEL
 from analytics.privacy import mask_name
@@ -115,32 +119,47 @@ def overdue_suggestions(con: duckdb.DuckDBPyConnection, town: str | None = None)
 
 # ───────────────────────────── index falls ─────────────────────────────
 
-def _scope_units(con: duckdb.DuckDBPyConnection, level: str, town: str | None, cfg: IndexConfig) -> set[str] | None:
-    """unit_ids of the level inside the town (None = no restriction)."""
-    if town is None:
-        return None
+def _scores_with_tree(con: duckdb.DuckDBPyConnection, period, level: str, cfg: IndexConfig) -> pd.DataFrame:
+    """``hierarchy.scored_tree`` restricted to one level (one ``compute_indices`` call)."""
     tree = unit_tree(con, cfg)
-    return set(tree.loc[(tree["level"] == level) & (tree["town"] == town), "unit_id"])
+    scores = indices.compute_indices(con, period, level, cfg)
+    return tree.merge(scores[["unit_id", *SCORE_COLUMNS, "insufficient"]], on="unit_id", how="inner")
 
 
-def index_falls(con: duckdb.DuckDBPyConnection, period, level: str = "town", town: str | None = None,
-                limit: int | None = 10, min_drop: float = 0.0,
-                config: IndexConfig | None = None) -> pd.DataFrame:
-    """(unit, index) pairs of the level whose score fell by more than ``min_drop`` points against
-    the previous period, the largest fall first (then unit_id, then index order), at most
-    ``limit`` rows; only units in ``town`` when given. A score that is 样本不足 now or before has no
-    change and is not listed. Columns ``FALL_COLUMNS`` (label: the index's Chinese name)."""
+def falls_between(now: pd.DataFrame, before: pd.DataFrame, level: str = "town", town: str | None = None,
+                  limit: int | None = 10, min_drop: float = 0.0, config: IndexConfig | None = None) -> pd.DataFrame:
+    """(unit, index) pairs of the level whose score fell by more than ``min_drop`` points from
+    ``before`` to ``now`` (frames shaped as ``hierarchy.scored_tree``), the largest fall first (then
+    unit_id, then index order), at most ``limit`` rows; only units in ``town`` when given. A score
+    that is 样本不足 in either period has no change and is not listed — as ``indices.index_changes``
+    counts a change. Columns ``FALL_COLUMNS`` (label: the index's Chinese name)."""
     cfg = config or indices.load_config()
-    ch = indices.index_changes(con, period, level, cfg)
+    mine = now[now["level"] == level]
+    if town is not None:
+        mine = mine[mine["town"] == town]
+    cols = list(SCORE_COLUMNS)
+    long_now = mine.melt(id_vars=["unit_id", "unit"], value_vars=cols, var_name="index", value_name="score")
+    long_before = before[before["level"] == level].melt(id_vars=["unit_id"], value_vars=cols, var_name="index",
+                                                        value_name="previous")
+    ch = long_now.merge(long_before, on=["unit_id", "index"], how="left")
+    ch["change"] = ch["score"] - ch["previous"]
     ch = ch[ch["change"] < -min_drop - 1e-9]
-    scope = _scope_units(con, level, town, cfg)
-    if scope is not None:
-        ch = ch[ch["unit_id"].isin(scope)]
     order = {k: i for i, k in enumerate(SCORE_COLUMNS)}
     ch = ch.assign(_o=ch["index"].map(order)).sort_values(["change", "unit_id", "_o"], kind="stable")
     ch = ch.assign(level=level, label=[index_label(k, cfg) for k in ch["index"]])
     out = ch[FALL_COLUMNS].reset_index(drop=True)
     return out.head(limit) if limit is not None else out
+
+
+def index_falls(con: duckdb.DuckDBPyConnection, period, level: str = "town", town: str | None = None,
+                limit: int | None = 10, min_drop: float = 0.0,
+                config: IndexConfig | None = None) -> pd.DataFrame:
+    """``falls_between`` the period and the one before it, for units of the level (in ``town``)."""
+    cfg = config or indices.load_config()
+    period = indices._as_period(period)
+    now = _scores_with_tree(con, period, level, cfg)
+    before = _scores_with_tree(con, period.previous(), level, cfg)
+    return falls_between(now, before, level, town, limit, min_drop, cfg)
 
 
 def fall_detail(con: duckdb.DuckDBPyConnection, unit_id: str, index: str, period,
@@ -160,29 +179,30 @@ def fall_detail(con: duckdb.DuckDBPyConnection, unit_id: str, index: str, period
 
 # ───────────────────────────── 样本不足 ─────────────────────────────
 
-def insufficient_units(con: duckdb.DuckDBPyConnection, period, town: str | None = None,
-                       config: IndexConfig | None = None) -> pd.DataFrame:
-    """Towns and stations with at least one index 样本不足 in the period (the district too, when
-    it has one), towns first. With ``town``: that town and its stations. Columns
-    ``INSUFFICIENT_COLUMNS``: indices = the Chinese names of the indices that are 样本不足
+def insufficient_in(tree: pd.DataFrame, town: str | None = None, config: IndexConfig | None = None) -> pd.DataFrame:
+    """Units of a scored tree (``hierarchy.scored_tree``) with at least one index 样本不足: the
+    district, towns, then stations, each by unit_id. With ``town``: that town and its stations.
+    Columns ``INSUFFICIENT_COLUMNS``: indices = the Chinese names of the indices that are 样本不足
     (、-separated), composite = True when the composite itself is 样本不足."""
     cfg = config or indices.load_config()
-    tree = unit_tree(con, cfg)
     if town is not None:
         tree = tree[(tree["town"] == town) & tree["level"].isin(["town", "station"])]
+    rank = {"district": 0, "town": 1, "station": 2}
+    tree = tree.assign(_r=tree["level"].map(rank)).sort_values(["_r", "unit_id"], kind="stable")
     rows = []
-    for level in ("district", "town", "station"):
-        units = tree[tree["level"] == level]
-        if units.empty:
-            continue
-        scores = indices.compute_indices(con, period, level, cfg).set_index("unit_id")
-        for u in units.itertuples(index=False):
-            s = scores.loc[u.unit_id]
-            missing = [index_label(k, cfg) for k in INDEX_KEYS if _nan(s[k])]
-            if missing or _nan(s["composite"]):
-                rows.append({"unit_id": u.unit_id, "unit": u.unit, "level": level, "town": u.town,
-                             "indices": "、".join(missing), "composite": bool(_nan(s["composite"]))})
+    for u in tree.itertuples(index=False):
+        missing = [index_label(k, cfg) for k in INDEX_KEYS if _nan(getattr(u, k))]
+        if missing or _nan(u.composite):
+            rows.append({"unit_id": u.unit_id, "unit": u.unit, "level": u.level, "town": u.town,
+                         "indices": "、".join(missing), "composite": bool(_nan(u.composite))})
     return pd.DataFrame(rows, columns=INSUFFICIENT_COLUMNS)
+
+
+def insufficient_units(con: duckdb.DuckDBPyConnection, period, town: str | None = None,
+                       config: IndexConfig | None = None) -> pd.DataFrame:
+    """``insufficient_in`` the period's scored tree: the units with an index 样本不足."""
+    cfg = config or indices.load_config()
+    return insufficient_in(scored_tree(con, period, cfg), town, cfg)
 
 
 def insufficient_detail(con: duckdb.DuckDBPyConnection, unit_id: str, period,

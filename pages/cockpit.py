@@ -53,6 +53,18 @@ def config() -> indices.IndexConfig:
     return _config(indices.CONFIG_PATH.stat().st_mtime_ns)
 
 
+def config_ok(say: bool = True) -> bool:
+    """A mistake in data/indices.toml is said in Chinese (file, key); the headline figures, which
+    do not depend on it, stay on the page."""
+    try:
+        config()
+    except (indices.IndexConfigError, OSError) as exc:
+        if say:
+            st.error(f"五大评价指标暂时无法计算：{exc}", icon=":material/error:")
+        return False
+    return True
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def scored_tree(db: str, version: str, period: str) -> pd.DataFrame:
     with _layout.read_store(db) as con:
@@ -97,8 +109,10 @@ def overdue_suggestions(db: str, version: str, town: str | None) -> pd.DataFrame
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def falls(db: str, version: str, period: str, level: str, town: str | None) -> pd.DataFrame:
-    with _layout.read_store(db) as con:
-        return alerts.index_falls(con, period, level, town, limit=None, min_drop=FALL_MIN_POINTS, config=config())
+    # from the scored trees the page holds anyway: each period is scored once
+    now = scored_tree(db, version, period)
+    before = scored_tree(db, version, parse_period(period).previous().code)
+    return alerts.falls_between(now, before, level, town, limit=None, min_drop=FALL_MIN_POINTS, config=config())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -109,8 +123,7 @@ def fall_detail(db: str, version: str, unit_id: str, index: str, period: str) ->
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def insufficient(db: str, version: str, period: str, town: str | None) -> pd.DataFrame:
-    with _layout.read_store(db) as con:
-        return alerts.insufficient_units(con, period, town, config())
+    return alerts.insufficient_in(scored_tree(db, version, period), town, config())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -325,6 +338,9 @@ def trend_window(period: Period) -> tuple[str, str] | None:
     return (first.code, last.code) if first <= last else None
 
 
+LEGEND_ON_TOP = dict(orientation="h", yanchor="bottom", y=1.02, x=0)  # the month axis keeps its two-line ticks
+
+
 def month_ticks(codes) -> dict:
     """x-axis ticks for month codes: '3月', with the year under the first month and under January."""
     codes = list(codes)
@@ -340,7 +356,7 @@ def trend_figure(df: pd.DataFrame, height: int = 340) -> go.Figure:
         fig.add_scatter(x=df["period"], y=y, name=index_label(key), mode="lines+markers",
                         line=dict(width=4 if key == "composite" else 2), connectgaps=False,
                         hovertemplate=f"%{{x}}<br>{index_label(key)}：%{{y:.1f}}<extra></extra>")
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), legend_orientation="h",
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=LEGEND_ON_TOP,
                       xaxis=month_ticks(df["period"]), yaxis=dict(range=[0, 100], title="得分"))
     return fig
 
@@ -367,7 +383,7 @@ def _monthly_chart(sel: _layout.Selection) -> None:
                 hovertemplate="%{x}<br>收到 %{y:,} 条<extra></extra>")
     fig.add_scatter(x=df["month"], y=df["closed"], name="其中已办结", mode="lines+markers",
                     line_color="#F58518", hovertemplate="%{x}<br>已办结 %{y:,} 条<extra></extra>")
-    fig.update_layout(height=340, margin=dict(l=10, r=10, t=10, b=10), legend_orientation="h",
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), legend=LEGEND_ON_TOP,
                       xaxis=month_ticks(df["month"]), yaxis_title="条", yaxis_rangemode="tozero")
     st.subheader(f"民情民意逐月情况（{sel.scope}，截至{sel.period.months()[-1].label}）")
     st.plotly_chart(fig, config={"displayModeBar": False}, key="ck_monthly")
@@ -383,11 +399,14 @@ def _rows_table(df: pd.DataFrame) -> None:
     st.dataframe(shown, hide_index=True)
 
 
-def _by_town(df: pd.DataFrame) -> str:
+def _most(df: pd.DataFrame, col: str) -> str:
+    """'最多的镇街：宁围街道 106、…' — where the overdue items sit (镇街, 联络站 or 主办单位)."""
     if df.empty:
         return ""
-    counts = df["town"].replace("", "（未归属镇街）").value_counts().head(5)
-    return "最多的镇街：" + "、".join(f"{t} {n}" for t, n in counts.items())
+    blank, word = {"town": ("（未归属镇街）", "镇街"), "station": ("（未填联络站）", "联络站"),
+                   "main_handler": ("（未填主办单位）", "主办单位")}[col]
+    counts = df[col].fillna("").replace("", blank).value_counts().head(5)
+    return f"最多的{word}：" + "、".join(f"{t} {n}" for t, n in counts.items())
 
 
 def alert_data(sel: _layout.Selection) -> dict:
@@ -412,7 +431,8 @@ def alerts_section(sel: _layout.Selection) -> None:
                    f"以数据中最晚的时间 {as_of:%Y-%m-%d %H:%M} 为准，不论提交在哪一期。提交人已脱敏。" if as_of else
                    "还没有民情民意数据。")
         if len(op):
-            st.markdown(f"**{len(op):,} 条**逾期，最长逾期 {int(op['days_overdue'].max())} 天。{_by_town(op)}")
+            st.markdown(f"**{len(op):,} 条**逾期，最长逾期 {int(op['days_overdue'].max())} 天。"
+                        f"{_most(op, 'station' if sel.town else 'town')}")
             with st.expander(f"打开 {len(op):,} 条明细"):
                 _rows_table(op)
     with tabs[1]:
@@ -420,7 +440,8 @@ def alerts_section(sel: _layout.Selection) -> None:
         st.caption(f"答复期限已过、还没有答复（没有答复时间和答复类别）的代表建议，以建议数据中最晚的日期 {as_of} 为准；"
                    "按领衔代表所属镇街归属。" if as_of else "还没有代表建议数据。")
         if len(sg):
-            st.markdown(f"**{len(sg):,} 件**逾期未答复，最长逾期 {int(sg['days_overdue'].max())} 天。{_by_town(sg)}")
+            st.markdown(f"**{len(sg):,} 件**逾期未答复，最长逾期 {int(sg['days_overdue'].max())} 天。"
+                        f"{_most(sg, 'main_handler')}")
             with st.expander(f"打开 {len(sg):,} 件明细"):
                 _rows_table(sg)
     with tabs[2]:
@@ -659,7 +680,7 @@ def screen_body(sel: _layout.Selection) -> None:
     since the page opened changes the data version: then the whole app reruns to pick it up."""
     if _layout.data_version_now(sel.db) != sel.version:
         st.rerun()
-    as_of = overdue_opinions(sel.db, sel.version, sel.town).attrs.get("as_of")
+    as_of = overdue_opinions(sel.db, sel.version, sel.town).attrs.get("as_of") if config_ok(say=False) else None
     head = (f'<div class="ck-screen-head"><h1>{labels.APP_TITLE} · {sel.scope}</h1>'
             f'<div class="sub">{sel.period.label}（变化为{labels.PREVIOUS_LABELS[sel.period.grain]}）'
             + (f" · 数据截至 {as_of:%Y-%m-%d}" if as_of else "")
@@ -667,6 +688,8 @@ def screen_body(sel: _layout.Selection) -> None:
             + f' · <a href="{_link(**{SCREEN_PARAM: None})}" target="_self">退出大屏</a></div></div>')
     st.html(head)
     headline_cards(sel, per_row=len(metrics.METRICS), describe=False)
+    if not config_ok():
+        return
     tree = scored_tree(sel.db, sel.version, sel.period.code)
     left, right = st.columns([2, 3])
     with left:
@@ -705,6 +728,8 @@ def render() -> None:
         st.link_button("大屏模式", _link(**{SCREEN_PARAM: "1"}), icon=":material/tv:",
                        help="在新窗口打开深色大屏：大字号、无侧栏，每分钟自动刷新，适合会议室投屏。")
     headline_cards(sel)
+    if not config_ok():
+        return
 
     tree = scored_tree(sel.db, sel.version, sel.period.code)
     previous = sel.period.previous()

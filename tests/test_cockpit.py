@@ -151,6 +151,9 @@ def test_index_falls_agree_with_index_changes(demo_db, con_of):
     assert falls["change"].is_monotonic_increasing
     assert set(zip(falls["unit_id"], falls["index"])) == set(zip(expected["unit_id"], expected["index"]))
     assert len(alerts.index_falls(con, period, "station", limit=5)) == 5
+    # the page's form, from scored trees, is the same list
+    trees = [hierarchy.scored_tree(con, p) for p in (period, period.previous())]
+    assert alerts.falls_between(*trees, "station", limit=None).equals(falls)
     tree = hierarchy.unit_tree(con)
     town = tree.loc[tree["level"] == "town", "town"].iloc[0]
     inside = set(tree.loc[(tree["level"] == "station") & (tree["town"] == town), "unit_id"])
@@ -174,6 +177,7 @@ def test_insufficient_units_by_hand(falls_db, con_of):
                                    ["T1", "瓜沥镇", "town", "瓜沥镇", four, True],
                                    ["T2", "城厢街道", "town", "城厢街道", four, True]]
     assert list(alerts.insufficient_units(con, "2024Q2", "瓜沥镇")["unit_id"]) == ["T1"]
+    assert alerts.insufficient_in(hierarchy.scored_tree(con, "2024Q2")).equals(ins)
     detail = alerts.insufficient_detail(con, "T1", "2024Q2")
     # 16 components, three of them (活跃: activities, 人次, opinions per representative) scored
     assert len(detail) == 13 and "activities_per_rep" not in set(detail["component"])
@@ -406,3 +410,14 @@ def test_warm_run_is_under_a_second(demo_db, monkeypatch):
             runs.append(time.perf_counter() - t0)
         print(f"cockpit {query or 'normal'}: warm runs {', '.join(f'{r:.3f}' for r in runs)} s")
         assert min(runs) < WARM_RUN_LIMIT_S, runs
+
+
+def test_a_broken_index_config_is_said_and_the_headline_stays(demo_db, monkeypatch, tmp_path):
+    bad = tmp_path / "indices.toml"
+    bad.write_text(indices.CONFIG_PATH.read_text(encoding="utf-8").replace("[scoring]", "[scorin]"), encoding="utf-8")
+    monkeypatch.setattr(indices, "CONFIG_PATH", bad)
+    for query in ({}, {"screen": "1"}):
+        at = app_at(demo_db, monkeypatch, **query).run()
+        assert not at.exception, at.exception
+        assert "五大评价指标暂时无法计算" in at.error[0].value and "scorin" in at.error[0].value
+        assert [m.label for m in at.metric] == [m.label for m in metrics.METRICS]
