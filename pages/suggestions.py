@@ -268,7 +268,7 @@ def _timeline_chart(dated: pd.DataFrame, t: dict) -> None:
         last = max(last, as_of)
     first = x.min()
     pad = max(pd.Timedelta(days=10), (last - first) * 0.12)
-    fig.update_layout(height=90 + 48 * dated["stage"].nunique(), margin=dict(l=10, r=10, t=30, b=10),
+    fig.update_layout(height=100 + 48 * dated["stage"].nunique(), margin=dict(l=10, r=10, t=45, b=10),
                       showlegend=False, yaxis=dict(autorange="reversed", title=None, type="category"),
                       xaxis=dict(title=None, range=[first - pad, last + pad]))
     st.plotly_chart(fig, config={"displayModeBar": False}, key="sg_timeline_chart")
