@@ -353,3 +353,12 @@ def test_docs_list_every_shipped_duty_and_rule():
     assert f"现为 {cfg.on_track_min}" in doc
     for rule in ("reception_day", "suggestion_led", "suggestion_seconded", "opinion_received"):
         assert f"| {cfg.points[rule]:g} |" in doc.replace(f"| +{cfg.points['suggestion_answered']:g} |", ""), rule
+
+
+def test_page_on_the_demo_store(demo_db, monkeypatch):
+    at = _app(demo_db, monkeypatch).run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == ["代表履职"]
+    cards = {m.label.split("：")[0]: m.value for m in at.metric}
+    assert cards["代表人数"].endswith("人") and cards["“十必做”进度正常"].endswith("%")
+    assert len(at.dataframe[0].value) == int(cards["代表人数"].split()[0].replace(",", ""))

@@ -435,3 +435,22 @@ def test_docs_define_every_rate_and_stage():
         assert f"| {label} |" in doc or f"| 其中：{label} |" in doc, label
     cfg = sg.load_config()
     assert all(f"{c} 类 {m} 个月" in doc for c, m in cfg.follow_up_months.items())
+
+
+def test_page_on_the_demo_store_opens_a_timeline(demo_db, monkeypatch):
+    """The shared demo store (tests/conftest.py): the page renders, and the first suggestion of the
+    overdue list (or, if none is overdue there, one given by URL) opens its timeline."""
+    at = _app(demo_db, monkeypatch).run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == ["代表建议"]
+    pick = at.selectbox(key="sg_pick")
+    if len(pick.options) > 1:
+        first = pick.options[1].split("\u3000")[0]
+        pick.select(first).run()
+    else:
+        con = connect(demo_db, read_only=True)
+        first = sg.suggestion_rows(con)["suggestion_id"].iloc[0]
+        con.close()
+        at = _app(demo_db, monkeypatch, suggestion=first).run()
+    assert not at.exception
+    assert any(m.value.startswith(f"#### {first}") for m in at.markdown)
