@@ -219,6 +219,7 @@ class Segmenter:
         self.phrases = tuple(phrases)
         self._phrase_re = re.compile("|".join(map(re.escape, phrases))) if phrases else None
         self._keep = _KeepMap(self._decide)
+        self._keep[SEP] = True  # the text separator passes the filter (count_arrays splits on it)
 
     def has_word(self, word: str) -> bool:
         """In jieba's dictionary or the user dictionary (new-word proposals skip these)."""
@@ -248,12 +249,12 @@ class Segmenter:
     def raw_tokens(self, text: str | None) -> list[str]:
         """Every token of the prepared text, unfiltered, for adjacency statistics (whitespace
         tokens stay: they mark where a marker or phrase was removed, a boundary)."""
-        prepared = self.prepare(text)
+        prepared = self.prepare(_no_sep(text))
         return self._cut(prepared) if prepared else []
 
     def tokens(self, text: str | None) -> list[str]:
         """The words of a text in order, after the filter."""
-        prepared = self.prepare(text)
+        prepared = self.prepare(_no_sep(text))
         if not prepared:
             return []
         keep = self._keep
@@ -282,7 +283,8 @@ class Segmenter:
         offset = 0
         for group in self._groups(texts, group_chars):
             prepared = self.prepare(SEP.join(group))
-            kept = [t for t in (self._cut(prepared) if prepared else ()) if t == SEP or keep[t]]
+            # filter/map with bound dict lookups run in C: no Python code per token.
+            kept = list(filter(keep.__getitem__, self._cut(prepared))) if prepared else []
             ids = np.fromiter(map(index.__getitem__, kept), dtype=np.int64, count=len(kept))
             sep = ids == -1
             if int(sep.sum()) != len(group) - 1:  # cannot happen with jieba's block rule
@@ -390,6 +392,10 @@ class Counts:
         return out
 
 
+def _no_sep(text: str | None) -> str | None:
+    return text.replace(SEP, " ") if text and SEP in text else text
+
+
 class _KeepMap(dict):
     """token -> keep?, computed on first sight; lookups stay in C for the hot loop."""
 
@@ -400,6 +406,7 @@ class _KeepMap(dict):
     def __missing__(self, token: str) -> bool:
         if len(self) > 2_000_000:  # bounded: garbage text cannot grow it without limit
             self.clear()
+            self[SEP] = True
         ok = self[token] = self._decide(token)
         return ok
 
