@@ -237,7 +237,7 @@ class Segmenter:
 
     def keep_token(self, token: str) -> bool:
         """The token filter described in the module docstring (memoised: the vocabulary is small)."""
-        return self._keep[token]
+        return token != SEP and self._keep[token]
 
     def prepare(self, text: str | None) -> str:
         """Cleaned text with boilerplate phrases removed: what the engine cuts."""
