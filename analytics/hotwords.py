@@ -300,26 +300,30 @@ def segment_pending(con, progress: Progress | None = None, version: int | None =
     """
     v = ensure_dictionary(con) if version is None else int(version)
     _drop_stale(con, v)
-    total = con.execute(f"SELECT count(*) FROM ({_PENDING_SQL})", [v]).fetchone()[0]
+    # The pending opinions are copied once, in date order, with what segmentation reads: fetching
+    # each batch by a join with ``opinions`` would read all of its text columns every time.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _seg_pending AS
+                    SELECT row_number() OVER (ORDER BY day, opinion_id) AS rn, *
+                    FROM ({_PENDING_SQL}) ORDER BY rn""", [v])
+    total, chars = con.execute(
+        "SELECT count(*), coalesce(sum(length(coalesce(title, '')) + length(coalesce(content, ''))), 0) "
+        "FROM _seg_pending").fetchone()
     if not total:
+        con.execute("DROP TABLE IF EXISTS _seg_pending")
         return 0
     userdict, stopwords = dictionary_texts(con, v)
     vocab = _word_ids(con)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _seg_pending AS
-                    SELECT opinion_id, row_number() OVER (ORDER BY day, opinion_id) AS rn
-                    FROM ({_PENDING_SQL})""", [v])
     done = 0
     try:
-        with textseg.TextCounter(userdict, stopwords, processes=processes,
-                                 expected_chars=_expected_chars(con)) as counter:
+        with textseg.TextCounter(userdict, stopwords, processes=processes, expected_chars=chars) as counter:
             # Batch k+1 is being cut (in the workers) while batch k is stored.
             waiting: tuple[list, textseg._Counted] | None = None
             for lo in [*range(0, total, SEG_BATCH), None]:
                 nxt = None
                 if lo is not None:
-                    rows = con.execute(f"""
-                        SELECT {_ROW_COLUMNS} FROM _seg_pending p JOIN opinions o USING (opinion_id)
-                        WHERE p.rn > ? AND p.rn <= ? ORDER BY p.rn""", [lo, lo + SEG_BATCH]).fetchall()
+                    rows = con.execute("""
+                        SELECT * EXCLUDE (rn) FROM _seg_pending
+                        WHERE rn > ? AND rn <= ? ORDER BY rn""", [lo, lo + SEG_BATCH]).fetchall()
                     nxt = (rows, counter.submit([textseg.opinion_text(r[7], r[8]) for r in rows]))
                 if waiting is not None:
                     rows_w, counted = waiting
@@ -331,14 +335,6 @@ def segment_pending(con, progress: Progress | None = None, version: int | None =
     finally:
         con.execute("DROP TABLE IF EXISTS _seg_pending")
     return done
-
-
-def _expected_chars(con) -> int:
-    """Characters waiting to be segmented (decides whether a process pool pays off)."""
-    row = con.execute(
-        "SELECT coalesce(sum(length(coalesce(o.title, '')) + length(o.content)), 0) "
-        "FROM opinions o JOIN _seg_pending p USING (opinion_id)").fetchone()
-    return int(row[0])
 
 
 def set_dictionary(con, userdict_text: str, stopwords_text: str, user: str, note: str | None = None,
