@@ -115,12 +115,14 @@ def browser():
 def _wait_idle(page, timeout_ms: int) -> None:
     """The script has run to the end: Streamlit's own e2e convention."""
     page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout_ms)
-    # The state flips before the last deltas paint; give the DOM a moment to settle.
-    page.wait_for_timeout(500)
+    # The state flips before the last deltas paint (charts, cards): let them settle.
+    page.wait_for_timeout(1500)
 
 
 def _open(browser, url: str, timeout_ms: int):
-    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    # Streamlit scrolls inside its own container, so a full-page shot shows only the viewport:
+    # a tall viewport captures the whole page.
+    page = browser.new_page(viewport={"width": 1440, "height": 2600}, locale="zh-CN")
     page.goto(url)
     _wait_idle(page, timeout_ms)
     return page
