@@ -341,11 +341,11 @@ def set_dictionary(con, userdict_text: str, stopwords_text: str, user: str, note
                    progress: Progress | None = None) -> int:
     """Make (or reuse) a version for these texts, segment every opinion with it, then activate it.
 
-    Runs on one connection and commits after every batch (the connection must not be inside a
-    transaction). Until the last step the previous version stays active, so readers always see a
-    complete version. Texts identical to an existing version reuse it (switching back is cheap).
-    Returns the version. For a running app, ``set_dictionary_at`` does the same holding the store
-    only for short moments.
+    Runs on one connection that must not be inside a transaction: the version is committed first,
+    then all opinions are segmented and the version activated in one transaction, so readers see
+    the previous version until the new one is complete. Texts identical to an existing version
+    reuse it (switching back is cheap). Returns the version. For a running app,
+    ``set_dictionary_at`` does the same holding the store only for short moments.
     """
     con.execute("BEGIN TRANSACTION")
     try:
@@ -354,21 +354,10 @@ def set_dictionary(con, userdict_text: str, stopwords_text: str, user: str, note
     except Exception:
         con.execute("ROLLBACK")
         raise
-    while True:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            n = _segment_some(con, v, BACKGROUND_BATCH * 5)
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-        if progress:
-            progress(*_build_progress(con, v))
-        if n == 0:
-            break
     con.execute("BEGIN TRANSACTION")
     try:
-        _activate(con, v)
+        segment_pending(con, progress=progress, version=v)
+        _activate(con, v, catch_up=False)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -378,29 +367,10 @@ def set_dictionary(con, userdict_text: str, stopwords_text: str, user: str, note
     return v
 
 
-def _segment_some(con, version: int, limit: int) -> int:
-    """Segment up to ``limit`` opinions missing from a version (no stale handling: used for building)."""
-    rows = con.execute(f"{_PENDING_SQL} ORDER BY o.opinion_id LIMIT ?", [version, limit]).fetchall()
-    if not rows:
-        return 0
-    userdict, stopwords = dictionary_texts(con, version)
-    seg = textseg.get_segmenter(userdict, stopwords)
-    counts = seg.count_arrays([textseg.opinion_text(r[7], r[8]) for r in rows])
-    _store_batch(con, version, rows, counts, _word_ids(con))
-    return len(rows)
-
-
-def _build_progress(con, version: int) -> tuple[str, float]:
-    done, total = con.execute(
-        "SELECT (SELECT count(*) FROM opinion_seg WHERE dict_version = ?), (SELECT count(*) FROM opinions)",
-        [version]).fetchone()
-    frac = done / total if total else 1.0
-    return f"词典版本 {version}：已分词 {done:,} / {total:,} 条意见", min(frac, 1.0)
-
-
-def _activate(con, version: int) -> None:
-    """Catch up (opinions imported meanwhile), then make ``version`` the only active one."""
-    segment_pending(con, version=version, processes=1)
+def _activate(con, version: int, catch_up: bool = True) -> None:
+    """Catch up (opinions imported or changed meanwhile), then make ``version`` the only active one."""
+    if catch_up:
+        segment_pending(con, version=version, processes=1)
     con.execute("UPDATE dict_versions SET state = 'ready', activated_at = ? WHERE version = ?",
                 [_now(), version])
     con.execute("UPDATE dict_versions SET active = (version = ?)", [version])
@@ -466,11 +436,12 @@ def segment_pending_at(db, progress: Progress | None = None, batch: int = BACKGR
     if texts is None:
         texts = (textseg.read_userdict_file(), textseg.read_stopwords_file())
     return set_dictionary_at(db, *texts, user=SYSTEM_USER, note="初始词典（data/ 下的文件）",
-                             progress=progress, batch=batch)
+                             progress=progress, batch=batch, catch_up=True)
 
 
 def set_dictionary_at(db, userdict_text: str, stopwords_text: str, user: str, note: str | None = None,
-                      progress: Progress | None = None, batch: int = BACKGROUND_BATCH) -> int:
+                      progress: Progress | None = None, batch: int = BACKGROUND_BATCH,
+                      catch_up: bool = False) -> int:
     """``set_dictionary`` for a store that a running app also reads (call it from a background thread).
 
     The cutting happens with no connection open; the store is opened read-write only for each short
@@ -483,31 +454,43 @@ def set_dictionary_at(db, userdict_text: str, stopwords_text: str, user: str, no
 
     v = write(lambda con: _create_version(con, userdict_text, stopwords_text, user, note, active=False)[0])
     seg = textseg.get_segmenter(userdict_text, stopwords_text)
-    while True:
+    # Opinions are walked in rowid ranges (a range read costs milliseconds, however large the
+    # store); what was segmented is remembered here, so nothing is cut twice.
+    # Any change to the opinions while this runs (an import, an undo) changes this fingerprint.
+    fingerprint = "SELECT count(*), coalesce(sum(hash(opinion_id, row_hash)), 0) FROM opinions"
+    with store_reader(db) as con:
+        before = con.execute(fingerprint).fetchone()
+        max_rowid, total = con.execute("SELECT coalesce(max(rowid), -1), count(*) FROM opinions").fetchone()
+        done = {r[0] for r in con.execute(
+            "SELECT opinion_id FROM opinion_seg WHERE dict_version = ?", [v]).fetchall()}
+    skipped = 0
+    for lo in range(0, max_rowid + 1, batch):
         with store_reader(db) as con:
-            rows = con.execute(f"{_PENDING_SQL} ORDER BY o.opinion_id LIMIT ?", [v, batch]).fetchall()
-            msg, frac = _build_progress(con, v)
+            rows = [r[1:] for r in con.execute(
+                f"SELECT o.rowid, {_ROW_COLUMNS} FROM opinions o WHERE o.rowid >= ? AND o.rowid < ?",
+                [lo, lo + batch]).fetchall() if r[1] not in done]
+        if rows:
+            counts = seg.count_arrays([textseg.opinion_text(r[7], r[8]) for r in rows])
+
+            def insert(con, rows=rows, counts=counts, lo=lo):
+                # Opinions changed or moved meanwhile are skipped; the catch-up picks them up.
+                now = dict(con.execute("SELECT opinion_id, row_hash FROM opinions WHERE rowid >= ? AND rowid < ?",
+                                       [lo, lo + batch]).fetchall())
+                keep = [i for i, r in enumerate(rows) if r[0] in now and now[r[0]] == r[1]]
+                _store_batch(con, v, [rows[i] for i in keep], counts.take(keep), _word_ids(con))
+                return [rows[i][0] for i in keep]
+
+            kept = write(insert)
+            skipped += len(rows) - len(kept)
+            done.update(kept)
         if progress:
-            progress(msg, frac)
-        if not rows:
-            break
-        counts = seg.count_arrays([textseg.opinion_text(r[7], r[8]) for r in rows])
-
-        def insert(con, rows=rows, counts=counts):
-            # Opinions changed or segmented meanwhile are skipped here; the next round or the final
-            # catch-up in _activate picks them up.
-            ids = [r[0] for r in rows]
-            now_hash = dict(con.execute(
-                "SELECT opinion_id, row_hash FROM opinions WHERE list_contains(?, opinion_id)", [ids]).fetchall())
-            done = {r[0] for r in con.execute(
-                "SELECT opinion_id FROM opinion_seg WHERE dict_version = ? AND list_contains(?, opinion_id)",
-                [v, ids]).fetchall()}
-            keep = [i for i, r in enumerate(rows)
-                    if r[0] in now_hash and now_hash[r[0]] == r[1] and r[0] not in done]
-            _store_batch(con, v, [rows[i] for i in keep], counts.take(keep), _word_ids(con))
-
-        write(insert)
-    write(lambda con: _activate(con, v))
+            progress(f"词典版本 {v}：已分词 {min(len(done), total):,} / {total:,} 条意见",
+                     min(len(done) / total, 1.0) if total else 1.0)
+    with store_reader(db) as con:
+        changed = con.execute(fingerprint).fetchone() != before or before[0] != len(done)
+    # The catch-up (stale and missing opinions) only when something may be missing: at a million
+    # opinions it holds the store for a second or two.
+    write(lambda con: _activate(con, v, catch_up=catch_up or changed or skipped > 0))
     if progress:
         progress("新词典已启用", 1.0)
     return v

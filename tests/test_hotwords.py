@@ -311,18 +311,29 @@ def test_bad_dictionary_is_refused_before_anything_changes(store):
 
 
 def test_background_resegmentation_on_a_store_file(tmp_path):
+    """Re-cutting beside a running app, with an import changing an opinion half-way through."""
     db = tmp_path / "bg.duckdb"
     con = connect(db)
-    import_(con, [opinion(f"A{i}", date(2024, 5, 1 + i % 28), "赭山湾码头噪音扰民") for i in range(30)])
+    import_(con, [opinion(f"A{i:02d}", date(2024, 5, 1 + i % 28), "赭山湾码头噪音扰民") for i in range(30)])
     ud, sw = hw.dictionary_texts(con)
     con.close()
     seen = []
+
+    def progress(message, fraction):
+        seen.append(fraction)
+        if len(seen) == 2:  # between two batches, as an import would: A00 now says something else
+            with hw.store_writer(db) as w:
+                upsert(w, [opinion("A00", date(2024, 5, 1), "赭山湾菜市场脏乱")])
+                hw.segment_pending(w)
+
     v = hw.set_dictionary_at(db, hw.add_words_to_userdict(ud, ["赭山湾"]), sw, "测试员", batch=7,
-                             progress=lambda m, f: seen.append(f))
+                             progress=progress)
     assert seen[-1] == 1.0 and len(seen) >= 5
     con = connect(db, read_only=True)
-    assert hw.active_version(con) == v
-    assert hw.top_words(con, "2024-05-01", "2024-06-01").set_index("word").loc["赭山湾", "docs"] == 30
+    assert hw.active_version(con) == v and hw.pending_count(con) == 0
+    top = hw.top_words(con, "2024-05-01", "2024-06-01").set_index("word")
+    assert top.loc["赭山湾", "docs"] == 30
+    assert top.loc["菜市场", "docs"] == 1 and top.loc["码头", "docs"] == 29  # the change is in the new version
     con.close()
 
 
