@@ -46,7 +46,7 @@ Progress = Callable[[str, float], None]
 FILTER_COLUMNS = ("town", "station", "channel", "category")
 SYSTEM_USER = "系统"
 DEFAULT_WINDOW_DAYS = 90  # the CLI without dates: the latest 90 days with data
-SEG_BATCH = 20_000  # opinions fetched, cut and inserted at a time by segment_pending
+SEG_BATCH = 5_000  # opinions fetched, cut and inserted at a time by segment_pending (small: the next batch is cut while one is stored)
 BACKGROUND_BATCH = 4_000  # per short write transaction when re-segmenting beside a running app
 EXCERPT_CHARS = 60  # characters either side of a word in a sample excerpt
 

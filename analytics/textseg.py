@@ -29,7 +29,7 @@ import re
 import threading
 import unicodedata
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -482,13 +482,19 @@ class TextCounter:
         if not _spawn_possible():
             processes = 1
         self.processes = max(1, int(processes))
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: ProcessPoolExecutor | ThreadPoolExecutor | None = None
+        self._thread_mode = False
 
     def __enter__(self) -> "TextCounter":
         if self.processes > 1:
             self._pool = ProcessPoolExecutor(
                 self.processes, mp_context=get_context("spawn"), initializer=_worker_init,
                 initargs=(self.userdict_text, self.stopwords_text))
+        else:
+            # One background thread: rjieba's cutting and DuckDB's inserts release the GIL, so the
+            # next batch is cut while the caller stores the previous one.
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="textseg")
+            self._thread_mode = True
         return self
 
     def __exit__(self, *exc) -> None:
@@ -502,8 +508,11 @@ class TextCounter:
     def submit(self, texts: list[str]) -> "_Counted":
         """Start counting (in the workers, if any) and return at once; ``.result()`` waits. With
         workers, the caller can store one batch while the next is being cut."""
+        seg_texts = (self.userdict_text, self.stopwords_text)
         if self._pool is None:
-            return _Counted(done=get_segmenter(self.userdict_text, self.stopwords_text).count_arrays(texts))
+            return _Counted(done=get_segmenter(*seg_texts).count_arrays(texts))
+        if self._thread_mode:
+            return _Counted(futures=[self._pool.submit(lambda: get_segmenter(*seg_texts).count_arrays(texts))])
         chunks = [texts[i:i + POOL_CHUNK] for i in range(0, len(texts), POOL_CHUNK)]
         return _Counted(futures=[self._pool.submit(_worker_count, c) for c in chunks])
 

@@ -91,9 +91,9 @@ def seg_throughput(db: Path, jieba_sample: int) -> None:
         fast.count(x)
     print(f"rjieba, 1 process, text by text            {rate(chars, time.perf_counter() - t)}")
     t, c = time.perf_counter(), time.process_time()
-    fast.count_many(texts)
+    fast.count_arrays(texts)
     wall, cpu = time.perf_counter() - t, time.process_time() - c
-    print(f"rjieba, 1 process, count_many              {rate(chars, wall)}  ({rate(chars, cpu)} per CPU second)")
+    print(f"rjieba, 1 process, count_arrays (batched)  {rate(chars, wall)}  ({rate(chars, cpu)} per CPU second)")
     for n in sorted({2, os.cpu_count() or 1}):
         if n < 2:
             continue
