@@ -320,6 +320,7 @@ def _events_sql() -> str:
 
 
 EVENT_COLUMNS = ["rep_id", "day", "source", "kind", "ref_id", "answer_class"]
+_WITH_DAY_NUMBER = f"SELECT *, CAST(day - DATE '1970-01-01' AS BIGINT) AS dnum FROM ({{sql}})"
 
 
 def events(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pd.DataFrame:
@@ -332,10 +333,9 @@ def events(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pd.DataFra
               "ws": ix._WS_SQL, "sep": metrics.NAME_SEPARATORS, "start": start, "end": end,
               "any_start": date(1, 1, 1), "any_end": date(9999, 12, 31), "classes": list(metrics.ANSWERED_CLASSES)}
     cur = con.cursor()
-    rows = ix._execute(cur, _events_sql(), params).fetchall()
-    df = pd.DataFrame.from_records(rows, columns=EVENT_COLUMNS)
-    df["day"] = pd.to_datetime(df["day"]).dt.date if len(df) else df["day"]
-    return df
+    rows = ix._execute(cur, _WITH_DAY_NUMBER.format(sql=_events_sql()), params).fetchall()
+    # dnum: the day as days since 1970-01-01, for counting in windows without per-row date objects
+    return pd.DataFrame.from_records(rows, columns=[*EVENT_COLUMNS, "dnum"])
 
 
 REP_COLUMNS = ["rep_id", "name", "rep_level", "town", "station", "sector"]
@@ -356,23 +356,21 @@ def rule_counts(ev: pd.DataFrame, cfg: DutyConfig) -> pd.DataFrame:
     (rep, 进站接待 day), ``suggestion_led`` / ``suggestion_seconded``, ``suggestion_answered`` (a
     led suggestion's answer: a 答复时间 or a class A/B/C), ``suggestion_solved`` (that answer's
     class is counted as 解决), ``opinion_received``."""
+    cols = ["rep_id", "day", "ref_id", "dnum"]
     parts = []
     act = ev[ev["source"] == "activity"]
-    parts.append(pd.DataFrame({"rep_id": act["rep_id"], "day": act["day"], "rule": "activity:" + act["kind"],
-                               "ref_id": act["ref_id"]}))
+    parts.append(act[cols].assign(rule="activity:" + act["kind"]))
     rec = act[act["kind"] == RECEPTION_TYPE].drop_duplicates(["rep_id", "day"])
-    parts.append(pd.DataFrame({"rep_id": rec["rep_id"], "day": rec["day"], "rule": "reception_day",
-                               "ref_id": rec["ref_id"]}))
+    parts.append(rec[cols].assign(rule="reception_day"))
     led = ev[ev["source"] == "led"]
     ans = ev[ev["source"] == "answer"]
     for rule, sel in (("suggestion_led", led), ("suggestion_answered", ans),
-                      ("suggestion_solved", ans[ans["answer_class"].isin(metrics.RESOLVED_CLASSES)])):
-        parts.append(pd.DataFrame({"rep_id": sel["rep_id"], "day": sel["day"], "rule": rule, "ref_id": sel["ref_id"]}))
-    for source, rule in (("seconded", "suggestion_seconded"), ("opinion", "opinion_received")):
-        sel = ev[ev["source"] == source]
-        parts.append(pd.DataFrame({"rep_id": sel["rep_id"], "day": sel["day"], "rule": rule, "ref_id": sel["ref_id"]}))
+                      ("suggestion_solved", ans[ans["answer_class"].isin(metrics.RESOLVED_CLASSES)]),
+                      ("suggestion_seconded", ev[ev["source"] == "seconded"]),
+                      ("opinion_received", ev[ev["source"] == "opinion"])):
+        parts.append(sel[cols].assign(rule=rule))
     out = pd.concat(parts, ignore_index=True)
-    return out.astype({"rep_id": object, "rule": object, "ref_id": object})
+    return out[["rep_id", "day", "rule", "ref_id", "dnum"]].astype({"rep_id": object, "rule": object, "ref_id": object})
 
 
 def rule_points(cfg: DutyConfig) -> dict[str, float]:
@@ -400,7 +398,7 @@ def _points_from_counts(counts: pd.DataFrame, cfg: DutyConfig) -> pd.Series:
 
 
 def duty_occurrences(ev: pd.DataFrame, cfg: DutyConfig) -> dict[str, pd.DataFrame]:
-    """Per duty key: one row (rep_id, day) per time the representative did it — an activity of the
+    """Per duty key: one row (rep_id, day, dnum) per time the representative did it — an activity of the
     duty's types; a distinct 进站接待 day; a suggestion led or seconded (once per suggestion); an
     opinion received."""
     out = {}
@@ -414,7 +412,7 @@ def duty_occurrences(ev: pd.DataFrame, cfg: DutyConfig) -> dict[str, pd.DataFram
             occ = ev[ev["source"].isin(d.roles)].drop_duplicates(["rep_id", "ref_id"])
         else:
             occ = ev[ev["source"] == "opinion"]
-        out[d.key] = occ[["rep_id", "day"]]
+        out[d.key] = occ[["rep_id", "day", "dnum"]]
     return out
 
 
@@ -592,32 +590,35 @@ def rep_period_figures(con: duckdb.DuckDBPyConnection, periods: list[Period],
     bounds = np.array(sorted({d.toordinal() for p, y, c in windows for d in (p.start, p.end, y, c)}))
     at = {b: k for k, b in enumerate(bounds)}
 
-    def cumulative(frame: pd.DataFrame) -> np.ndarray:
-        """reps × bounds: events of each representative with day < bounds[k]."""
-        m = np.zeros((len(roster), len(bounds) + 1))
+    def cumulative(frame: pd.DataFrame, col: str, keys: list[str]) -> np.ndarray:
+        """keys × reps × bounds: events of each key and representative with day < bounds[k]."""
+        m = np.zeros((len(keys), len(roster), len(bounds) + 1))
         if len(frame):
+            k = pd.Categorical(frame[col], categories=keys).codes
             r = pd.Categorical(frame["rep_id"], categories=roster).codes  # -1: not in the roster
-            days = np.asarray(frame["day"].to_numpy(), dtype="datetime64[D]").astype(np.int64) + _EPOCH_ORDINAL
-            keep = r >= 0
-            np.add.at(m, (r[keep], np.searchsorted(bounds, days[keep], side="right")), 1)
-        return np.cumsum(m, axis=1)[:, :len(bounds)]
+            days = frame["dnum"].to_numpy(np.int64) + _EPOCH_ORDINAL
+            keep = (k >= 0) & (r >= 0)
+            np.add.at(m, (k[keep], r[keep], np.searchsorted(bounds, days[keep], side="right")), 1)
+        return np.cumsum(m, axis=2)[:, :, :len(bounds)]
 
     def between(cum: np.ndarray, a: date, b: date) -> np.ndarray:
         return cum[:, at[b.toordinal()]] - cum[:, at[a.toordinal()]]
 
-    rc = rule_counts(ev, cfg)
     pts_of = rule_points(cfg)
-    rule_cum = {rule: cumulative(part) for rule, part in rc.groupby("rule", sort=True)}
-    duty_cum = {k: cumulative(occ) for k, occ in duty_occurrences(ev, cfg).items()}
+    rules = sorted(pts_of)  # fixed order: the same float sum whatever the row order
+    rule_cum = cumulative(rule_counts(ev, cfg), "rule", rules)
+    occ = duty_occurrences(ev, cfg)
+    duty_keys = [d.key for d in cfg.duties]
+    duty_cum = cumulative(pd.concat([o.assign(duty=k) for k, o in occ.items()], ignore_index=True), "duty", duty_keys)
     out = []
     for p, year_start, cut in windows:
         pts = np.zeros(len(roster))
-        for rule in sorted(rule_cum):  # fixed order: the same float sum whatever the row order
-            pts = pts + between(rule_cum[rule], p.start, p.end) * pts_of[rule]
+        for n, rule in enumerate(rules):
+            pts = pts + between(rule_cum[n], p.start, p.end) * pts_of[rule]
         share = elapsed(p.start.year, cut)
         on_pace = np.zeros(len(roster), dtype=int)
-        for d in cfg.duties:
-            on_pace += between(duty_cum[d.key], year_start, cut) >= due(d.target, share)
+        for n, d in enumerate(cfg.duties):
+            on_pace += between(duty_cum[n], year_start, cut) >= due(d.target, share)
         out.append(pd.DataFrame({"period": p.code, "rep_id": roster.to_numpy(), "points": pts,
                                  "on_pace": on_pace, "on_track": on_pace >= cfg.on_track_min}))
     return pd.concat(out, ignore_index=True)
