@@ -41,9 +41,10 @@ def live(db: str, key: str, words: tuple, start: date, end: date, town: str | No
 
 
 def _parts(parts: dict, inputs: dict | None = None) -> None:
-    cols = st.columns(len(hw.SCORE_PARTS))
-    for col, (k, (label, definition)) in zip(cols, hw.SCORE_PARTS.items()):
-        col.metric(label, f"{parts.get(k, 0):.2f}", help=definition, border=True)
+    # A table, not five metric cards: it stays readable in half a page.
+    labels = [label for label, _ in hw.SCORE_PARTS.values()]
+    values = [f"{parts.get(k, 0):.2f}" for k in hw.SCORE_PARTS]
+    st.markdown("| " + " | ".join(labels) + " |\n|" + "---:|" * len(labels) + "\n| " + " | ".join(values) + " |")
     if inputs:
         st.caption(f"依据：{inputs.get('docs', 0):,} 条意见；突发强度 {inputs.get('burst_weight', 0):.1f}；"
                    f"涉及 {inputs.get('towns', 0)} 个镇街（有效 {inputs.get('effective_towns', 0):.1f} 个）；"
@@ -133,8 +134,9 @@ def render() -> None:
     db = sel.db
     stamp = _layout._stamp(Path(db))
     state = hot.state_of(db)
-    st.caption(f"得分 = {hw.SCORE_FORMULA.split('=', 1)[1].strip()}。各部分的含义见各项的说明（问号）；"
-               "“列入时”是加入备选库那一刻保存的证据，“现在”是按左侧所选期间用当前数据算出的数字。")
+    st.caption("“列入时”是加入备选库那一刻保存的证据，“现在”是按左侧所选期间用当前数据算出的数字。")
+    with st.expander(hw.SCORE_FORMULA):
+        st.markdown("\n".join(f"- **{label}**：{definition}" for label, definition in hw.SCORE_PARTS.values()))
     if state["active"] is None:
         st.info("还没有分词数据：请先在“热词分析”页完成分词。")
         return
@@ -142,7 +144,7 @@ def render() -> None:
         _add_form(db, sel)
 
     c1, c2 = st.columns([2, 1])
-    status = c1.multiselect("状态", hw.STATUSES, default=[])
+    status = c1.multiselect("状态", hw.STATUSES, default=[], placeholder="全部状态")
     text = c2.text_input("搜索（议题、热词、备注）")
     df = pool(db, stamp, tuple(status), text)
     if df.empty:
