@@ -15,7 +15,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("[身份证号]", re.compile(r"(?<!\d)[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?!\d)")),
     ("[银行卡号]", re.compile(r"(?<!\d)(?:\d{4}[ \-]?){3}\d{4}(?:[ \-]?\d{1,3})?(?!\d)")),
     ("[手机号]", re.compile(r"(?<!\d)(?:\+?86" + _SEP + r")?1[3-9]\d" + _SEP + r"\d{4}" + _SEP + r"\d{4}(?!\d)")),
-    ("[电话]", re.compile(r"(?<!\d)(?:[(（]?0\d{2,3}[)）]?" + _SEP + r")\d{7,8}(?!\d)")),
+    # Landline: area code, then 7-8 digits that may be split once ("0571-8271 2345").
+    ("[电话]", re.compile(r"(?<!\d)(?:[(（]?0\d{2,3}[)）]?" + _SEP + r")\d{3,4}" + _SEP + r"\d{4}(?!\d)")),
     ("[车牌号]", re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-HJ-NP-Z][·•\s]?[A-HJ-NP-Z0-9]{4,5}[A-HJ-NP-Z0-9挂学警港澳]")),
 ]
 MASK_MARKERS = tuple(marker for marker, _ in _PATTERNS)
