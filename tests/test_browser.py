@@ -168,3 +168,17 @@ def test_later_start_is_fast(server, browser):
     _assert_page(page, "驾驶舱", "01-cockpit-warm")
     assert elapsed < 30
     page.close()
+
+
+def test_a_hot_word_opens_its_opinions(server, browser):
+    """The analyst's path: click a word under the cloud, read the opinions behind it, highlighted."""
+    page = _open(browser, f"{server}/hotwords", 120_000)
+    words = page.locator("[data-testid=stMain]").get_by_role("radio")
+    assert words.count() > 0, "热词页没有可点选的词（导入时应已分词）"
+    word = words.first.inner_text().strip()
+    words.first.click()
+    _wait_idle(page, 60_000)
+    assert page.get_by_text(f"含“{word}”的意见原文", exact=False).first.is_visible()
+    assert page.locator("[data-testid=stMain] mark").count() > 0, "意见原文中没有高亮所点的词"
+    _assert_page(page, "热词分析", "hotwords-drilldown")
+    page.close()
