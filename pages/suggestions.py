@@ -69,6 +69,15 @@ def _timeline(db: str, version: str, suggestion_id: str) -> dict | None:
 
 # ───────────────────────────── pieces ─────────────────────────────
 
+def _unknown_as_dash(df: pd.DataFrame) -> pd.DataFrame:
+    """Empty text cells read "—" (unknown), not Streamlit's grey "None"."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].fillna("—")
+    return out
+
+
 def _pct(v) -> str:
     return "—" if v is None or pd.isna(v) else f"{v * 100:.1f}%"
 
@@ -208,7 +217,7 @@ def _overdue(rep: dict, sel: _layout.Selection) -> None:
     ids = list(od["suggestion_id"])
     st.session_state["_sg_overdue_ids"] = ids
     if len(od):
-        st.dataframe(od.rename(columns=COLUMN_LABELS), hide_index=True, key="sg_overdue_table",
+        st.dataframe(_unknown_as_dash(od).rename(columns=COLUMN_LABELS), hide_index=True, key="sg_overdue_table",
                      on_select=_on_overdue_select, selection_mode="single-row",
                      column_config={"标题": st.column_config.TextColumn(width="large")})
     wanted = st.query_params.get(SUGGESTION_PARAM)
