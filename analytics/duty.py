@@ -505,8 +505,8 @@ REMINDER_HEADERS = {"rep_id": "代表编号", "name": "姓名", "rep_level": "�
 
 def reminder_xlsx(late: pd.DataFrame, prog: Progress) -> bytes:
     """The reminder list as .xlsx (Chinese headers; text that a spreadsheet would run as a formula —
-    starting with = + - @ — is neutralised by ``hotwords.to_xlsx``)."""
-    from analytics.hotwords import to_xlsx
+    starting with = + - @ — is neutralised by ``safe_export.to_xlsx``)."""
+    from analytics.safe_export import to_xlsx
 
     sheet = late.rename(columns=REMINDER_HEADERS)
     return to_xlsx({f"{prog.year}年十必做提醒（截至{prog.as_of:%m月%d日}）": sheet})

@@ -31,6 +31,7 @@ from analytics import points as points_mod
 from analytics import ranking as rk
 from analytics.indices import INDEX_KEYS, MEASURES, IndexConfig, IndexConfigError, load_config
 from analytics.periods import Period, PeriodError
+from analytics.safe_export import safe_cell  # noqa: F401 (report.safe_cell: the one shared rule)
 
 REPORT_TITLE = "萧山区镇街（开发区）人大工作季度晾晒专报"
 ISSUER = "代表联络总站驾驶舱"
@@ -41,7 +42,6 @@ LEADERS = 3  # leaders and laggards named in the summary
 MOVERS = 3
 RISING_WORDS = 8
 WIDE_RANGE = 5  # a rank range spanning at least this many places is called wide in the summary
-_FORMULA_START = ("=", "+", "-", "@")
 # CJK fonts for the charts, by preference (globbed: the path differs between machines).
 _CJK_FONT_GLOBS = (
     "/usr/share/fonts/**/NotoSansCJK-Regular.ttc",
@@ -623,13 +623,6 @@ def build_docx(data: ReportData) -> bytes:
 
 
 # ───────────────────────────── Excel ─────────────────────────────
-
-def safe_cell(value):
-    """A text cell a spreadsheet would run as a formula (= + - @ first) gets an apostrophe prefix."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
 
 def _sheet(wb, title: str, header: list[str], rows: list[list]) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill

@@ -1,0 +1,73 @@
+"""Files handed out by the app (xlsx, csv): one implementation of formula neutralisation for all of them.
+
+A spreadsheet runs a cell that begins with ``=``, ``+``, ``-`` or ``@`` as a formula — and a tab or a
+carriage return in front hides that from the eye (OWASP "CSV injection"). Citizens write the text
+of opinions, so any such text cell is written with a leading apostrophe: Excel and WPS then show it as
+text and never evaluate it. Numbers stay numbers (``-3`` as a number is not touched; ``"-3"`` as text
+is). Headers are treated like cells, and sheet names are cleaned of the characters Excel forbids.
+
+What an export holds is the frame the page shows, with the same (already masked) values: callers
+pass that frame, this module only writes it.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pandas as pd
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
+
+
+def safe_cell(value):
+    """A text cell a spreadsheet would run as a formula gets an apostrophe in front; others as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _cell_text(value):
+    if isinstance(value, (list, dict, tuple, set)):
+        value = json.dumps(list(value) if isinstance(value, (tuple, set)) else value, ensure_ascii=False, default=str)
+    return safe_cell(value)
+
+
+def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every text cell and every header neutralised (``safe_cell``)."""
+    clean = df.copy()
+    for col in clean.columns:
+        s = clean[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            clean[col] = pd.Series([_cell_text(x) for x in s], index=s.index, dtype=object)
+    clean.columns = [safe_cell(str(c)) for c in clean.columns]
+    return clean
+
+
+def sheet_name(name: str, taken: set[str] | None = None) -> str:
+    """A valid, unique Excel sheet name: forbidden characters replaced, at most 31 characters."""
+    base = _SHEET_BAD.sub("_", str(name)).strip("'") or "Sheet"
+    base = base[:31]
+    out, n = base, 2
+    while taken is not None and out.casefold() in {t.casefold() for t in taken}:
+        suffix = f"_{n}"
+        out, n = base[: 31 - len(suffix)] + suffix, n + 1
+    if taken is not None:
+        taken.add(out)
+    return out
+
+
+def to_xlsx(frames: dict[str, pd.DataFrame]) -> bytes:
+    """An .xlsx workbook with one sheet per frame (in order), every text cell neutralised."""
+    buf = io.BytesIO()
+    taken: set[str] = set()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        for name, df in frames.items():
+            safe_frame(df).to_excel(xw, sheet_name=sheet_name(name, taken), index=False)
+    return buf.getvalue()
+
+
+def to_csv(df: pd.DataFrame) -> bytes:
+    """UTF-8 with BOM (Excel on Windows then reads the Chinese right), every text cell neutralised."""
+    return safe_frame(df).to_csv(index=False).encode("utf-8-sig")
