@@ -146,6 +146,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
 def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the store; a writer creates or migrates it, a reader requires it to be current."""
     db = default_db_path(path)
+    if db.is_dir():  # a Parquet export of the store: read-only views (analytics/parquet.py)
+        from analytics.parquet import open_dataset
+
+        return open_dataset(db, read_only=read_only)
     if read_only and not db.exists():
         raise StoreError(f"数据库文件不存在：{db}")
     if not read_only:
