@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "analytics.report",
     "analytics.suggestions",
     "analytics.duty",
+    "analytics.parquet",
 )
 
 

@@ -382,8 +382,11 @@ OPEN_RETRIES, OPEN_PAUSE_S = 40, 0.25
 
 
 def _open(db, read_only: bool):
-    from analytics.store import StoreError, connect
+    from analytics import parquet
+    from analytics.store import StoreError, connect, default_db_path
 
+    if not read_only and parquet.is_dataset(default_db_path(db)):  # never writable: say so at once
+        raise HotwordsError(parquet.read_only_message(default_db_path(db)))
     for attempt in range(OPEN_RETRIES):
         try:
             return connect(db, read_only=read_only)
@@ -1485,15 +1488,18 @@ def candidates_for_export(df: pd.DataFrame) -> pd.DataFrame:
 # ───────────────────────────── command line ─────────────────────────────
 
 def _run(args: argparse.Namespace) -> int:
-    from analytics.store import StoreError, connect
+    from analytics.parquet import is_dataset
+    from analytics.store import StoreError, connect, default_db_path
 
+    # A Parquet export is read as it is (segmented when it was exported); a store is segmented first.
+    read_only = is_dataset(default_db_path(args.db))
     try:
-        con = connect(args.db)
+        con = connect(args.db, read_only=read_only)
     except StoreError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     try:
-        pending = pending_count(con)
+        pending = 0 if read_only else pending_count(con)
         if pending:
             print(f"正在为 {pending:,} 条尚未分词的意见分词…", file=sys.stderr)
             con.execute("BEGIN TRANSACTION")
