@@ -57,7 +57,7 @@ ORDER_BY = {
     "opinion_words": "dict_version, day, doc_id, word_id",
     "candidate_events": "rowid",  # candidate_history orders by rowid: the view numbers the rows again
 }
-# Tables whose view exposes the file row number as ``rowid`` (queries order by DuckDB's rowid).
+# Tables copied into memory in file order instead of a view: queries order them by DuckDB's rowid.
 _ROWID_TABLES = ("candidate_events",)
 _PARTITION_TYPES = {"year": "INTEGER", "town": "VARCHAR"}
 ROW_GROUP_SIZE = 122_880  # DuckDB's default row group: the unit that min/max statistics skip
@@ -200,9 +200,9 @@ def _scan(root: Path, entry: dict, row_numbers: bool = False) -> str:
 def _view_sql(root: Path, table: str, entry: dict) -> str:
     cast = set(entry.get("cast", ()))
     cols = [f"CAST({_q(c)} AS {t}) AS {_q(c)}" if c in cast else _q(c) for c, t in entry["columns"].items()]
-    if table in _ROWID_TABLES:
-        cols.append("file_row_number AS rowid")
-        return f"CREATE VIEW {_q(table)} AS SELECT {', '.join(cols)} FROM {_scan(root, entry, row_numbers=True)}"
+    if table in _ROWID_TABLES:  # small: a table in memory, in file order, so that rowid exists
+        scan = _scan(root, entry, row_numbers=True)
+        return f"CREATE TABLE {_q(table)} AS SELECT {', '.join(cols)} FROM {scan} ORDER BY file_row_number"
     return f"CREATE VIEW {_q(table)} AS SELECT {', '.join(cols)} FROM {_scan(root, entry)}"
 
 
