@@ -4,11 +4,14 @@
 (two threads) or two app processes start at the same time: a process-level lock and a file lock
 beside the store let exactly one of them generate and import; the others wait and then find data.
 The demo store is marked in ``meta`` (demo_data = 1, demo_seed) so every page can say so.
+
+The demo is imported (and its opinions segmented for the hot words) into ``<store>.building`` and
+moved over the store with ``os.replace`` only when complete, like every bulk write
+(``store.snapshot``, docs/data-management.md): the store is empty or complete, never half-filled.
 """
 from __future__ import annotations
 
 import os
-import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,52 +19,38 @@ from typing import Callable, Iterator
 
 import duckdb
 
-from analytics.store import DATA_TABLES, StoreError, connect, default_db_path
-
-try:  # POSIX; on Windows only the in-process lock applies (one app process per store there)
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None
+from analytics import store as _store
+from analytics.store import DATA_TABLES, StoreError, connect, default_db_path, writing
 
 Progress = Callable[[str, float], None]
 
 DEMO_SEED = 0
 DEMO_USER = "演示数据"  # import_batches.imported_by of the demo import
-# Share of the progress bar for writing the demo files; the import takes the rest.
-# Measured at the default size (2 years, scale 1): writing 9 s, importing 9 s.
-_WRITE_SHARE = 0.5
+# Share of the progress bar for writing the demo files; the import (with segmentation) takes the rest.
+# Measured at the default size (2 years, scale 1): writing 7 s, importing and segmenting 11 s.
+_WRITE_SHARE = 0.4
 
-_THREAD_LOCK = threading.Lock()
+# The writer lock lives in analytics.store (one for imports, undo, page writes and this); these
+# names stay for the modules that used them from here.
+_THREAD_LOCK = _store._WRITER_THREAD_LOCK
+lock_path = _store.lock_path
 
 
 class BootstrapError(RuntimeError):
     """The demo data could not be generated or imported; the message is Chinese."""
 
 
-def lock_path(db: Path) -> Path:
-    return db.with_name(db.name + ".lock")
-
-
 @contextmanager
-def store_lock(db_path: str | os.PathLike | None = None) -> Iterator[None]:
-    """Hold the process lock and the file lock of a store (blocks until both are free)."""
-    db = default_db_path(db_path)
-    with _THREAD_LOCK:
-        if fcntl is None:
-            yield
-            return
-        db.parent.mkdir(parents=True, exist_ok=True)
-        with open(lock_path(db), "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+def store_lock(db_path: str | os.PathLike | None = None, timeout: float | None = None,
+               what: str = "首次启动：准备演示数据") -> Iterator[None]:
+    """The store's writer lock (``store.writer_lock``): blocks until free, or ``timeout`` seconds."""
+    with _store.writer_lock(db_path, timeout=timeout, what=what):
+        yield
 
 
 def lock_is_held() -> bool:
-    """True while some thread of this process is inside ``store_lock`` (e.g. bootstrapping)."""
-    return _THREAD_LOCK.locked()
+    """True while some thread of this process holds a writer lock (e.g. bootstrapping)."""
+    return _store.writer_lock_held()
 
 
 def has_data(con: duckdb.DuckDBPyConnection) -> bool:
@@ -113,12 +102,10 @@ def ensure_store(db_path: str | os.PathLike | None = None, progress: Progress | 
     if store_ready(db):  # the common case: no lock, no writer
         return {"action": "none", "db": str(db), "seconds": time.perf_counter() - t0}
     with store_lock(db):
-        con = connect(db)  # creates or migrates the schema
-        try:
-            if has_data(con):  # someone else filled it while we waited, or it only needed migrating
-                return {"action": "none", "db": str(db), "seconds": time.perf_counter() - t0}
-        finally:
-            con.close()
+        with writing(db, wait=_store.READ_WAIT_S, what="首次启动：检查数据库") as con:  # creates or migrates
+            filled = has_data(con)
+        if filled:  # someone else filled it while we waited, or it only needed migrating
+            return {"action": "none", "db": str(db), "seconds": time.perf_counter() - t0}
         return _build_demo_store(db, progress, seed, years, scale, demo_dir, t0)
 
 
@@ -141,9 +128,11 @@ def _build_demo_store(db: Path, progress, seed, years, scale, demo_dir, t0) -> d
         tmp.unlink(missing_ok=True)
         raise
     con.close()
+    _store._fsync(tmp)
     # The old (empty) store is closed by everyone: readers open only after ensure_store returns.
-    db.with_name(db.name + ".wal").unlink(missing_ok=True)
+    _store.wal_path(db).unlink(missing_ok=True)
     os.replace(tmp, db)
+    _store._fsync(db.parent, directory=True)
     return result
 
 

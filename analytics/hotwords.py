@@ -400,34 +400,24 @@ def _open(db, read_only: bool):
 def store_writer(db):
     """A short read-write transaction on a store file that a running app also reads.
 
-    Holds ``bootstrap.store_lock`` (one writer at a time, across processes), retries while a reader
-    holds the file, commits on success and rolls back on error. Use it for every write from a page
+    ``store.writing``: the store's writer lock (one writer at a time, across processes; an import
+    in progress is waited for), this process's readers held off for the moment, readers elsewhere
+    waited for; commits on success and rolls back on error. Use it for every write from a page
     (candidate pool, dictionary) and keep the work inside short.
     """
-    from analytics.bootstrap import store_lock
+    from analytics.store import writing
 
-    with store_lock(db):
-        con = _open(db, read_only=False)
-        try:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                yield con
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-        finally:
-            con.close()
+    with writing(db, what="热词或备选库的修改") as con:
+        yield con
 
 
 @contextmanager
 def store_reader(db):
-    """A short read-only connection (retrying while a writer holds the file)."""
-    con = _open(db, read_only=True)
-    try:
+    """A short read-only connection (``store.reading``: waits while a writer holds the file)."""
+    from analytics.store import reading
+
+    with reading(db) as con:
         yield con
-    finally:
-        con.close()
 
 
 def segment_pending_at(db, progress: Progress | None = None, batch: int = BACKGROUND_BATCH) -> int:

@@ -6,7 +6,18 @@ Three steps, kept apart so the data-management page can preview a file without s
    header -> field, the valid rows (a DataFrame) and every rejected row with its Chinese reason.
 2. ``plan_file(con, path)`` — the same, plus how the store would change (imported / updated /
    unchanged / rejected), computed in a transaction that is rolled back.
-3. ``ingest_files(con, paths)`` — plan and write, one transaction per file.
+3. ``ingest_files(con, paths)`` — plan and write, one transaction per file, on a connection;
+   ``import_files(db, paths)`` — the same on a store others may be reading: each file is imported
+   into a copy of the store that replaces the live file whole (``store.snapshot``), so readers never
+   wait and never see half a file, and a killed import leaves the store as it was.
+
+Opinions are segmented (hot-word counts, ``analytics.hotwords.segment_pending``) in the same
+transaction as their import: a store is never imported-but-unsegmented.
+
+Columns of other systems' exports are mapped by a saved profile (``analytics.admin``): one named
+explicitly (``--profile``), or one whose header signature matches a header row of the sheet; a
+profile found wins over the contract's own header spellings. Limits (file size, rows, columns,
+zip bombs) come from ``data/limits.toml``.
 
 Accounting, per file and per sheet: rows_read = imported + updated + unchanged + rejected.
 Blank rows, 合计/总计/小计 rows, note rows (注：… / 制表人…) and repeated header rows are
@@ -35,11 +46,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from analytics import dates
+from analytics import admin, dates
+from analytics.admin import Limits, Profile, header_signature
 from analytics.contract import KINDS, Contract, Kind, load_contract, norm_header
 from analytics.privacy import mask_phone, mask_text
 from analytics.readers import (HEADER_SCAN_ROWS, FileInfo, RawSheet, ReadError, estimate_rows, inspect_file,
                                open_sheets)
+from analytics.store import test_hook
 
 CHUNK_ROWS = 50_000  # rows validated and staged at a time: bounds memory for million-row files
 SHOWN_REJECTS = 20  # rejected rows the command line lists; the rest are in rejected_rows
@@ -110,6 +123,8 @@ class SheetTable:
     missing: list[str] = field(default_factory=list)  # labels of required fields the sheet lacks
     error: str | None = None  # the sheet cannot be imported, and why
     note: str | None = None  # e.g. 空工作表
+    profile: str | None = None  # the mapping profile the sheet was read with
+    fixed: dict[str, str] = field(default_factory=dict)  # field -> value for every row (from the profile)
     rows_read: int = 0
     skipped: int = 0
     rejected: int = 0  # rows, not problems
@@ -139,7 +154,7 @@ class SheetTable:
             "header_row": self.header_row, "header_rows": self.header_rows,
             "columns": [{"column": c.letter, "header": c.header, "field": c.field} for c in self.columns if c.header],
             "unmapped": self.unmapped, "missing": self.missing, "error": self.error, "note": self.note,
-            "rows_read": self.rows_read, "imported": self.imported, "updated": self.updated,
+            "profile": self.profile, "fixed": self.fixed, "rows_read": self.rows_read, "imported": self.imported, "updated": self.updated,
             "unchanged": self.unchanged, "rejected": self.rejected, "skipped": self.skipped,
         }
 
@@ -160,13 +175,19 @@ class FileReport:
     encoding: str | None = None
     sha256: str | None = None
     rejects: list[Reject] = field(default_factory=list, repr=False)
+    segmented: int = 0  # opinions segmented (hot words) in the file's transaction
+
+    @property
+    def profiles(self) -> list[str]:
+        return list(dict.fromkeys(s["profile"] for s in self.sheets if s.get("profile")))
 
     def to_json(self) -> dict:
         return {
             "file": self.file, "kind": self.kind, "rows_read": self.rows_read, "imported": self.imported,
             "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected,
             "error": self.error, "skipped": self.skipped, "batch_id": self.batch_id,
-            "encoding": self.encoding, "sheets": self.sheets,
+            "encoding": self.encoding, "sha256": self.sha256, "profile": ",".join(self.profiles) or None,
+            "segmented": self.segmented, "sheets": self.sheets,
         }
 
     def check(self) -> None:
@@ -307,8 +328,65 @@ def header_score(rows: list[list], contract: Contract) -> int:
     return best
 
 
-def _inspect(path: str | Path, contract: Contract) -> FileInfo:
-    return inspect_file(path, score_head=lambda rows: header_score(rows, contract))
+def _inspect(path: str | Path, contract: Contract, limits: Limits | None = None) -> FileInfo:
+    limits = limits or admin.load_limits()
+    return inspect_file(path, score_head=lambda rows: header_score(rows, contract), limits=limits.read)
+
+
+# ── mapping profiles ──────────────────────────────────────────────────────────
+
+def _head_texts(row: list) -> tuple[list[str], list[str]]:
+    shown = [_shown(v) if isinstance(v, str) else "" for v in row]
+    return shown, [norm_header(x) if x else "" for x in shown]
+
+
+def match_profile(head: list[list], profiles: Iterable[Profile], explicit: Profile | None = None
+                  ) -> tuple[Profile, int] | None:
+    """(profile, 0-based header row) for a sheet's first rows: the explicit profile at the first row
+    holding all of its mapped headers; else a saved profile whose header signature equals a row's."""
+    if explicit is not None:
+        wanted = set(explicit.mapping)
+        for r, row in enumerate(head):
+            _, normed = _head_texts(row)
+            if wanted <= set(normed):
+                return explicit, r
+        return None
+    by_sig = {p.signature: p for p in profiles}
+    if not by_sig:
+        return None
+    for r, row in enumerate(head):
+        shown, _ = _head_texts(row)
+        if sum(1 for x in shown if x) < 2:
+            continue
+        hit = by_sig.get(header_signature(shown))
+        if hit is not None:
+            return hit, r
+    return None
+
+
+def apply_profile(head: list[list], profile: Profile, r: int, contract: Contract
+                  ) -> tuple[str, list[int], list[Column], list[str], str | None]:
+    """Like ``detect_header``, for a sheet read with a profile: (kind, header rows, columns,
+    missing required labels, error)."""
+    kind = contract.kinds[profile.kind]
+    shown, normed = _head_texts(head[r])
+    used: set[str] = set()
+    columns = []
+    for i, (h, n) in enumerate(zip(shown, normed)):
+        f = profile.mapping.get(n) if n else None
+        if f in used or (f is not None and f not in kind.columns):
+            f = None
+        if f:
+            used.add(f)
+        columns.append(Column(i, _letter(i), h, f))
+    missing = [f.label for f in kind.fields if f.required and f.name not in used and f.name not in profile.fixed]
+    error = None
+    if missing:
+        error = (f"按映射方案“{profile.name}”读取时缺少必填字段：{'、'.join(missing)}"
+                 "（请在“数据管理”页修改该方案，把某一列对应到它或填写固定值）")
+    elif kind.key not in used:
+        error = f"按映射方案“{profile.name}”读取时，编号字段“{kind.field(kind.key).label}”没有对应的列"
+    return profile.kind, [r + 1], columns, missing, error
 
 
 def _aliases(kind: Kind, label: str) -> list[str]:
@@ -418,15 +496,19 @@ class _Validator:
         parsed: dict[str, object] = {}
         for fld in self.kind.fields:
             col = col_of.get(fld.name)
-            if col is None:
+            if col is None and fld.name in sheet.fixed:  # one value for every row, from the profile
+                values = [sheet.fixed[fld.name]] * n
+                header = f"{fld.label}（固定值）"
+            elif col is None:  # absent optional field: unknown (NULL), never zero
                 arrays[fld.name] = pa.nulls(n, _ARROW_TYPES.get(fld.type, pa.string()))
                 continue
-            j = col.index
-            if all_str:
-                values = [(r[j].strip(WS) or None) if j < len(r) else None for _, r in chunk]
             else:
-                values = [_clean(r[j]) if j < len(r) else None for _, r in chunk]
-            header = col.header or col.letter
+                j = col.index
+                if all_str:
+                    values = [(r[j].strip(WS) or None) if j < len(r) else None for _, r in chunk]
+                else:
+                    values = [_clean(r[j]) if j < len(r) else None for _, r in chunk]
+                header = col.header or col.letter
             errors: dict[int, str] = {}
             if fld.type in ("id", "text"):
                 out = values if all_str else [None if v is None else _as_text(v) for v in values]
@@ -478,9 +560,10 @@ class _Validator:
             if kname == self.kind.name and later in parsed and earlier in parsed:
                 a, b = parsed[later], parsed[earlier]
                 bad = (a < b) & ~((a == a.dt.floor("D")) & (a.dt.floor("D") == b.dt.floor("D")))
-                lcol = col_of[later]
+                lcol = col_of.get(later)
+                lheader = (lcol.header or lcol.letter) if lcol else f"{self.kind.field(later).label}（固定值）"
                 for i in np.flatnonzero(bad.to_numpy(dtype=bool, na_value=False)):
-                    flag(int(i), lcol.header or lcol.letter,
+                    flag(int(i), lheader,
                          f"{self.kind.field(later).label}（{a.iloc[i]}）早于{self.kind.field(earlier).label}（{b.iloc[i]}）")
 
         key_col = col_of[self.kind.key]
@@ -587,15 +670,25 @@ def _no_gc():
             gc.enable()
 
 
+@dataclass
+class _Options:
+    """What else a file is read with: saved profiles, an explicit profile, the row limit."""
+    profiles: list[Profile] = field(default_factory=list)
+    explicit: Profile | None = None
+    max_rows: int | None = None
+    limits_source: str = "data/limits.toml"
+
+
 def _parse(info: FileInfo, contract: Contract, sink: Sink, limit: int | None = None,
-           progress: Progress | None = None, done: int = 0, total: int | None = None) -> list[SheetTable]:
+           progress: Progress | None = None, done: int = 0, total: int | None = None,
+           options: _Options | None = None) -> list[SheetTable]:
     """Read, detect and validate every sheet; hand the valid rows to ``sink`` chunk by chunk."""
     with _no_gc():
-        return _parse_sheets(info, contract, sink, limit, progress, done, total)
+        return _parse_sheets(info, contract, sink, limit, progress, done, total, options or _Options())
 
 
 def _parse_sheets(info: FileInfo, contract: Contract, sink: Sink, limit: int | None,
-                  progress: Progress | None, done: int, total: int | None) -> list[SheetTable]:
+                  progress: Progress | None, done: int, total: int | None, options: _Options) -> list[SheetTable]:
     sheets: list[SheetTable] = []
     validators: dict[str, _Validator] = {}
     all_str = info.format == "csv"
@@ -608,7 +701,19 @@ def _parse_sheets(info: FileInfo, contract: Contract, sink: Sink, limit: int | N
             if raw.name is None:
                 st.error = "文件里没有任何内容"
             continue
-        kind, header_rows, columns, missing, error = detect_header(raw.head, contract)
+        found = match_profile(raw.head, options.profiles, options.explicit)
+        if found is not None:
+            profile, r = found
+            kind, header_rows, columns, missing, error = apply_profile(raw.head, profile, r, contract)
+            st.profile, st.fixed = profile.name, dict(profile.fixed)
+        elif options.explicit is not None:
+            wanted = "、".join(h for h in options.explicit.headers
+                              if norm_header(h) in options.explicit.mapping)
+            kind, header_rows, columns, missing = None, [], [], []
+            error = (f"表头与映射方案“{options.explicit.name}”不符：前 {HEADER_SCAN_ROWS} 行中没有一行同时含有 "
+                     f"{wanted}")
+        else:
+            kind, header_rows, columns, missing, error = detect_header(raw.head, contract)
         st.kind, st.header_rows, st.columns, st.missing = kind, header_rows, columns, missing
         st.unmapped = [c.header for c in columns if c.header and not c.field]
         if kind:
@@ -653,6 +758,10 @@ def _parse_sheets(info: FileInfo, contract: Contract, sink: Sink, limit: int | N
                 continue
             chunk.append((row_no, values))
             st.rows_read += 1
+            if options.max_rows is not None and st.rows_read > options.max_rows:
+                raise ReadError(f"无法导入“{name}”：{_where(raw)}的数据超过 {options.max_rows:,} 行的上限"
+                                f"（{options.limits_source} 的 [sheet] max_rows），整个文件没有导入；"
+                                "请按时间段拆成几个文件再导入")
             if len(chunk) >= CHUNK_ROWS:
                 flush()
             if limit is not None and st.rows_read >= limit:
@@ -672,21 +781,25 @@ def _file_error(name: str, sheets: list[SheetTable]) -> str | None:
     return f"无法导入“{name}”：" + "；".join(errors)
 
 
-def read_table(path: str | Path, limit: int | None = None, contract: Contract | None = None) -> list[SheetTable]:
+def read_table(path: str | Path, limit: int | None = None, contract: Contract | None = None,
+               profiles: list[Profile] | None = None, profile: Profile | None = None) -> list[SheetTable]:
     """Read and validate a file without storing anything: per sheet the kind, headers and rows.
 
     ``frame`` of each importable sheet holds its valid rows (contract field names, stored values,
     plus ``row_no``); ``rejects`` its problems. ``limit`` stops each sheet after that many data
-    rows (a preview). Raises ReadError when the file cannot be read or no sheet is importable.
+    rows (a preview). ``profiles`` are matched by header signature, ``profile`` is applied to every
+    sheet. Raises ReadError when the file cannot be read or no sheet is importable.
     """
     contract = contract or load_contract()
-    info = _inspect(path, contract)
+    limits = admin.load_limits()
+    info = _inspect(path, contract, limits)
+    options = _Options(profiles or [], profile, limits.max_rows, limits.source)
     parts: dict[int, list[pa.Table]] = {}
 
     def sink(kind: str, st: SheetTable, table: pa.Table) -> None:
         parts.setdefault(st.index, []).append(table)
 
-    sheets = _parse(info, contract, sink, limit=limit)
+    sheets = _parse(info, contract, sink, limit=limit, options=options)
     error = _file_error(info.path.name, sheets)
     if error:
         raise ReadError(error)
@@ -765,6 +878,7 @@ class _Stager:
                 INSERT INTO row_history (batch_id, kind, row_key, action, old_row)
                 SELECT ?, ?, {key}, 'insert', NULL FROM plan_{kind} WHERE action = 'insert'
                 ORDER BY _sheet, _row_no""", [batch_id, kind])
+            test_hook("mid_write")
             sets = ", ".join(f"{c} = p.{c}" for c in k.columns if c != key)
             cur.execute(f"""
                 UPDATE {kind} SET {sets}, batch_id = ?, row_hash = p.row_hash
@@ -814,11 +928,13 @@ def _summarise(report: FileReport, sheets: list[SheetTable]) -> None:
 
 
 def _run_file(con, path: str | Path, write: bool, user: str | None, contract: Contract,
-              progress: Progress | None, done: int, total: int | None) -> FileReport:
+              progress: Progress | None, done: int, total: int | None,
+              profile: str | Profile | None = None, limits: Limits | None = None) -> FileReport:
     report = FileReport(str(path))
     try:
-        info = _inspect(path, contract)
-    except ReadError as exc:
+        limits = limits or admin.load_limits()
+        info = _inspect(path, contract, limits)
+    except (ReadError, admin.LimitsError) as exc:
         report.error = str(exc)
         return report
     report.encoding, report.sha256 = info.encoding_label, info.sha256
@@ -826,13 +942,23 @@ def _run_file(con, path: str | Path, write: bool, user: str | None, contract: Co
     try:
         cur.execute("BEGIN TRANSACTION")
         try:
+            profiles = admin.load_profiles(cur)
+            if isinstance(profile, str):
+                explicit = next((p for p in profiles if p.name == profile), None)
+                if explicit is None:
+                    known = "、".join(p.name for p in profiles) or "（还没有保存任何映射方案）"
+                    raise ReadError(f"无法导入“{info.path.name}”：没有名为“{profile}”的映射方案。已有：{known}")
+            else:
+                explicit = profile
+            options = _Options(profiles, explicit, limits.max_rows, limits.source)
             stager = _Stager(cur, contract)
-            sheets = _parse(info, contract, stager, progress=progress, done=done, total=total)
+            sheets = _parse(info, contract, stager, progress=progress, done=done, total=total, options=options)
             error = _file_error(info.path.name, sheets)
             if error:
                 raise ReadError(error)
             stager.classify(sheets)
             _summarise(report, sheets)
+            test_hook("after_parse")
             if write:
                 if progress:
                     progress(done + report.rows_read, total, f"正在写入 {info.path.name}")
@@ -841,14 +967,18 @@ def _run_file(con, path: str | Path, write: bool, user: str | None, contract: Co
                 _write_rejects(cur, report.batch_id, info.path.name, report.rejects)
                 cur.execute(
                     """INSERT INTO import_batches (batch_id, file_name, sha256, kinds, imported_at, imported_by,
-                           rows_read, imported, updated, unchanged, rejected, skipped, sheets)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                           rows_read, imported, updated, unchanged, rejected, skipped, sheets, profile)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     [report.batch_id, info.path.name, info.sha256, report.kind,
                      dt.datetime.now().replace(microsecond=0), user or _current_user(), report.rows_read,
                      report.imported, report.updated, report.unchanged, report.rejected, report.skipped,
-                     json.dumps(report.sheets, ensure_ascii=False)])
+                     json.dumps(report.sheets, ensure_ascii=False), ",".join(report.profiles) or None])
                 stager.drop()
+                if "opinions" in stager.kinds:
+                    report.segmented = _segment(cur, progress, done + report.rows_read, total, info.path.name)
+                test_hook("before_commit")
                 cur.execute("COMMIT")
+                test_hook("after_commit")
             else:
                 cur.execute("ROLLBACK")
         except ReadError as exc:
@@ -862,6 +992,19 @@ def _run_file(con, path: str | Path, write: bool, user: str | None, contract: Co
     return report
 
 
+def _segment(cur, progress: Progress | None, done: int, total: int | None, name: str) -> int:
+    """Hot-word counts of the opinions just written, in the file's transaction: an unchanged opinion
+    keeps its words, a changed one is segmented again (``hotwords.segment_pending``)."""
+    from analytics.hotwords import segment_pending
+
+    seg_progress = None
+    if progress:
+        def seg_progress(message: str, fraction: float) -> None:
+            progress(done, total, f"{name}：{message}")
+        progress(done, total, f"正在为 {name} 的意见分词（热词统计）")
+    return segment_pending(cur, progress=seg_progress)
+
+
 def _current_user() -> str:
     try:
         return getpass.getuser()
@@ -869,9 +1012,11 @@ def _current_user() -> str:
         return "unknown"
 
 
-def plan_file(con, path: str | Path, contract: Contract | None = None) -> FileReport:
-    """What importing ``path`` would do (counts per file and sheet, rejects), without changing the store."""
-    return _run_file(con, path, False, None, contract or load_contract(), None, 0, None)
+def plan_file(con, path: str | Path, contract: Contract | None = None,
+              profile: str | Profile | None = None) -> FileReport:
+    """What importing ``path`` would do (counts per file and sheet, rejects), without changing the
+    store: computed in a transaction that is rolled back (a read-only connection will do)."""
+    return _run_file(con, path, False, None, contract or load_contract(), None, 0, None, profile)
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
@@ -886,12 +1031,14 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def ingest_files(con, paths: Iterable[str | Path], user: str | None = None,
-                 progress: Progress | None = None) -> list[FileReport]:
+                 progress: Progress | None = None, profile: str | Profile | None = None) -> list[FileReport]:
     """Import each file in its own transaction; one FileReport per file, in order.
 
-    ``con`` is a read-write connection from ``analytics.store.connect``. A file that cannot be read
-    changes nothing and gets ``error``; any other exception rolls its file back and propagates.
-    ``progress(done_rows, total_rows or None, message)`` is called as rows are read.
+    ``con`` is a read-write connection from ``analytics.store.connect`` that nobody else uses (a
+    test store, the first-start build); for the live store use ``import_files``. A file that cannot
+    be read changes nothing and gets ``error``; any other exception rolls its file back and
+    propagates. ``progress(done_rows, total_rows or None, message)`` is called as rows are read.
+    ``profile`` (a name or a Profile) maps the columns of every sheet.
     """
     contract = load_contract()
     files = list(paths)
@@ -901,12 +1048,60 @@ def ingest_files(con, paths: Iterable[str | Path], user: str | None = None,
     for n, path in enumerate(files, start=1):
         if progress:
             progress(done, total, f"正在导入第 {n}/{len(files)} 个文件：{Path(path).name}")
-        report = _run_file(con, path, True, user, contract, progress, done, total)
+        report = _run_file(con, path, True, user, contract, progress, done, total, profile)
         reports.append(report)
         done += report.rows_read + report.skipped
     if progress:
         progress(done, done, "导入完成")  # the estimate was rough; the end is the end
     return reports
+
+
+def import_files(db, paths: Iterable[str | Path], user: str | None = None, progress: Progress | None = None,
+                 profile: str | None = None, wait: float | None = None) -> list[FileReport]:
+    """Import files into a store that the app (or anyone) may be reading at the same time.
+
+    Under the store's writer lock (a second import waits up to ``wait`` seconds, default
+    ``[wait] import_seconds`` of data/limits.toml, then raises ``store.StoreBusy`` with a Chinese
+    message saying who is importing), each readable file is imported into a fresh copy of the
+    store, which then replaces the live file whole (``store.snapshot``). Readers keep reading
+    the previous file meanwhile and see each file's rows, with their hot-word counts, at once. A kill
+    at any moment leaves the store as it was before the file being imported; importing again
+    completes it (rows are keyed by the export's own ids: nothing is duplicated).
+    """
+    from analytics.store import snapshot
+
+    contract = load_contract()
+    limits = admin.load_limits()
+    files = list(paths)
+    wait = limits.import_wait_s if wait is None else wait
+    names = "、".join(Path(f).name for f in files[:3]) + ("等" if len(files) > 3 else "")
+    total = _estimate(files)
+    reports: list[FileReport] = []
+    done = 0
+    with snapshot_lock(db, wait, f"导入 {len(files)} 个文件（{names}）", user):
+        for n, path in enumerate(files, start=1):
+            if progress:
+                progress(done, total, f"正在导入第 {n}/{len(files)} 个文件：{Path(path).name}")
+            try:  # a file that cannot be read at all costs no copy of the store
+                _inspect(path, contract, limits)
+            except ReadError as exc:
+                reports.append(FileReport(str(path), error=str(exc)))
+                continue
+            with snapshot(db, wait=wait, what=f"导入 {Path(path).name}", user=user) as snap:
+                report = _run_file(snap.con, path, True, user, contract, progress, done, total, profile, limits)
+                snap.keep = report.batch_id is not None
+            reports.append(report)
+            done += report.rows_read + report.skipped
+    if progress:
+        progress(done, done, "导入完成")
+    return reports
+
+
+def snapshot_lock(db, wait: float, what: str, user: str | None):
+    """The store's writer lock for a whole run of files (``store.writer_lock``)."""
+    from analytics.store import writer_lock
+
+    return writer_lock(db, timeout=wait, what=what, user=user)
 
 
 def _estimate(files: list) -> int | None:
@@ -954,15 +1149,21 @@ def format_report(reports: list[FileReport], shown: int = SHOWN_REJECTS) -> str:
 
 
 def _cli(args: argparse.Namespace) -> int:
-    from analytics.store import StoreError, connect, default_db_path
+    from analytics.store import StoreError, default_db_path, reading
 
     files = expand_paths(args.files)
     if not files:
         print("没有找到要导入的 .xlsx 或 .csv 文件。", file=sys.stderr)
         return 2
     try:
-        con = connect(args.db)
-    except StoreError as exc:
+        admin.load_limits()
+        if args.profile:
+            db = default_db_path(args.db)
+            if not db.exists():
+                raise admin.AdminError(f"数据库 {db} 还不存在，其中没有映射方案“{args.profile}”")
+            with reading(db) as con:
+                admin.get_profile(con, args.profile)
+    except (StoreError, admin.AdminError, admin.LimitsError) as exc:
         print(str(exc), file=sys.stderr)
         return 2
     progress = None
@@ -971,9 +1172,12 @@ def _cli(args: argparse.Namespace) -> int:
             pct = f"{100 * done / total:.0f}% " if total else ""
             print(f"\r{pct}{message}\033[K", end="", file=sys.stderr, flush=True)
     try:
-        reports = ingest_files(con, files, user=args.user, progress=progress)
+        reports = import_files(args.db, files, user=args.user, progress=progress, profile=args.profile,
+                               wait=args.wait)
+    except StoreError as exc:  # another import held the store past the wait: nothing was changed
+        print(str(exc), file=sys.stderr)
+        return 3
     finally:
-        con.close()
         if progress:
             print(file=sys.stderr)
     if args.json:
@@ -991,9 +1195,15 @@ def cli_register(sub) -> None:
         "ingest", help="导入平台导出的 .xlsx / .csv 文件",
         description="导入平台导出的 .xlsx / .csv 文件（可给文件夹：导入其中全部 .xlsx/.csv）。"
                     "每个文件一个事务：能读的文件导入其合格行、记录被拒收的行；读不了的文件不做任何改动。"
-                    "有文件读不了时退出码为 1。")
+                    "应用正在使用数据库时也可以导入：每个文件导入完成后整体替换，读者不会看到导入一半的数据。"
+                    "有文件读不了时退出码为 1；另一个导入占用数据库超过等待时间时退出码为 3。")
     p.add_argument("files", nargs="+", metavar="FILE", help="导出文件或文件夹")
     add_db_argument(p)
     p.add_argument("--json", action="store_true", help="以 JSON 输出每个文件的结果")
     p.add_argument("--user", help="记入导入批次的操作人（默认：当前登录名）")
+    p.add_argument("--profile", metavar="NAME",
+                   help="按保存的列映射方案读取（其它系统的导出文件；方案在“数据管理”页建立，见 profiles 命令）")
+    p.add_argument("--wait", type=float, metavar="SECONDS",
+                   help="另一个导入正在进行时最多等待的秒数（默认见 data/limits.toml 的 [wait]）")
     p.set_defaults(func=_cli)
+    admin.cli_register(sub)

@@ -50,6 +50,36 @@ class ReadError(Exception):
     """The file cannot be read at all; str(exc) is one Chinese sentence naming the file."""
 
 
+EXCEL_MAX_ROWS = 1_048_576  # no worksheet has a row beyond this; a larger row number is a forged file
+EXCEL_MAX_COLUMNS = 16_384
+MAX_ZIP_ENTRIES = 10_000  # an .xlsx holds tens of parts; millions of entries would fill memory
+_ESTIMATE_MAX_RATIO = 200  # estimate_rows (progress bars) does not unpack a workbook more compressed than this
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Limits checked before and while reading (``data/limits.toml``, loaded by ``analytics.admin``).
+
+    Each is checked before the work it bounds: the file size from ``stat`` before a byte is read, an
+    .xlsx's unpacked sizes and compression ratios from the zip directory before anything is inflated
+    (``zipfile`` never inflates a member beyond its declared size), columns as cells are read.
+    ``source`` names the file the limits came from, for messages.
+    """
+    max_file_bytes: int | None = None
+    max_columns: int = EXCEL_MAX_COLUMNS
+    max_unpacked_bytes: int | None = None
+    max_ratio: float | None = None
+    ratio_min_bytes: int = 1 << 20
+    source: str = "data/limits.toml"
+
+
+NO_LIMITS = ReadLimits()
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1 << 20):,.1f} MB" if n < (1 << 30) else f"{n / (1 << 30):,.2f} GB"
+
+
 @dataclass
 class FileInfo:
     path: Path
@@ -59,6 +89,7 @@ class FileInfo:
     encoding: str | None = None  # CSV only: utf-8, utf-8-sig, utf-16, gb18030
     delimiter: str | None = None
     estimate: int | None = None  # rows in the file, roughly (progress bars)
+    limits: ReadLimits = field(default_factory=ReadLimits, repr=False)
 
     @property
     def encoding_label(self) -> str | None:
@@ -84,16 +115,21 @@ def _looks_html(head: bytes) -> bool:
     return probe.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")) or b"<html" in probe[:512]
 
 
-def inspect_file(path: str | Path, score_head=None) -> FileInfo:
+def inspect_file(path: str | Path, score_head=None, limits: ReadLimits = NO_LIMITS) -> FileInfo:
     """What the file is, its sha256 and (for CSV) its encoding and delimiter; ReadError if unreadable.
 
     ``score_head(rows) -> number`` helps choose a CSV's delimiter (see ``_sniff_delimiter``).
+    ``limits`` are checked first: a file over the size limit is refused without reading it.
     """
     path = Path(path)
     if not path.exists():
         raise _fail(path, "文件不存在")
     if path.is_dir():
         raise _fail(path, "这是一个文件夹，不是文件")
+    size = path.stat().st_size
+    if limits.max_file_bytes is not None and size > limits.max_file_bytes:
+        raise _fail(path, f"文件有 {_mb(size)}，超过了单个文件 {_mb(limits.max_file_bytes)} 的上限"
+                          f"（{limits.source} 的 [file] max_mb）；请按时间段拆成几个较小的文件再导入")
     try:
         with path.open("rb") as fh:
             head = fh.read(8192)
@@ -103,7 +139,7 @@ def inspect_file(path: str | Path, score_head=None) -> FileInfo:
     if not head:
         raise _fail(path, "文件是空的（0 字节）")
     if head.startswith(_ZIP):
-        return _inspect_xlsx(path)
+        return _inspect_xlsx(path, limits)
     if head.startswith(_OLE):
         raise _fail(path, "这是旧版 Excel 97-2003（.xls）文件或加了密码的工作簿，"
                           "请在 Excel 中“另存为”不加密的 .xlsx 后再导入")
@@ -119,24 +155,63 @@ def inspect_file(path: str | Path, score_head=None) -> FileInfo:
         raise _fail(path, f"不支持的文件类型“{ext or '无扩展名'}”，请导入 .xlsx 或 .csv 文件")
     if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise _fail(path, "这不是文本表格（内容含二进制数据），请导入 .xlsx 或 .csv 导出文件")
-    return _inspect_csv(path, head, score_head)
+    info = _inspect_csv(path, head, score_head)
+    info.limits = limits
+    return info
 
 
-def _inspect_xlsx(path: Path) -> FileInfo:
+def _zip_entries(path: Path) -> int | None:
+    """The number of entries the zip's end record declares (read from the last 64 KB), before
+    ``zipfile`` builds an object for each of them; None when the record is not found."""
+    with path.open("rb") as fh:
+        fh.seek(0, 2)
+        size = fh.tell()
+        fh.seek(max(0, size - (1 << 16) - 22))
+        tail = fh.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return None
+    return int.from_bytes(tail[at + 10: at + 12], "little")
+
+
+def check_zip(path: Path, zf: zipfile.ZipFile, limits: ReadLimits) -> None:
+    """Refuse a zip bomb from its directory, before anything is inflated: total unpacked size and
+    the compression ratio of each large member. ``zipfile`` never yields more than a member's
+    declared size, so the declared sizes bound the work even when they lie."""
+    infos = zf.infolist()
+    total = sum(i.file_size for i in infos)
+    if limits.max_unpacked_bytes is not None and total > limits.max_unpacked_bytes:
+        raise _fail(path, f"解压后有 {_mb(total)}，超过了 {_mb(limits.max_unpacked_bytes)} 的上限"
+                          f"（{limits.source} 的 [xlsx] max_unpacked_mb）；文件可能是“压缩炸弹”，"
+                          "或数据太多，请拆分后再导入")
+    if limits.max_ratio is not None:
+        for i in infos:
+            if i.file_size >= limits.ratio_min_bytes and i.file_size > limits.max_ratio * max(i.compress_size, 1):
+                ratio = i.file_size / max(i.compress_size, 1)
+                raise _fail(path, f"其中的“{i.filename}”压缩比高达 {ratio:,.0f} 倍（{_mb(i.compress_size)} 解压成 "
+                                  f"{_mb(i.file_size)}），超过了 {limits.max_ratio:g} 倍的上限（{limits.source} 的 "
+                                  "[xlsx] max_ratio），不像正常的导出文件（可能是“压缩炸弹”），未读取")
+
+
+def _inspect_xlsx(path: Path, limits: ReadLimits = NO_LIMITS) -> FileInfo:
     digest = hashlib.sha256()
     size = 0
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(_BLOCK), b""):
             digest.update(block)
             size += len(block)
+    entries = _zip_entries(path)
+    if entries is not None and entries > MAX_ZIP_ENTRIES:
+        raise _fail(path, f"压缩包里有 {entries:,} 个文件，不像 Excel 工作簿（正常只有几十个），未读取")
     try:
         with zipfile.ZipFile(path) as zf:
+            check_zip(path, zf, limits)
             if _workbook_part(zf) is None:
                 raise _fail(path, "这是压缩包（可能是 Word 文档或其它文件），不是 Excel 工作簿")
             estimate = _dimension_rows(zf)
     except zipfile.BadZipFile as exc:
         raise _fail(path, "Excel 文件已损坏，无法打开（压缩结构不完整）") from exc
-    return FileInfo(path, "xlsx", digest.hexdigest(), size, estimate=estimate or None)
+    return FileInfo(path, "xlsx", digest.hexdigest(), size, estimate=estimate or None, limits=limits)
 
 
 def _dimension_rows(zf: zipfile.ZipFile) -> int | None:
@@ -166,7 +241,12 @@ def estimate_rows(path: str | Path) -> int | None:
         with path.open("rb") as fh:
             magic = fh.read(4)
         if magic == _ZIP:
+            entries = _zip_entries(path)
+            if entries is not None and entries > MAX_ZIP_ENTRIES:
+                return 0
             with zipfile.ZipFile(path) as zf:
+                if sum(i.file_size for i in zf.infolist()) > _ESTIMATE_MAX_RATIO * max(path.stat().st_size, 1 << 20):
+                    return 0  # a suspicious ratio: the importer refuses it; do not unpack it to count rows
                 return _dimension_rows(zf)
         lines = 0
         with path.open("rb") as fh:
@@ -264,12 +344,16 @@ def _csv_sheet(info: FileInfo) -> RawSheet:
     path = info.path
     csv.field_size_limit(1 << 30)  # a long 内容 must not abort the file
 
+    max_cols = info.limits.max_columns
+
     def records() -> Iterator[tuple[int, list]]:
         with path.open("r", encoding=info.encoding, newline="") as fh:
             reader = csv.reader(fh, delimiter=info.delimiter or ",")
             n = 0
             try:
                 for n, row in enumerate(reader, start=1):
+                    if len(row) > max_cols and any(v.strip() for v in row[max_cols:]):
+                        raise _too_wide(path, None, n, max_cols, info.limits)
                     yield n, row
             except csv.Error as exc:
                 raise _fail(path, f"第 {n + 1} 行附近的 CSV 格式有误（{exc}），可能是引号不成对") from exc
@@ -312,12 +396,19 @@ def _cell_ref(ref: str) -> tuple[int, int]:
     return int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")), _col_index(ref) + 1
 
 
-def _fill_head(head: list[list], merges: list[tuple[int, int, int, int]]) -> None:
+def _too_wide(path: Path, sheet: str | None, row_no: int, max_cols: int, limits: ReadLimits) -> ReadError:
+    where = f"工作表“{sheet}”" if sheet is not None else ""
+    return _fail(path, f"{where}第 {row_no} 行在第 {max_cols} 列之后还有内容，超过了 {max_cols} 列的上限"
+                       f"（{limits.source} 的 [sheet] max_columns）")
+
+
+def _fill_head(head: list[list], merges: list[tuple[int, int, int, int]], max_cols: int = EXCEL_MAX_COLUMNS) -> None:
     """Copy each merged range's top-left value into all its cells, within the head rows."""
     n = len(head)
     for c1, r1, c2, r2 in merges:
-        if r1 > n:
+        if r1 > n or c1 > max_cols:
             continue
+        c2 = min(c2, max_cols)
         row = head[r1 - 1]
         value = row[c1 - 1] if c1 - 1 < len(row) else None
         for r in range(r1, min(r2, n) + 1):
@@ -328,33 +419,39 @@ def _fill_head(head: list[list], merges: list[tuple[int, int, int, int]]) -> Non
                 target[c - 1] = value
 
 
-def _vertical_filler(merges: list[tuple[int, int, int, int]]):
-    """A function (row_no, values) -> values with vertically merged cells filled down."""
-    capture: dict[int, list[int]] = {}
-    fill: dict[int, list[tuple[int, int]]] = {}
-    for c1, r1, c2, r2 in merges:
-        if r2 > r1:
-            capture.setdefault(r1, []).append(c1)
-            for r in range(r1 + 1, r2 + 1):
-                fill.setdefault(r, []).append((c1, r1))
-    anchors: dict[tuple[int, int], object] = {}
+def _vertical_filler(merges: list[tuple[int, int, int, int]], max_cols: int = EXCEL_MAX_COLUMNS):
+    """A function (row_no, values) -> values with vertically merged cells filled down.
+
+    Rows arrive in increasing order, so the merges are swept by their first row: memory grows with
+    the number of merges, never with the rows they span (a merge down a whole column is one entry).
+    """
+    tall = sorted((r1, r2, c1) for c1, r1, c2, r2 in merges if r2 > r1 and c1 <= max_cols)
+    if not tall:
+        return None
+    state = {"next": 0}
+    active: list[list] = []  # [last row, column, anchor value]
 
     def apply(row_no: int, values):
-        cols = capture.get(row_no)
-        if cols:
-            for c in cols:
-                anchors[(row_no, c)] = values[c - 1] if c - 1 < len(values) else None
-        todo = fill.get(row_no)
+        i = state["next"]
+        if active:
+            active[:] = [a for a in active if a[0] >= row_no]
+        todo = [a for a in active]
+        while i < len(tall) and tall[i][0] <= row_no:
+            r1, r2, c = tall[i]
+            i += 1
+            if r1 == row_no:
+                active.append([r2, c, values[c - 1] if c - 1 < len(values) else None])
+        state["next"] = i
         if todo:
             values = list(values)
-            for c, r1 in todo:
+            for _, c, anchor in todo:
                 if len(values) < c:
                     values.extend([None] * (c - len(values)))
                 if values[c - 1] in (None, ""):
-                    values[c - 1] = anchors.get((r1, c))
+                    values[c - 1] = anchor
         return values
 
-    return apply if (capture or fill) else None
+    return apply
 
 
 # The workbook is read with a small streaming reader of its XML (SpreadsheetML), not with openpyxl:
@@ -468,8 +565,12 @@ class _Workbook:
         return frozenset(i for i, fid in enumerate(xfs)
                          if (fid in custom and is_date_format(custom[fid])) or (fid not in custom and fid in _DATE_BUILTIN_IDS))
 
-    def rows(self, path: str) -> Iterator[tuple[int, list]]:
-        """(row number, values) for every row from 1 to the last, gaps as empty rows."""
+    def rows(self, path: str, max_cols: int = EXCEL_MAX_COLUMNS, limits_source: str = "") -> Iterator[tuple[int, list]]:
+        """(row number, values) for every row from 1 to the last, gaps as empty rows.
+
+        An empty cell far to the right (formatting only) does not widen the row; a cell with a value
+        beyond ``max_cols`` raises ``_TooWide``; a row number beyond Excel's last row is refused.
+        """
         strings, date_styles = self.strings, self.date_styles
         epoch = _EPOCH_1904 if self.date1904 else _EPOCH_1900
         expected = 1
@@ -486,23 +587,43 @@ class _Workbook:
                     continue
                 r = el.get("r")
                 row_no = int(r) if r else expected
+                if row_no > EXCEL_MAX_ROWS:
+                    raise _BadRow(row_no)
                 while expected < row_no:
                     yield expected, []
                     expected += 1
                 values: list = []
                 for c in el:
                     ref = c.get("r")
+                    value = _cell_value(c, strings, date_styles, epoch)
                     if ref:
                         col = _col_index(ref)
+                        if value is None and col >= len(values):
+                            continue  # a styled empty cell: it must not widen the row
+                        if col >= max_cols:
+                            raise _TooWide(row_no)
                         if col > len(values):
                             values.extend([None] * (col - len(values)))
-                    values.append(_cell_value(c, strings, date_styles, epoch))
+                        elif col < len(values):  # out of order: put it where it belongs
+                            values[col] = value
+                            continue
+                    values.append(value)
                 yield row_no, values
                 expected = row_no + 1
                 if container is not None:
                     container.clear()
                 else:
                     el.clear()
+
+
+class _TooWide(Exception):
+    def __init__(self, row_no: int):
+        self.row_no = row_no
+
+
+class _BadRow(Exception):
+    def __init__(self, row_no: int):
+        self.row_no = row_no
 
 
 _EPOCH_1900 = dt.datetime(1899, 12, 30)
@@ -572,11 +693,14 @@ def _cell_value(c, strings: list[str], date_styles: frozenset[int], epoch: dt.da
 
 def _xlsx_sheets(info: FileInfo) -> Iterator[RawSheet]:
     path = info.path
+    limits = info.limits
+    max_cols = limits.max_columns
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise _fail(path, "Excel 文件已损坏，无法打开（压缩结构不完整）") from exc
     with zf:
+        check_zip(path, zf, limits)  # again: the file may have changed since it was inspected
         try:
             book = _Workbook(zf)
         except Exception as exc:  # a broken part of the package: unreadable, whatever the cause
@@ -586,19 +710,28 @@ def _xlsx_sheets(info: FileInfo) -> Iterator[RawSheet]:
         for index, (name, hidden, member) in enumerate(book.sheets):
             try:
                 merges = merged_ranges(path, member)
-                stream = book.rows(member)
+                stream = book.rows(member, max_cols)
                 buffered = list(itertools.islice(stream, HEADER_SCAN_ROWS))
+            except _TooWide as exc:
+                raise _too_wide(path, name, exc.row_no, max_cols, limits) from None
+            except _BadRow as exc:
+                raise _fail(path, f"工作表“{name}”的行号 {exc.row_no:,} 超出了 Excel 的最大行数，文件已损坏或被改动过") from None
             except Exception as exc:
                 raise _fail(path, f"工作表“{name}”已损坏，无法读取（{type(exc).__name__}）") from exc
             head = [list(v) for _, v in buffered]
-            _fill_head(head, merges)
-            filler = _vertical_filler(merges)
+            _fill_head(head, merges, max_cols)
+            filler = _vertical_filler(merges, max_cols)
 
             def rows(name=name, buffered=buffered, stream=stream, filler=filler) -> Iterator[tuple[int, list]]:
                 n = 0
                 try:
                     for n, values in itertools.chain(buffered, stream):
                         yield n, (filler(n, values) if filler else values)
+                except _TooWide as exc:
+                    raise _too_wide(path, name, exc.row_no, max_cols, limits) from None
+                except _BadRow as exc:
+                    raise _fail(path, f"工作表“{name}”的行号 {exc.row_no:,} 超出了 Excel 的最大行数，"
+                                      "文件已损坏或被改动过") from None
                 except Exception as exc:
                     raise _fail(path, f"工作表“{name}”第 {n + 1} 行附近已损坏，无法读取"
                                       f"（{type(exc).__name__}）") from exc

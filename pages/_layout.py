@@ -24,7 +24,8 @@ import streamlit as st
 from analytics import bootstrap, labels, metrics
 from analytics.contract import load_contract
 from analytics.periods import GRAINS, Period, PeriodError, parse_period, period_of
-from analytics.store import StoreError, connect, data_version, default_db_path, table_counts
+from analytics.store import (StoreError, close_reader, connect, data_version, default_db_path, open_reader,
+                             table_counts)
 
 # A writer (an import) may hold the file for a moment: retry this often before saying so.
 _OPEN_RETRIES, _OPEN_PAUSE_S = 5, 0.3
@@ -71,20 +72,18 @@ def _stamp(db: Path) -> tuple:
 
 @contextmanager
 def read_store(db: str):
-    """A short-lived read-only connection (see the module docstring for why)."""
-    for attempt in range(_OPEN_RETRIES):
-        try:
-            con = connect(db, read_only=True)
-            break
-        except (StoreError, duckdb.Error):
-            if attempt == _OPEN_RETRIES - 1:
-                st.error(labels.STORE_BUSY)
-                st.stop()
-            time.sleep(_OPEN_PAUSE_S)
+    """A short-lived read-only connection (see the module docstring for why), from
+    ``store.open_reader``: it waits while the store is written in place or has just been swapped by
+    an import (docs/data-management.md); only a store busy past ``store.READ_WAIT_S`` is said so."""
+    try:
+        con = open_reader(db)
+    except (StoreError, duckdb.Error):
+        st.error(labels.STORE_BUSY)
+        st.stop()
     try:
         yield con
     finally:
-        con.close()
+        close_reader(db, con)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
