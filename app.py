@@ -3,6 +3,11 @@
 Routes the pages with ``st.navigation`` and runs the shared shell (first-start demo data, banner,
 period/town sidebar) before every page. No computation here: pages lay out, ``analytics`` computes.
 
+Access first (``pages/_access.py``, docs/security.md): with users configured, nothing below the login
+form runs until someone signs in — no store is read, no sidebar drawn; then only the pages of the
+role appear in the menu, and any other page's URL shows a refusal. With no users, on this machine
+only, the app opens in demo mode as it always did.
+
 Every page module under ``pages/`` ends with a guard that calls ``main()`` when Streamlit runs the
 file directly (its legacy ``pages/`` mode does that on a fresh server for the URL ``/<stem>``), so no
 URL reaches a page without passing through here.
@@ -12,7 +17,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics import labels
-from pages import _layout, candidates, cockpit, data, hotwords, ranking, reps, suggestions
+from pages import _access, _layout, candidates, cockpit, data, hotwords, ranking, reps, suggestions, users
 
 # url_path -> page module; the order and the words come from analytics.labels.PAGES.
 PAGE_MODULES = {
@@ -23,22 +28,44 @@ PAGE_MODULES = {
     "suggestions": suggestions,
     "reps": reps,
     "data": data,
+    "users": users,
 }
 
 
-def build_pages() -> list:
+def build_pages(access: _access.Access) -> list:
+    """Every page, each behind its role check; pages outside the role are hidden from the menu
+    (still registered, so their URL shows the refusal instead of "page not found")."""
     return [
-        st.Page(PAGE_MODULES[p.url_path].render, title=p.title, url_path=p.url_path, icon=p.icon,
-                default=(i == 0))
+        st.Page(_access.guarded(p.url_path, PAGE_MODULES[p.url_path].render), title=p.title,
+                url_path=p.url_path, icon=p.icon, default=(i == 0),
+                visibility="visible" if access.allowed(p.url_path) else "hidden")
         for i, p in enumerate(labels.PAGES)
     ]
 
 
 def main() -> None:
     st.set_page_config(page_title=labels.APP_TITLE, page_icon=":material/hub:", layout="wide")
-    page = st.navigation(build_pages(), position="sidebar")
-    _layout.shell()
-    page.run()
+    access = _access.resolve()
+    if access.mode == "demo":
+        page = st.navigation(build_pages(access), position="sidebar")
+        _access.demo_notice()
+        _layout.shell()
+        page.run()
+        return
+    signed_in = access.user is not None
+    page = st.navigation(build_pages(access), position="sidebar" if signed_in else "hidden")
+    if access.mode == "closed":
+        _access.closed(access)
+    elif not signed_in:
+        _access.login_form()
+    elif not _access.must_change_password(access):
+        _access.user_menu(access)
+        url_path = page.url_path or labels.PAGES[0].url_path  # "" is the default page's URL
+        if not access.allowed(url_path):
+            _access.refuse(url_path)  # before the shell: not even the sidebar reads the store
+            return
+        _layout.shell()
+        page.run()
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "analytics.suggestions",
     "analytics.duty",
     "analytics.parquet",
+    "analytics.auth",
 )
 
 

@@ -40,6 +40,9 @@ PAGES: tuple[PageLabel, ...] = (
               "代表履职清单“十必做”的完成进度、履职积分与每位代表的履职轨迹。"),
     PageLabel("data", "数据管理", ":material/database:",
               "导入各平台导出的数据文件，查看每一批导入的结果和被拒收的行及原因，必要时撤销一次导入。"),
+    PageLabel("users", "用户与审计", ":material/admin_panel_settings:",
+              "管理驾驶舱的用户（添加、停用、重设密码、修改角色），查阅审计日志：谁在什么时候登录、导入、撤销、"
+              "修改词典和备选库、导出了什么文件。"),
 )
 PAGE_BY_PATH = {p.url_path: p for p in PAGES}
 
@@ -69,6 +72,30 @@ BAD_TOWN = "链接中的范围“{value}”不是萧山区的镇街，已改为�
 BOOTSTRAP_TITLE = "首次启动：正在生成并导入演示数据…"
 BOOTSTRAP_DONE = "演示数据已就绪"
 STORE_BUSY = "数据库正被导入程序占用，请稍后刷新页面。"
+
+# Login, roles and refusals (pages/_access.py, analytics/auth.py; docs/security.md).
+AUTH_DEMO_MODE = ("**演示模式**：尚未设置任何用户，驾驶舱无需登录，且只能在本机打开。"
+                  "用 `python -m analytics users add 姓名 --role 管理员` 添加用户后，所有页面都需要登录。")
+AUTH_NO_USERS_REMOTE = ("驾驶舱尚未设置任何用户，而您是从其他计算机访问的：为保护群众的个人信息，"
+                        "未设置用户时只能在服务器本机打开。请管理员先用 `python -m analytics users add 姓名 --role 管理员` 添加用户。")
+AUTH_LOGIN_TITLE = "登录"
+AUTH_NAME = "用户名"
+AUTH_PASSWORD = "密码"
+AUTH_LOGIN = "登录"
+AUTH_LOGOUT = "退出登录"
+AUTH_OIDC_BUTTON = "使用统一身份认证登录"
+AUTH_OR_PASSWORD = "或使用驾驶舱的用户名和密码："
+AUTH_OIDC_UNMAPPED = "您已通过统一身份认证，但这个身份还没有驾驶舱的账户（或账户已停用）。请联系管理员。"
+AUTH_LOGIN_HELP = "忘记密码或账户被停用，请联系管理员。连续输错密码后需要等待一段时间才能再试。"
+AUTH_EXPIRED = "您已超过 {minutes} 分钟没有操作，为安全起见请重新登录。"
+AUTH_GONE = "您的账户已被停用或删除，请联系管理员。"
+AUTH_REFUSED = "您的角色（{role}）无权打开“{page}”。如需使用，请联系管理员。"
+AUTH_SIGNED_IN = "当前用户"
+AUTH_CHANGE_PASSWORD = "修改密码"
+AUTH_OLD_PASSWORD = "原密码"
+AUTH_NEW_PASSWORD = "新密码"
+AUTH_NEW_PASSWORD_AGAIN = "再输一次新密码"
+AUTH_MUST_CHANGE = "您正在使用管理员生成的一次性密码，请先设置自己的新密码。"
 
 # ───────────────────────────── the five indices (analytics/indices.py) ─────────────────────────────
 

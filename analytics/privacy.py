@@ -67,3 +67,11 @@ def mask_phone(phone: str | None) -> str | None:
     if len(digits) >= 7:
         return digits[:3] + "****" + digits[-4:]
     return "****" if str(phone).strip() else str(phone)
+
+
+def raw_submitter(con, opinion_id: str) -> str | None:
+    """The submitter's name as imported, for the one opinion ``opinion_id`` — the only place a raw
+    name is read for display. Only an admin may call for it, only when ``[privacy] admin_raw_names``
+    is on (data/security.toml), and the caller records each call in the audit log."""
+    row = con.cursor().execute("SELECT submitter FROM opinions WHERE opinion_id = ?", [str(opinion_id)]).fetchone()
+    return row[0] if row else None

@@ -135,6 +135,15 @@ MIGRATIONS: dict[int, list[str]] = {
             headers JSON NOT NULL, mapping JSON NOT NULL, fixed JSON NOT NULL,
             created_by VARCHAR, created_at TIMESTAMP NOT NULL)""",
     ],
+    # The audit log (analytics/audit.py, docs/security.md): who did what and when. The statements
+    # are analytics.audit.SCHEMA (a test keeps the two equal).
+    4: [
+        "CREATE SEQUENCE IF NOT EXISTS audit_seq START 1",
+        """CREATE TABLE IF NOT EXISTS audit_log (
+            event_id BIGINT PRIMARY KEY DEFAULT nextval('audit_seq'), event_at TIMESTAMP NOT NULL,
+            actor VARCHAR NOT NULL, role VARCHAR, action VARCHAR NOT NULL, target VARCHAR,
+            ok BOOLEAN NOT NULL, detail JSON, client VARCHAR)""",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

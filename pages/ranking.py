@@ -19,7 +19,7 @@ from analytics import report
 from analytics.indices import INDEX_KEYS, IndexConfigError, load_config
 from analytics.periods import Period, parse_period, period_of
 from analytics.store import connect
-from pages import _layout
+from pages import _access, _layout
 
 URL_PATH = "ranking"
 UP, DOWN, CHANGED = "#1a7f37", "#cf222e", "#fff3bf"  # rank rose / fell; what-if row whose rank moved
@@ -308,13 +308,13 @@ def _tab_report(sel: _layout.Selection, quarter: Period) -> None:
     db, version, code = sel.db, sel.version, quarter.code
     left, right = st.columns(2)
     with left:
-        st.download_button("下载专报（Word .docx）", lambda: _report_file(db, version, code, "docx"),
-                           file_name=f"{stem}.docx", mime=DOCX_MIME, icon=":material/description:",
-                           on_click="ignore", key="rank_docx")
+        _access.download_button("下载专报（Word .docx）", lambda: _report_file(db, version, code, "docx"),
+                                file_name=f"{stem}.docx", what=f"晾晒专报 {code}", mime=DOCX_MIME,
+                                icon=":material/description:", key="rank_docx")
     with right:
-        st.download_button("下载表格（Excel .xlsx）", lambda: _report_file(db, version, code, "xlsx"),
-                           file_name=f"{stem}.xlsx", mime=XLSX_MIME, icon=":material/table:",
-                           on_click="ignore", key="rank_xlsx")
+        _access.download_button("下载表格（Excel .xlsx）", lambda: _report_file(db, version, code, "xlsx"),
+                                file_name=f"{stem}.xlsx", what=f"晾晒专报表格 {code}", mime=XLSX_MIME,
+                                icon=":material/table:", key="rank_xlsx")
     st.caption(f"命令行生成同样的文件：python -m analytics report --quarter {code} --out 目录")
 
 
@@ -339,7 +339,9 @@ def _render() -> None:
     st.caption(f"{quarter.label} · 23 个镇街（开发区）{note}")
     table = _ranking(sel.db, sel.version, quarter.code)
     labels = _index_labels()
-    tabs = st.tabs(["综合排名", "分指数排名", "人均视图", "权重模拟", "月度积分", "晾晒专报"])
+    # The quarterly report is the analysts' (analytics.auth.CAPABILITIES "report"): no tab for others.
+    with_report = _access.can("report")
+    tabs = st.tabs(["综合排名", "分指数排名", "人均视图", "权重模拟", "月度积分", *(["晾晒专报"] if with_report else [])])
     with tabs[0]:
         _tab_official(table, quarter)
     with tabs[1]:
@@ -350,8 +352,9 @@ def _render() -> None:
         _tab_whatif(table, labels)
     with tabs[4]:
         _tab_points(sel, quarter, _months(sel.db, sel.version))
-    with tabs[5]:
-        _tab_report(sel, quarter)
+    if with_report:
+        with tabs[5]:
+            _tab_report(sel, quarter)
 
 
 if __name__ == "__main__":  # run directly by Streamlit's legacy pages/ mode: route through app.py

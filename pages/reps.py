@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import duty, labels
-from pages import _layout
+from pages import _access, _layout
 
 URL_PATH = "reps"
 REP_PARAM = "rep"
@@ -151,10 +151,10 @@ def _duties_tab(rep: dict, mask: pd.Series) -> None:
     st.markdown(f"**需要提醒的代表：{len(late)} 人**（进度不正常，落后最多的在前）")
     st.dataframe(late.rename(columns=COLUMN_LABELS), hide_index=True,
                  column_config={"落后的履职事项（已做/应做）": st.column_config.TextColumn(width="large")})
-    st.download_button("下载提醒名单（xlsx）", duty.reminder_xlsx(late, prog),
-                       file_name=f"十必做提醒名单_{prog.year}_截至{prog.as_of:%m%d}.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       on_click="ignore", icon=":material/download:", disabled=late.empty)
+    _access.download_button("下载提醒名单（xlsx）", lambda: duty.reminder_xlsx(late, prog),
+                            file_name=f"十必做提醒名单_{prog.year}_截至{prog.as_of:%m%d}.xlsx", what="十必做提醒名单",
+                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                            icon=":material/download:", disabled=late.empty)
 
 
 def _on_rep_change() -> None:

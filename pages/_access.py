@@ -1,0 +1,356 @@
+"""Who is using the app in this browser session, and what they may open: the login form, OIDC
+through ``st.login``, idle expiry, logout, the refusal of a page outside the role, and the audited
+download button. ``app.py`` calls ``resolve()`` before anything else; pages call ``current_user()``,
+``can(capability)`` and ``download_button(…)``.
+
+Three modes (``Access.mode``):
+- ``demo``: no users are configured and the app is reached on this machine — it opens without
+  login (as before there were users) and says so;
+- ``login``: users exist — every page, also a page's own URL on a freshly started server, shows the
+  login form until someone signs in, and then only the pages of their role;
+- ``closed``: nobody gets in — no users while the app is reached from another machine, or a users /
+  security file that cannot be read (a broken file never opens the app).
+
+The rules (roles, hashing, slow-down) live in ``analytics.auth``; the log in ``analytics.audit``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import streamlit as st
+
+from analytics import audit, auth, labels
+from analytics.store import default_db_path
+
+_USER_KEY = "_auth_user"  # session_state: {"name", "via", "since", "last_seen"} of the signed-in user
+_FAIL_KEY = "_auth_failures"  # session_state: this session's failed logins (auth.authenticate's ``session``)
+_FLASH_KEY = "_auth_flash"  # session_state: a message for the next login form (expired, disabled)
+_ACCESS_KEY = "_access"  # session_state: this run's Access
+_OIDC_SEEN_KEY = "_auth_oidc_seen"  # session_state: an unmapped OIDC identity already audited
+
+DEMO_ACTOR = "演示模式"  # who acts when nobody is signed in (demo mode): shown in the audit log
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+@dataclass(frozen=True)
+class Access:
+    mode: str  # "demo" | "login" | "closed"
+    user: auth.User | None = None
+    reason: str = ""  # closed: why, in Chinese
+    via: str = ""  # "password" | "oidc"
+
+    @property
+    def role(self) -> str | None:
+        return self.user.role if self.user else None
+
+    def allowed(self, url_path: str) -> bool:
+        return self.mode == "demo" or (self.user is not None and auth.can_open(self.user.role, url_path))
+
+
+# ───────────────────────────── where the request comes from ─────────────────────────────
+
+def client_address() -> str | None:
+    """The remote address, or None when it is this machine (Streamlit says None for loopback)."""
+    try:
+        ip = st.context.ip_address
+    except Exception:  # no request context (e.g. a bare script run)
+        return None
+    return ip if isinstance(ip, str) else None  # AppTest's stand-in runtime answers with a mock
+
+
+def is_local_request() -> bool:
+    """The server listens only on this machine, or this request came over loopback, straight (no proxy).
+
+    ``server.address`` unset means every interface, so the request itself decides: its remote address
+    must be loopback and its Host header a loopback name, with no proxy header in front."""
+    address = (st.get_option("server.address") or "").strip().strip("[]")
+    if address and address not in LOCAL_HOSTS:
+        return False
+    if client_address() is not None:
+        return False
+    headers = st.context.headers
+    if any(h in headers for h in ("X-Forwarded-For", "Forwarded", "X-Real-Ip")):
+        return False
+    host = headers.get("Host")
+    if host:
+        name = host.strip()
+        name = name[1:name.index("]")] if name.startswith("[") and "]" in name else name.rsplit(":", 1)[0]
+        if name.lower() not in LOCAL_HOSTS:
+            return False
+    return True
+
+
+# ───────────────────────────── OIDC (st.login) ─────────────────────────────
+
+def oidc_providers() -> list[str | None]:
+    """Providers configured in ``[auth]`` of .streamlit/secrets.toml: None for the default one,
+    the names of ``[auth.<name>]`` sections. Empty when OIDC is not configured."""
+    try:
+        section = st.secrets.get("auth")
+    except Exception:  # no secrets.toml at all
+        return []
+    if not section or not hasattr(section, "get"):
+        return []
+    out: list[str | None] = []
+    if section.get("client_id"):
+        out.append(None)
+    out += [k for k, v in section.items() if hasattr(v, "get") and v.get("client_id")]
+    return out
+
+
+def _oidc_identity() -> dict | None:
+    try:
+        info = st.user.to_dict()
+    except Exception:
+        return None
+    return info if info.get("is_logged_in") else None
+
+
+# ───────────────────────────── resolving this run's access ─────────────────────────────
+
+def _audit(action: str, actor: str, *, role: str | None = None, target: str | None = None,
+           detail: dict | None = None, ok: bool = True) -> None:
+    audit.record_at(default_db_path().resolve(), action, actor, role=role, target=target, detail=detail,
+                    ok=ok, client=client_address())
+
+
+def _sign_in(user: auth.User, via: str) -> None:
+    now = time.time()
+    st.session_state[_USER_KEY] = {"name": user.name, "via": via, "since": now, "last_seen": now}
+    st.session_state.pop(_FLASH_KEY, None)
+    _audit("login", user.name, role=user.role, detail={"via": via})
+
+
+def _sign_out(reason: str | None = None) -> None:
+    st.session_state.pop(_USER_KEY, None)
+    if reason:
+        st.session_state[_FLASH_KEY] = reason
+
+
+def resolve() -> Access:
+    """This run's access (no drawing). Keeps the session's sign-in fresh, expires it when idle, drops
+    it when the user was disabled or removed meanwhile, signs in a mapped OIDC identity."""
+    try:
+        settings = auth.load_settings()
+        users = auth.load_users()
+    except auth.AuthError as exc:
+        return _remember(Access("closed", reason=f"{exc}\n\n为安全起见，在改正之前任何人都不能登录。"))
+    if not users:
+        if is_local_request():
+            return _remember(Access("demo"))
+        return _remember(Access("closed", reason=labels.AUTH_NO_USERS_REMOTE))
+
+    s = st.session_state.get(_USER_KEY)
+    if s:
+        user = users.get(s["name"])
+        idle = time.time() - s["last_seen"]
+        if idle > settings.idle_minutes * 60:
+            _audit("session_expired", s["name"], role=user.role if user else None,
+                   detail={"idle_minutes": round(idle / 60, 1)})
+            _sign_out(labels.AUTH_EXPIRED.format(minutes=settings.idle_minutes))
+            if s.get("via") == "oidc":
+                st.logout()  # the identity cookie would sign the session straight in again
+                st.stop()
+        elif user is None or user.disabled:
+            _sign_out(labels.AUTH_GONE)
+        else:
+            s["last_seen"] = time.time()
+            return _remember(Access("login", user=user, via=s.get("via", "password")))
+
+    identity = _oidc_identity() if oidc_providers() else None
+    if identity:
+        user = auth.find_oidc_user(identity)
+        if user is not None and not user.disabled:
+            _sign_in(user, "oidc")
+            return _remember(Access("login", user=user, via="oidc"))
+        claim = str(identity.get("email") or identity.get("sub") or "?")
+        if st.session_state.get(_OIDC_SEEN_KEY) != claim:
+            st.session_state[_OIDC_SEEN_KEY] = claim
+            _audit("login_failed", claim, ok=False,
+                   detail={"via": "oidc", "reason": "disabled" if user else "unmapped"})
+    return _remember(Access("login"))
+
+
+def _remember(access: Access) -> Access:
+    st.session_state[_ACCESS_KEY] = access
+    return access
+
+
+def current() -> Access:
+    """This run's Access (``resolve`` ran first in app.main); demo when called outside the app."""
+    return st.session_state.get(_ACCESS_KEY) or Access("demo")
+
+
+def current_user() -> str:
+    """The signed-in user's name, for "who did it" columns and the audit log (演示模式 in demo mode)."""
+    a = current()
+    return a.user.name if a.user else DEMO_ACTOR
+
+
+def current_role() -> str | None:
+    return current().role
+
+
+def can(capability: str) -> bool:
+    """May this session do ``capability`` (auth.CAPABILITIES)? Demo mode may do all but see raw names."""
+    a = current()
+    if a.mode == "demo":
+        return capability != "raw_names"
+    return a.user is not None and auth.can(a.user.role, capability)
+
+
+def record(action: str, *, target: str | None = None, detail: dict | None = None, ok: bool = True) -> None:
+    """Audit an action of this session's user (a short write of its own; see analytics.audit)."""
+    a = current()
+    _audit(action, current_user(), role=a.role, target=target, detail=detail, ok=ok)
+
+
+# ───────────────────────────── drawing ─────────────────────────────
+
+def demo_notice() -> None:
+    st.info(labels.AUTH_DEMO_MODE, icon=":material/lock_open:")
+
+
+def closed(access: Access) -> None:
+    st.title(labels.APP_TITLE)
+    st.error(access.reason, icon=":material/lock:")
+
+
+def _login_with_password() -> None:
+    with st.form("auth_login"):
+        name = st.text_input(labels.AUTH_NAME, max_chars=auth.MAX_NAME_LEN * 2, autocomplete="username")
+        password = st.text_input(labels.AUTH_PASSWORD, type="password", max_chars=auth.MAX_PASSWORD_LEN,
+                                 autocomplete="current-password")
+        submitted = st.form_submit_button(labels.AUTH_LOGIN, type="primary")
+    if not submitted:
+        return
+    failures = st.session_state.setdefault(_FAIL_KEY, {})
+    result = auth.authenticate(name, password, client=client_address(), session=failures)
+    if result.ok:
+        _sign_in(result.user, "password")
+        st.rerun()
+    action = "login_throttled" if result.reason == "throttled" else "login_failed"
+    _audit(action, result.name or "?", ok=False,
+           detail={"reason": result.reason, **({"wait_s": round(result.wait_seconds)} if result.wait_seconds else {})})
+    st.error(result.message, icon=":material/error:")
+
+
+def login_form() -> None:
+    """The login page: what every URL shows until someone signs in."""
+    st.title(labels.APP_TITLE)
+    st.subheader(labels.AUTH_LOGIN_TITLE)
+    flash = st.session_state.get(_FLASH_KEY)
+    if flash:
+        st.warning(flash, icon=":material/timer_off:")
+    providers = oidc_providers()
+    if providers:
+        for p in providers:
+            st.button(labels.AUTH_OIDC_BUTTON + (f"（{p}）" if p else ""), key=f"auth_oidc_{p or 'default'}",
+                      on_click=st.login, args=(p,) if p else (), type="primary", icon=":material/badge:")
+        if _oidc_identity():
+            st.error(labels.AUTH_OIDC_UNMAPPED, icon=":material/person_off:")
+            st.button(labels.AUTH_LOGOUT, on_click=st.logout, key="auth_oidc_logout")
+        st.caption(labels.AUTH_OR_PASSWORD)
+    _login_with_password()
+    st.caption(labels.AUTH_LOGIN_HELP)
+
+
+def _change_password_form(name: str, key: str) -> bool:
+    with st.form(key, clear_on_submit=True):
+        old = st.text_input(labels.AUTH_OLD_PASSWORD, type="password", max_chars=auth.MAX_PASSWORD_LEN)
+        new = st.text_input(labels.AUTH_NEW_PASSWORD, type="password", max_chars=auth.MAX_PASSWORD_LEN,
+                            help=f"至少 {auth.MIN_PASSWORD_LEN} 个字符，不能与用户名相同。")
+        again = st.text_input(labels.AUTH_NEW_PASSWORD_AGAIN, type="password", max_chars=auth.MAX_PASSWORD_LEN)
+        if not st.form_submit_button(labels.AUTH_CHANGE_PASSWORD, type="primary"):
+            return False
+    if new != again:
+        st.error("两次输入的新密码不一样。")
+        return False
+    try:
+        auth.change_password(name, old, new)
+    except auth.AuthError as exc:
+        record("password_change", target=name, ok=False, detail={"reason": str(exc)})
+        st.error(str(exc))
+        return False
+    record("password_change", target=name)
+    st.success("密码已修改。")
+    return True
+
+
+def must_change_password(access: Access) -> bool:
+    """A password the system made up must be changed before anything else. True: form shown, stop."""
+    if not (access.user and access.user.must_change and access.via == "password"):
+        return False
+    st.title(labels.APP_TITLE)
+    st.warning(labels.AUTH_MUST_CHANGE, icon=":material/key:")
+    if _change_password_form(access.user.name, "auth_must_change"):
+        st.rerun()
+    return True
+
+
+def _logout() -> None:
+    a = current()
+    if a.user:
+        _audit("logout", a.user.name, role=a.user.role)
+    via = (st.session_state.get(_USER_KEY) or {}).get("via")
+    _sign_out()
+    if via == "oidc":
+        st.logout()
+
+
+def user_menu(access: Access) -> None:
+    """The sidebar's account block: who is signed in, change password, sign out."""
+    with st.sidebar:
+        st.caption(f"{labels.AUTH_SIGNED_IN}：**{access.user.name}**（{access.user.role}）")
+        c1, c2 = st.columns(2)
+        if access.via == "password":
+            with c1.popover(labels.AUTH_CHANGE_PASSWORD, icon=":material/key:"):
+                _change_password_form(access.user.name, "auth_change_password")
+        c2.button(labels.AUTH_LOGOUT, on_click=_logout, key="auth_logout", icon=":material/logout:")
+
+
+def refuse(url_path: str) -> None:
+    """A page outside the role: a Chinese refusal and nothing else (audited)."""
+    a = current()
+    page = labels.PAGE_BY_PATH.get(url_path)
+    title = page.title if page else url_path
+    record("access_denied", target=url_path)
+    st.error(labels.AUTH_REFUSED.format(role=a.role or "未登录", page=title), icon=":material/block:")
+
+
+def guarded(url_path: str, render: Callable[[], None]) -> Callable[[], None]:
+    """The page's render, run only for a role that may open it (app.py registers these)."""
+    def run() -> None:
+        if current().allowed(url_path):
+            render()
+        else:
+            refuse(url_path)
+
+    run.__name__ = f"page_{url_path}"
+    return run
+
+
+# ───────────────────────────── exports ─────────────────────────────
+
+def download_button(label: str, data, *, file_name: str, what: str, **kwargs):
+    """``st.download_button`` whose file, when generated, is recorded in the audit log (who, which
+    file, what it holds). ``data`` may be bytes or a callable (generated on click)."""
+    a = current()
+    actor, role, client = current_user(), a.role, client_address()
+    db = default_db_path().resolve()
+    make = data if callable(data) else (lambda b=data: b)
+
+    def generate():
+        audit.record_at(db, "export", actor, role=role, target=file_name, detail={"what": what}, client=client)
+        return make()
+
+    kwargs.setdefault("on_click", "ignore")
+    return st.download_button(label, generate, file_name=file_name, **kwargs)
+
+
+if __name__ == "__main__":  # run directly by Streamlit's legacy pages/ mode: route through app.py
+    from app import main
+
+    main()
