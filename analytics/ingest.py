@@ -740,9 +740,13 @@ def _parse_sheets(info: FileInfo, contract: Contract, sink: Sink, limit: int | N
             if progress:
                 progress(done, total, f"正在读取 {name}{'（' + raw.name + '）' if raw.name else ''}：已读 {st.rows_read} 行")
 
+        prev_row = last_header
         for row_no, values in raw.rows:
             if row_no <= last_header:
                 continue
+            if row_no > prev_row + 1:  # empty rows the reader left out
+                pending_blank += row_no - prev_row - 1
+            prev_row = row_no
             first = _first_text(values)
             if first is None:
                 pending_blank += 1  # counted only if data follows: trailing blank rows are not rows

@@ -103,7 +103,9 @@ class RawSheet:
     index: int
     hidden: bool
     head: list[list]  # the first HEADER_SCAN_ROWS rows, merged ranges filled in full
-    rows: Iterator[tuple[int, list]] = field(repr=False)  # (row number, values) from row 1
+    # (row number, values) from row 1. Every row among the first HEADER_SCAN_ROWS; further down a
+    # workbook's empty rows may be left out (the row numbers then jump: count the gap as blank rows).
+    rows: Iterator[tuple[int, list]] = field(repr=False)
 
 
 def _fail(path: Path, why: str) -> ReadError:
@@ -589,7 +591,10 @@ class _Workbook:
                 row_no = int(r) if r else expected
                 if row_no > EXCEL_MAX_ROWS:
                     raise _BadRow(row_no)
-                while expected < row_no:
+                # Empty rows are yielded only among the first rows (the header scan counts on them);
+                # further down a gap is left to the reader of the row numbers, so a row claimed a
+                # million rows below costs nothing per row in between.
+                while expected < row_no and expected <= HEADER_SCAN_ROWS:
                     yield expected, []
                     expected += 1
                 values: list = []

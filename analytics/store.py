@@ -246,7 +246,8 @@ class StoreBusy(StoreError):
 def test_hook(point: str) -> None:
     """Crash tests stop a writer at a named point: ``COCKPIT_TEST_HOOK=mid_write:pause`` prints
     ``TEST_HOOK mid_write`` to stderr and sleeps (the test then kills the process with SIGKILL);
-    ``…:exit`` ends the process at once with ``os._exit``. Unset in normal use: costs one lookup."""
+    ``…:exit`` ends the process at once with ``os._exit``; ``…:sleep=2`` waits 2 seconds and goes on.
+    Unset in normal use: costs one lookup."""
     spec = os.environ.get(TEST_HOOK_ENV)
     if not spec:
         return
@@ -256,6 +257,9 @@ def test_hook(point: str) -> None:
     print(f"TEST_HOOK {point}", file=sys.stderr, flush=True)
     if action == "exit":
         os._exit(137)
+    if action.startswith("sleep="):
+        time.sleep(float(action[6:]))
+        return
     time.sleep(3600)
 
 
@@ -376,6 +380,7 @@ class _Gate:
         self.readers = 0
         self.ino: int | None = None  # the file (inode) the open readers have
         self.writer = False
+        self.private = 0  # open ``private_reading`` connections (their own instance each)
 
 
 _GATE_COND = threading.Condition()
@@ -462,6 +467,95 @@ def reading(db: str | os.PathLike | None = None, wait: float = READ_WAIT_S) -> I
         close_reader(db, con)
 
 
+_link_counter = itertools.count(1)
+READER_LINK_INFIX = ".reader-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clear_dead_links(path: Path) -> None:
+    for p in path.parent.glob(path.name + READER_LINK_INFIX + "*"):
+        try:
+            pid = int(p.name[len(path.name + READER_LINK_INFIX):].split("-")[0])
+        except ValueError:
+            continue
+        if not _pid_alive(pid):
+            try:
+                p.unlink()
+            except OSError:
+                pass
+
+
+@contextmanager
+def private_reading(db: str | os.PathLike | None = None, wait: float = READ_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the current file through a database instance of its own, for a long
+    read (the data page's preview parses a whole upload while holding it).
+
+    A connection from ``reading`` shares DuckDB's one instance per path: held for long, it would make
+    every new reader wait, after an import swaps the file, until it closes. This one opens a hard link
+    to the current file (``<db>.reader-<pid>-<n>``, removed afterwards), which DuckDB treats as another
+    database; it sees the file as it was when opened. Falls back to ``reading`` where hard links are
+    not possible.
+    """
+    path = _abs(db)
+    key = str(path)
+    start = time.monotonic()
+    with _GATE_COND:
+        gate = _GATES.setdefault(key, _Gate())
+        while gate.writer:
+            left = start + wait - time.monotonic()
+            if left <= 0:
+                raise StoreBusy(f"数据库 {path.name} 正在更新，已等待 {wait:.0f} 秒，请稍后再试。")
+            _GATE_COND.wait(min(left, 0.05))
+        gate.private += 1
+    link = path.with_name(f"{path.name}{READER_LINK_INFIX}{os.getpid()}-{next(_link_counter)}")
+    con = None
+    try:
+        _clear_dead_links(path)
+        try:
+            os.link(path, link)
+        except FileNotFoundError:
+            raise StoreError(f"数据库文件不存在：{path}") from None
+        except OSError:  # no hard links here: an ordinary reader
+            link = None
+        if link is None:
+            with reading(path, wait) as con:
+                yield con
+            con = None
+            return
+        pause = _PAUSE_MIN_S
+        while True:
+            try:
+                con = connect(link, read_only=True)
+                break
+            except (StoreError, duckdb.Error) as exc:  # a writer elsewhere holds the file
+                if time.monotonic() + pause > start + wait:
+                    raise StoreBusy(f"数据库 {path.name} 暂时无法读取（{exc}），请稍后再试。") from exc
+                time.sleep(pause)
+                pause = min(pause * 2, _PAUSE_MAX_S)
+        yield con
+    finally:
+        if con is not None:
+            con.close()
+        if link is not None:
+            for p in (link, wal_path(link)):
+                try:
+                    p.unlink()
+                except FileNotFoundError:
+                    pass
+        with _GATE_COND:
+            gate.private -= 1
+            _GATE_COND.notify_all()
+
+
 # ── short writes in place ──
 
 def _open_in_place(path: Path, deadline: float) -> duckdb.DuckDBPyConnection:
@@ -473,7 +567,7 @@ def _open_in_place(path: Path, deadline: float) -> duckdb.DuckDBPyConnection:
         while gate.writer:  # cannot happen under the writer lock; kept for safety
             _GATE_COND.wait(0.05)
         gate.writer = True
-        while gate.readers:
+        while gate.readers or gate.private:
             left = deadline - time.monotonic()
             if left <= 0:
                 gate.writer = False
