@@ -595,6 +595,7 @@ def _shown_samples(kind: str, fname: str | None, col: list, n: int = 3) -> list[
     from analytics.ingest import _as_text, _clean
     from analytics.privacy import mask_name, mask_text
 
+    contract = load_contract()
     out: list[str] = []
     for v in col:
         v = _clean(v)
@@ -602,7 +603,9 @@ def _shown_samples(kind: str, fname: str | None, col: list, n: int = 3) -> list[
             continue
         t = _as_text(v)
         t = mask_text(t) or t
-        if _NAME_RE.match(t) or fname == "submitter":
+        # A citizen's name is masked; so is anything that looks like a name in a column not (yet)
+        # mapped, unless it is a town (瓜沥镇 looks like a name to the pattern).
+        if (kind, fname) in NAME_FIELDS or (fname is None and _NAME_RE.match(t) and contract.lookup("town", t) is None):
             t = mask_name(t)
         t = t if len(t) <= 30 else t[:30] + "…"
         if t not in out:
