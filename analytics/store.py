@@ -321,6 +321,10 @@ def writer_lock(db: str | os.PathLike | None = None, timeout: float | None = Non
     for other processes. Waits up to ``timeout`` seconds (None: as long as it takes), then raises
     StoreBusy naming the holder (written into the lock file). Re-entrant within one thread."""
     path = _abs(db)
+    if path.is_dir():  # a Parquet export (analytics/parquet.py) is read-only: refuse every writer at once
+        from analytics.parquet import ReadOnlyStoreError, read_only_message
+
+        raise ReadOnlyStoreError(read_only_message(path))
     key = str(path)
     held = _held()
     if held.get(key):
