@@ -382,11 +382,8 @@ OPEN_RETRIES, OPEN_PAUSE_S = 40, 0.25
 
 
 def _open(db, read_only: bool):
-    from analytics import parquet
-    from analytics.store import StoreError, connect, default_db_path
+    from analytics.store import StoreError, connect
 
-    if not read_only and parquet.is_dataset(default_db_path(db)):  # never writable: say so at once
-        raise HotwordsError(parquet.read_only_message(default_db_path(db)))
     for attempt in range(OPEN_RETRIES):
         try:
             return connect(db, read_only=read_only)
@@ -405,8 +402,11 @@ def store_writer(db):
     waited for; commits on success and rolls back on error. Use it for every write from a page
     (candidate pool, dictionary) and keep the work inside short.
     """
-    from analytics.store import writing
+    from analytics import parquet
+    from analytics.store import default_db_path, writing
 
+    if parquet.is_dataset(default_db_path(db)):  # a Parquet export is never written: say so at once
+        raise HotwordsError(parquet.read_only_message(default_db_path(db)))
     with writing(db, what="热词或备选库的修改") as con:
         yield con
 
