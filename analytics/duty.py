@@ -262,14 +262,6 @@ def _indices_sql():
     return indices
 
 
-_RESOLVE = """
-        SELECT {keys}, CASE WHEN bool_or(pri = 1) THEN min(rep_id) FILTER (WHERE pri = 1)
-                    WHEN min(rep_id) = max(rep_id) THEN min(rep_id)
-                    WHEN min(rep_id) FILTER (WHERE same_town) = max(rep_id) FILTER (WHERE same_town)
-                    THEN min(rep_id) FILTER (WHERE same_town) END AS rep_id
-        FROM {cand} GROUP BY {keys}, token"""
-
-
 def _events_sql() -> str:
     ix = _indices_sql()
     # Suggestions are placed whenever they were submitted (an answer given this year may belong to a
@@ -286,22 +278,20 @@ def _events_sql() -> str:
     ), co_tok AS (
         SELECT suggestion_id, day, lead_town, rep_id AS lead_id, unnest(regexp_split_to_array(co_reps, $sep)) AS token
         FROM led WHERE co_reps IS NOT NULL AND day >= $start AND day < $end
-    ), co_cand AS (
-        SELECT t.suggestion_id, t.day, t.lead_id, t.token, k.rep_id, k.pri, (k.town = t.lead_town) AS same_town
-        FROM co_tok t JOIN rep_keys k ON k.key = regexp_replace(t.token, $ws, '', 'g')
-    ), co_resolved AS ({_RESOLVE.format(keys="suggestion_id, day, lead_id", cand="co_cand")}
+    ), co_rep AS ({ix.RESOLVE_NAMES.format(place="lead_town", tok="co_tok")}
     ), seconded AS (
-        SELECT suggestion_id, day, rep_id FROM co_resolved
-        WHERE rep_id IS NOT NULL AND rep_id IS DISTINCT FROM lead_id GROUP BY ALL
+        SELECT t.suggestion_id, t.day, r.rep_id
+        FROM co_tok t JOIN co_rep r ON r.token = t.token AND r.place IS NOT DISTINCT FROM t.lead_town
+        WHERE r.rep_id IS NOT NULL AND r.rep_id IS DISTINCT FROM t.lead_id GROUP BY ALL
     ), op_tok AS (
         SELECT opinion_id, CAST(submitted_at AS DATE) AS day, town,
                unnest(regexp_split_to_array(reception_rep, $sep)) AS token
         FROM opinions WHERE reception_rep IS NOT NULL AND submitted_at >= $start AND submitted_at < $end
-    ), op_cand AS (
-        SELECT t.opinion_id, t.day, t.token, k.rep_id, k.pri, (k.town = t.town) AS same_town
-        FROM op_tok t JOIN rep_keys k ON k.key = regexp_replace(t.token, $ws, '', 'g')
-    ), op_resolved AS ({_RESOLVE.format(keys="opinion_id, day", cand="op_cand")}
-    ), received AS (SELECT opinion_id, day, rep_id FROM op_resolved WHERE rep_id IS NOT NULL GROUP BY ALL)
+    ), op_rep AS ({ix.RESOLVE_NAMES.format(place="town", tok="op_tok")}
+    ), received AS (
+        SELECT t.opinion_id, t.day, r.rep_id
+        FROM op_tok t JOIN op_rep r ON r.token = t.token AND r.place IS NOT DISTINCT FROM t.town
+        WHERE r.rep_id IS NOT NULL GROUP BY ALL)
     SELECT rep_id, CAST(period AS DATE) AS day, 'activity' AS source, type AS kind, activity_id AS ref_id,
            CAST(NULL AS VARCHAR) AS answer_class FROM participations WHERE rep_id IS NOT NULL
     UNION ALL
@@ -578,50 +568,81 @@ def rep_period_figures(con: duckdb.DuckDBPyConnection, periods: list[Period],
     cfg = cfg or load_config()
     if as_of is None:
         as_of = data_as_of(con)
-    roster = reps(con)["rep_id"]
-    if not periods or roster.empty:
+    if not periods:
         return pd.DataFrame(columns=["period", "rep_id", "points", "on_pace", "on_track"])
-    start = min(date(p.start.year, 1, 1) for p in periods)
-    end = max(p.end for p in periods)
-    ev = events(con, start, end)
+    first, last = min(p.start.year for p in periods), max(p.start.year for p in periods)
+    days = _day_counts(con, first, last, cfg)
+    roster = days.roster
+    if roster.empty:
+        return pd.DataFrame(columns=["period", "rep_id", "points", "on_pace", "on_track"])
     windows = [(p, date(p.start.year, 1, 1), cutoff(p.start.year, as_of, p.end)) for p in periods]
-    # Every count below is "events with bounds[a] <= day < bounds[b]": events are binned once on the
-    # sorted window boundaries and counted with a cumulative sum (one pass however many periods).
-    bounds = np.array(sorted({d.toordinal() for p, y, c in windows for d in (p.start, p.end, y, c)}))
-    at = {b: k for k, b in enumerate(bounds)}
-
-    def cumulative(frame: pd.DataFrame, col: str, keys: list[str]) -> np.ndarray:
-        """keys × reps × bounds: events of each key and representative with day < bounds[k]."""
-        m = np.zeros((len(keys), len(roster), len(bounds) + 1))
-        if len(frame):
-            k = pd.Categorical(frame[col], categories=keys).codes
-            r = pd.Categorical(frame["rep_id"], categories=roster).codes  # -1: not in the roster
-            days = frame["dnum"].to_numpy(np.int64) + _EPOCH_ORDINAL
-            keep = (k >= 0) & (r >= 0)
-            np.add.at(m, (k[keep], r[keep], np.searchsorted(bounds, days[keep], side="right")), 1)
-        return np.cumsum(m, axis=2)[:, :, :len(bounds)]
-
-    def between(cum: np.ndarray, a: date, b: date) -> np.ndarray:
-        return cum[:, at[b.toordinal()]] - cum[:, at[a.toordinal()]]
-
-    pts_of = rule_points(cfg)
-    rules = sorted(pts_of)  # fixed order: the same float sum whatever the row order
-    rule_cum = cumulative(rule_counts(ev, cfg), "rule", rules)
-    occ = duty_occurrences(ev, cfg)
-    duty_keys = [d.key for d in cfg.duties]
-    duty_cum = cumulative(pd.concat([o.assign(duty=k) for k, o in occ.items()], ignore_index=True), "duty", duty_keys)
     out = []
     for p, year_start, cut in windows:
         pts = np.zeros(len(roster))
-        for n, rule in enumerate(rules):
-            pts = pts + between(rule_cum[n], p.start, p.end) * pts_of[rule]
+        for n, rule in enumerate(days.rules):
+            pts = pts + days.between(days.rule_cum[n], p.start, p.end) * days.points[rule]
         share = elapsed(p.start.year, cut)
         on_pace = np.zeros(len(roster), dtype=int)
         for n, d in enumerate(cfg.duties):
-            on_pace += between(duty_cum[n], year_start, cut) >= due(d.target, share)
+            on_pace += days.between(days.duty_cum[n], year_start, cut) >= due(d.target, share)
         out.append(pd.DataFrame({"period": p.code, "rep_id": roster.to_numpy(), "points": pts,
                                  "on_pace": on_pace, "on_track": on_pace >= cfg.on_track_min}))
     return pd.concat(out, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class _DayCounts:
+    """Every representative's rule counts and duty occurrences per day of whole calendar years,
+    as running totals: ``rule_cum[rule, rep, k]`` = that rule's count for that representative on
+    days before ``start + k`` (likewise ``duty_cum``). Any window's count is a difference of two."""
+    start: date
+    roster: pd.Series
+    rules: list[str]
+    points: dict[str, float]
+    rule_cum: np.ndarray  # rules × reps × (days + 1), int32
+    duty_cum: np.ndarray  # duties × reps × (days + 1), int32
+
+    def between(self, cum: np.ndarray, a: date, b: date) -> np.ndarray:
+        """Per representative: the count on days in [a, b)."""
+        return cum[:, (b - self.start).days] - cum[:, (a - self.start).days]
+
+
+def _day_counts(con: duckdb.DuckDBPyConnection, first_year: int, last_year: int, cfg: DutyConfig) -> _DayCounts:
+    """The record of whole years [first_year, last_year] counted per day (``events``, ``rule_counts``
+    and ``duty_occurrences``: their one definition). Kept per store state (``analytics.memo``): the
+    pass over the year's record is the slow part at a million opinions, the counts are small."""
+    from analytics import memo
+
+    key = (first_year, last_year, tuple(sorted(rule_points(cfg).items())), cfg.duties)
+    return memo.remember(con, "duty.day_counts", key, lambda: _count_days(con, first_year, last_year, cfg))
+
+
+def _count_days(con: duckdb.DuckDBPyConnection, first_year: int, last_year: int, cfg: DutyConfig) -> _DayCounts:
+    start, end = date(first_year, 1, 1), date(last_year + 1, 1, 1)
+    roster = reps(con)["rep_id"]
+    n_days = (end - start).days
+    ev = events(con, start, end)
+
+    def cumulative(frame: pd.DataFrame, col: str, keys: list[str]) -> np.ndarray:
+        m = np.zeros((len(keys), len(roster), n_days + 1), dtype=np.int32)
+        if len(frame):
+            k = pd.Categorical(frame[col], categories=keys).codes
+            r = pd.Categorical(frame["rep_id"], categories=roster).codes  # -1: not in the roster
+            d = frame["dnum"].to_numpy(np.int64) + (_EPOCH_ORDINAL - start.toordinal())
+            keep = (k >= 0) & (r >= 0) & (d >= 0) & (d < n_days)
+            np.add.at(m, (k[keep], r[keep], d[keep] + 1), 1)  # slot k+1: counted from day k+1 on
+        return np.cumsum(m, axis=2, dtype=np.int32)
+
+    pts_of = rule_points(cfg)
+    rules = sorted(pts_of)  # fixed order: the same float sum whatever the row order
+    occ = duty_occurrences(ev, cfg)
+    duty_keys = [d.key for d in cfg.duties]
+    return _DayCounts(
+        start=start, roster=roster, rules=rules, points=pts_of,
+        rule_cum=cumulative(rule_counts(ev, cfg), "rule", rules),
+        duty_cum=cumulative(pd.concat([o.assign(duty=k) for k, o in occ.items()], ignore_index=True),
+                            "duty", duty_keys),
+    )
 
 
 # ───────────────────────────── 履职轨迹 ─────────────────────────────

@@ -568,26 +568,30 @@ _REP_CELLS = """
 # Each listed participant -> one representative: by 代表编号 (pri 1), else by name (pri 2); a name
 # several representatives share goes to the one in the activity's town, else to nobody. One row
 # per (activity, representative), however often the name is listed. (min = max instead of
-# count(DISTINCT …): the same answer without DuckDB's costly distinct aggregates.)
+# count(DISTINCT …): the same answer without DuckDB's costly distinct aggregates.) The answer
+# depends only on the listed name and the town, so it is worked out once per distinct (name, town)
+# — a few thousand pairs — and joined back to the ~10 names of every activity.
+RESOLVE_NAMES = """
+        SELECT t.token, t.place,
+               CASE WHEN bool_or(k.pri = 1) THEN min(k.rep_id) FILTER (WHERE k.pri = 1)
+                    WHEN min(k.rep_id) = max(k.rep_id) THEN min(k.rep_id)
+                    WHEN min(k.rep_id) FILTER (WHERE k.town = t.place) = max(k.rep_id) FILTER (WHERE k.town = t.place)
+                    THEN min(k.rep_id) FILTER (WHERE k.town = t.place) END AS rep_id
+        FROM (SELECT DISTINCT token, {place} AS place FROM {tok}) t
+        JOIN rep_keys k ON k.key = regexp_replace(t.token, $ws, '', 'g')
+        GROUP BY t.token, t.place"""
 _PARTICIPATIONS = """
     tok AS (
         SELECT activity_id, {period_date} AS period, town, type,
                unnest(regexp_split_to_array(participants, $sep)) AS token
         FROM activities
         WHERE date >= $start AND date < $end AND participants IS NOT NULL
-    ), cand AS (
-        SELECT t.activity_id, t.period, t.type, t.token, k.rep_id, k.pri, (k.town = t.town) AS same_town
-        FROM tok t JOIN rep_keys k ON k.key = regexp_replace(t.token, $ws, '', 'g')
-    ), resolved AS (
-        SELECT activity_id, period, type,
-               CASE WHEN bool_or(pri = 1) THEN min(rep_id) FILTER (WHERE pri = 1)
-                    WHEN min(rep_id) = max(rep_id) THEN min(rep_id)
-                    WHEN min(rep_id) FILTER (WHERE same_town) = max(rep_id) FILTER (WHERE same_town)
-                    THEN min(rep_id) FILTER (WHERE same_town) END AS rep_id
-        FROM cand GROUP BY activity_id, period, type, token
+    ), tok_rep AS (""" + RESOLVE_NAMES.format(place="town", tok="tok").replace("{", "{{").replace("}", "}}") + """
     ), participations AS (
-        SELECT activity_id, period, type, rep_id FROM resolved WHERE rep_id IS NOT NULL
-        GROUP BY activity_id, period, type, rep_id
+        SELECT t.activity_id, t.period, t.type, r.rep_id
+        FROM tok t JOIN tok_rep r ON r.token = t.token AND r.place IS NOT DISTINCT FROM t.town
+        WHERE r.rep_id IS NOT NULL
+        GROUP BY t.activity_id, t.period, t.type, r.rep_id
     )"""
 # Each suggestion -> its lead representative's cell: by 代表编号, else by name. A name shared by
 # representatives of one town places the suggestion in that town (and in their station when they
@@ -730,7 +734,18 @@ def _plan(cfg: IndexConfig, grain: str) -> _Plan:
 
 def _cells(cur: duckdb.DuckDBPyConnection, ctx: _Context, periods: list[Period]) -> pd.DataFrame:
     """Every measure the configuration uses, per (period, town, station_id) cell ('' = none).
-    Counts are integers from SQL; the weighted measures are formed here from integer sums."""
+    Counts are integers from SQL; the weighted measures are formed here from integer sums.
+
+    Kept per store state (``analytics.memo``): a ranking needs the quarter's cells for its scores
+    and again for its components, and pages ask for the same quarter; at a million opinions one
+    pass is a second. The frame is shared: read it, never change it in place."""
+    from analytics import memo
+
+    key = (tuple(p.code for p in periods), repr(ctx.cfg), repr(ctx.params), ctx.as_of)
+    return memo.remember(cur, "indices.cells", key, lambda: _count_cells(cur, ctx, periods))
+
+
+def _count_cells(cur: duckdb.DuckDBPyConnection, ctx: _Context, periods: list[Period]) -> pd.DataFrame:
     cfg = ctx.cfg
     plan = _plan(cfg, periods[0].grain)
     params = {"start": min(p.start for p in periods), "end": max(p.end for p in periods),

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import duckdb
 
+from analytics import memo
 from analytics.store import SCHEMA_VERSION, StoreError, data_version
 
 MARKER = "_cockpit_parquet.json"
@@ -238,6 +239,9 @@ def open_dataset(root: str | os.PathLike, read_only: bool = True,
     try:
         for table, entry in meta["tables"].items():
             con.execute(_view_sql(root, table, entry))
+        # What analytics.memo keys results by: this dataset as exported (a new export changes it).
+        stamp = f"{root}|{meta.get('exported_at')}|{(root / MARKER).stat().st_mtime_ns}"
+        con.execute(f"SET VARIABLE {memo.DATASET_VARIABLE} = {_lit(stamp)}")
     except duckdb.Error as exc:
         con.close()
         raise StoreError(f"无法打开 Parquet 数据集 {root}：{exc}") from exc

@@ -1,0 +1,87 @@
+"""Work done once per state of a store, kept for the next call in the same process.
+
+Some figures need a pass over every row of a year (the 践行 index counts every representative's
+activities, suggestions and opinions from 1 January): at a million opinions that pass takes seconds,
+while what it yields — counts per representative and day — is small. ``remember`` keeps such a
+result, keyed by the store's state, so the next call (another period, another page, the previous
+quarter of a ranking) starts from it.
+
+The state of a store (``store_state``) is told only where it cannot change behind our back:
+- a DuckDB file opened read-only (the app's and the command line's readers): its path, inode, size
+  and modification time, and those of its write-ahead log — any commit by any process changes one
+  of them, and an import that swaps the file in changes the inode;
+- a Parquet dataset (``analytics.parquet``): its directory and the time it was exported.
+Any other connection (a writer, an in-memory database) has no state to key by: nothing is kept,
+the work is done every time.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from typing import Callable, Hashable, TypeVar
+
+T = TypeVar("T")
+
+MAX_ENTRIES = 4  # results kept per process (each is a few tens of MB at a million opinions)
+DATASET_VARIABLE = "cockpit_dataset"  # set by analytics.parquet.open_dataset
+
+_lock = threading.Lock()
+_entries: OrderedDict[Hashable, object] = OrderedDict()
+_building: dict[Hashable, threading.Lock] = {}
+
+
+def _stat(path: str) -> tuple | None:
+    try:
+        s = os.stat(path)
+    except OSError:
+        return None
+    return (s.st_ino, s.st_size, s.st_mtime_ns)
+
+
+def store_state(con) -> tuple | None:
+    """A key that changes whenever the data behind ``con`` can have changed; None when unknown."""
+    cur = con.cursor()
+    try:
+        row = cur.execute("SELECT path, readonly FROM duckdb_databases() "
+                          "WHERE database_name = current_database()").fetchone()
+        if row and row[0] and row[1]:
+            path = row[0]
+            main = _stat(path)
+            return None if main is None else ("file", path, main, _stat(path + ".wal"))
+        dataset = cur.execute(f"SELECT getvariable('{DATASET_VARIABLE}')").fetchone()[0]
+        return ("dataset", dataset) if dataset else None
+    finally:
+        cur.close()
+
+
+def remember(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, or what it returned before for the same store state, ``name`` and ``key``.
+    Callers must treat the result as read-only (it is shared)."""
+    state = store_state(con)
+    if state is None:
+        return compute()
+    full = (name, state, key)
+    with _lock:
+        if full in _entries:
+            _entries.move_to_end(full)
+            return _entries[full]  # type: ignore[return-value]
+        building = _building.setdefault(full, threading.Lock())
+    with building:  # two sessions asking at once: one computes, the other waits for it
+        with _lock:
+            if full in _entries:
+                _entries.move_to_end(full)
+                return _entries[full]  # type: ignore[return-value]
+        value = compute()
+        with _lock:
+            _entries[full] = value
+            _entries.move_to_end(full)
+            while len(_entries) > MAX_ENTRIES:
+                _entries.popitem(last=False)
+            _building.pop(full, None)
+    return value
+
+
+def clear() -> None:
+    with _lock:
+        _entries.clear()

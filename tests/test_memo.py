@@ -1,0 +1,63 @@
+"""analytics.memo: a result is reused only while the store it came from is unchanged."""
+from __future__ import annotations
+
+import duckdb
+
+from analytics import memo
+
+
+def _store(path) -> None:
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    con.close()
+
+
+def _sum(path, calls: list) -> int:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        def compute():
+            calls.append(1)
+            return con.execute("SELECT sum(x) FROM t").fetchone()[0]
+        return memo.remember(con, "test.sum", (), compute)
+    finally:
+        con.close()
+
+
+def test_a_read_only_store_is_remembered_until_it_changes(tmp_path):
+    db = tmp_path / "s.duckdb"
+    _store(db)
+    calls: list = []
+    assert _sum(db, calls) == 1 and _sum(db, calls) == 1
+    assert len(calls) == 1  # the second call, on a new connection, reused the first
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO t VALUES (41)")
+    con.close()
+    assert _sum(db, calls) == 42 and len(calls) == 2
+
+
+def test_writers_and_in_memory_databases_are_never_remembered(tmp_path):
+    db = tmp_path / "w.duckdb"
+    _store(db)
+    for con in (duckdb.connect(str(db)), duckdb.connect()):
+        calls: list = []
+        try:
+            for _ in range(2):
+                memo.remember(con, "test.rw", (), lambda: calls.append(1))
+        finally:
+            con.close()
+        assert len(calls) == 2
+
+
+def test_a_parquet_dataset_is_keyed_by_its_export(tmp_path):
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET VARIABLE {memo.DATASET_VARIABLE} = 'dir|2024-12-31T00:00:00'")
+        calls: list = []
+        for _ in range(2):
+            memo.remember(con, "test.pq", (), lambda: calls.append(1))
+        assert len(calls) == 1
+        con.execute(f"SET VARIABLE {memo.DATASET_VARIABLE} = 'dir|2025-01-01T00:00:00'")
+        memo.remember(con, "test.pq", (), lambda: calls.append(1))
+        assert len(calls) == 2
+    finally:
+        con.close()
