@@ -874,14 +874,19 @@ def _user() -> str:
 
 
 def undo_batch_at(db, batch_id: int, user: str | None = None, wait: float | None = None,
-                  progress: Callable | None = None) -> UndoReport:
-    """``undo_batch`` on a store others read: in a copy swapped in whole (``store.snapshot``)."""
+                  progress: Callable | None = None, role: str | None = None) -> UndoReport:
+    """``undo_batch`` on a store others read: in a copy swapped in whole (``store.snapshot``), with
+    its record in the audit log (action "undo") in the same copy."""
+    from analytics import audit
     from analytics.store import snapshot
 
     if wait is None:
         wait = load_limits().import_wait_s
     with snapshot(db, wait=wait, what=f"撤销批次 {batch_id}", user=user) as snap:
-        return undo_batch(snap.con, batch_id, user, progress)
+        report = undo_batch(snap.con, batch_id, user, progress)
+        audit.record(snap.con, "undo", user or _user(), role=role, target=f"批次 {batch_id}（{report.file_name}）",
+                     detail={"batch_id": batch_id, "removed": report.removed, "restored": report.restored})
+        return report
 
 
 # ───────────────────────────── command line ─────────────────────────────

@@ -1061,7 +1061,7 @@ def ingest_files(con, paths: Iterable[str | Path], user: str | None = None,
 
 
 def import_files(db, paths: Iterable[str | Path], user: str | None = None, progress: Progress | None = None,
-                 profile: str | None = None, wait: float | None = None) -> list[FileReport]:
+                 profile: str | None = None, wait: float | None = None, role: str | None = None) -> list[FileReport]:
     """Import files into a store that the app (or anyone) may be reading at the same time.
 
     Under the store's writer lock (a second import waits up to ``wait`` seconds, default
@@ -1071,7 +1071,12 @@ def import_files(db, paths: Iterable[str | Path], user: str | None = None, progr
     the previous file meanwhile and see each file's rows, with their hot-word counts, at once. A kill
     at any moment leaves the store as it was before the file being imported; importing again
     completes it (rows are keyed by the export's own ids: nothing is duplicated).
+
+    Each imported file is recorded in the audit log (``analytics.audit``, action "import", by
+    ``user`` with ``role``) in the same copy, so the record and the rows appear together; a file
+    that could not be read is recorded as failed once the store is free again.
     """
+    from analytics import audit
     from analytics.store import snapshot
 
     contract = load_contract()
@@ -1094,8 +1099,18 @@ def import_files(db, paths: Iterable[str | Path], user: str | None = None, progr
             with snapshot(db, wait=wait, what=f"导入 {Path(path).name}", user=user) as snap:
                 report = _run_file(snap.con, path, True, user, contract, progress, done, total, profile, limits)
                 snap.keep = report.batch_id is not None
+                if snap.keep:
+                    audit.record(snap.con, "import", user or _current_user(), role=role, target=Path(path).name,
+                                 detail={"batch_id": report.batch_id, "sha256": report.sha256,
+                                         **{k: getattr(report, k) for k in ("rows_read", "imported", "updated",
+                                                                            "unchanged", "rejected")},
+                                         "profile": ",".join(report.profiles) or None})
             reports.append(report)
             done += report.rows_read + report.skipped
+    for r in reports:
+        if r.error:
+            audit.record_at(db, "import", user or _current_user(), role=role, target=Path(r.file).name, ok=False,
+                            detail={"error": r.error})
     if progress:
         progress(done, done, "导入完成")
     return reports

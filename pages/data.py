@@ -19,7 +19,7 @@ import streamlit as st
 from analytics import admin, ingest, store
 from analytics.contract import KINDS, load_contract
 from analytics.privacy import mask_name
-from pages import _layout
+from pages import _access, _layout
 
 URL_PATH = "data"
 DEFAULT_OPERATOR = "数据管理员"
@@ -189,9 +189,9 @@ def _render_rejects(df: pd.DataFrame, key: str, file_stem: str) -> None:
     st.dataframe(df.head(SHOWN_REJECTS), hide_index=True, width="stretch")
     if len(df) > SHOWN_REJECTS:
         st.caption(f"页面上只列出前 {SHOWN_REJECTS} 处，下载的文件里有全部。")
-    st.download_button("下载拒收的行（xlsx）", admin.rejects_xlsx(df), file_name=f"拒收的行_{file_stem}.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       key=f"rej_{key}", icon=":material/download:")
+    _access.download_button("下载拒收的行（xlsx）", lambda: admin.rejects_xlsx(df), file_name=f"拒收的行_{file_stem}.xlsx",
+                            what="拒收的行", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                            key=f"rej_{key}", icon=":material/download:")
 
 
 def _render_plan(fid: str, path: Path, entry: dict, db: str) -> None:
@@ -302,21 +302,22 @@ class _ImportJob:
     """``ingest.import_files`` in a thread of its own: a rerun or a closed tab does not cut it, and
     the page shows its progress while it runs."""
 
-    def __init__(self, db: str, paths: list[Path], user: str):
+    def __init__(self, db: str, paths: list[Path], user: str, role: str | None):
         self.message, self.fraction = "正在准备导入…", 0.0
         self.reports: list[ingest.FileReport] | None = None
         self.error: Exception | None = None
         self.done = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(db, paths, user), name="cockpit-import", daemon=True)
+        self.thread = threading.Thread(target=self._run, args=(db, paths, user, role), name="cockpit-import",
+                                       daemon=True)
 
     def _progress(self, done: int, total: int | None, message: str) -> None:
         self.message = message
         if total:
             self.fraction = min(max(done / total, 0.0), 1.0)
 
-    def _run(self, db: str, paths: list[Path], user: str) -> None:
+    def _run(self, db: str, paths: list[Path], user: str, role: str | None) -> None:
         try:
-            self.reports = ingest.import_files(db, paths, user=user, progress=self._progress)
+            self.reports = ingest.import_files(db, paths, user=user, progress=self._progress, role=role)
         except Exception as exc:  # shown on the page
             self.error = exc
         finally:
@@ -324,7 +325,17 @@ class _ImportJob:
 
 
 def _operator() -> str:
+    """Who imports or undoes: the signed-in user; in demo mode (no users) the name typed on the page."""
+    if _access.current().user is not None:
+        return _access.current_user()
     return (st.session_state.get("data_operator") or DEFAULT_OPERATOR).strip() or DEFAULT_OPERATOR
+
+
+def _operator_input() -> None:
+    if _access.current().user is not None:
+        st.caption(f"操作人：{_access.current_user()}（记入导入批次和审计日志）")
+    else:
+        st.text_input("操作人（记入导入批次）", value=DEFAULT_OPERATOR, key="data_operator")
 
 
 def _run_job(job: _ImportJob) -> None:
@@ -384,7 +395,10 @@ def _import_tab(db: str, version: str) -> None:
     except admin.LimitsError as exc:
         st.error(str(exc))
         return
-    st.text_input("操作人（记入导入批次）", value=DEFAULT_OPERATOR, key="data_operator")
+    if not _access.can("import"):
+        st.info("导入和撤销只有管理员可以操作。", icon=":material/lock:")
+        return
+    _operator_input()
     files = st.file_uploader(
         "选择导出文件（.xlsx / .csv，可一次选多个）", type=["xlsx", "csv"], accept_multiple_files=True,
         key=f"data_upload_{st.session_state.get(_GEN, 0)}",
@@ -424,7 +438,7 @@ def _import_tab(db: str, version: str) -> None:
     skipped = len(uploads) - len(importable)
     label = f"导入 {len(importable)} 个文件" + (f"（另有 {skipped} 个无法导入，将跳过）" if skipped else "")
     if st.button(label, type="primary", icon=":material/database_upload:", key="data_import"):
-        job = _ImportJob(db, importable, _operator())
+        job = _ImportJob(db, importable, _operator(), _access.current_role())
         st.session_state[_JOB] = job
         st.session_state.pop(_RESULT, None)
         job.thread.start()
@@ -473,7 +487,9 @@ def _history_tab(db: str, version: str, sel) -> None:
     with c1:
         st.markdown("**撤销一个批次**")
         active = [b for b, r in rows.items() if pd.isna(r.undone_at)]
-        if not active:
+        if not _access.can("import"):
+            st.caption("撤销只有管理员可以操作。")
+        elif not active:
             st.caption("没有可以撤销的批次。")
         else:
             chosen = st.selectbox("批次", active, format_func=lambda b: _batch_label(rows[b]), key="data_undo_pick")
@@ -493,7 +509,7 @@ def _history_tab(db: str, version: str, sel) -> None:
                     st.session_state.pop(_UNDO, None)
                     try:
                         with st.spinner("正在撤销…"):
-                            report = admin.undo_batch_at(db, chosen, user=_operator())
+                            report = admin.undo_batch_at(db, chosen, user=_operator(), role=_access.current_role())
                     except (admin.AdminError, store.StoreError) as exc:
                         st.error(str(exc), icon=":material/error:")
                     else:
@@ -538,6 +554,8 @@ def _profiles_tab(db: str) -> None:
         st.info("还没有保存任何映射方案。", icon=":material/info:")
         return
     st.dataframe(admin.profiles_frame(profiles), hide_index=True, width="stretch")
+    if not _access.can("import"):
+        return
     name = st.selectbox("删除一个方案", [p.name for p in profiles], key="data_profile_pick")
     sure = st.checkbox("确认删除（已按它导入的数据不受影响）", key="data_profile_sure")
     if st.button("删除映射方案", disabled=not sure, key="data_profile_delete", icon=":material/delete:"):

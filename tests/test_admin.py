@@ -136,6 +136,19 @@ def test_batches_list_every_batch_with_file_hash_time_who_counts(con, tmp_path):
     assert (row["读取"], row["新增"], row["数据类别"], row["状态"], row["映射方案"]) == (1, 1, "民情民意", "有效", "—")
 
 
+def test_imports_and_undos_are_audited_with_the_change(tmp_path):
+    db = tmp_path / "c.duckdb"
+    (r,) = ingest.import_files(db, [csv(tmp_path / "a.csv", [op("A1", "路灯")])], user="王五", role="管理员")
+    (bad,) = ingest.import_files(db, [tmp_path / "missing.csv"], user="王五")
+    admin.undo_batch_at(db, r.batch_id, user="王五")
+    with store.reading(db) as con:
+        log = con.execute("SELECT action, actor, role, target, ok, detail FROM audit_log ORDER BY event_id").fetchall()
+    assert [(a, who, role, t, ok) for a, who, role, t, ok, _ in log] == [
+        ("import", "王五", "管理员", "a.csv", True), ("import", "王五", None, "missing.csv", False),
+        ("undo", "王五", None, f"批次 {r.batch_id}（a.csv）", True)]
+    assert json.loads(log[0][5])["batch_id"] == r.batch_id and "文件不存在" in json.loads(log[1][5])["error"]
+
+
 def test_batches_and_undo_on_the_command_line(tmp_path):
     db = tmp_path / "c.duckdb"
     ingest.import_files(db, [csv(tmp_path / "a.csv", [op("A1", "路灯")])], user="王五")
@@ -236,7 +249,10 @@ def test_data_page_upload_preview_profile_import_and_undo(tiny_db, tmp_path, mon
     assert f"已撤销批次 {newest}（week.csv）：民情民意删除 2 行" in _texts(at)
     with store.reading(db) as con:
         assert one(con, "SELECT count(*) FROM opinions WHERE opinion_id LIKE 'W%'")[0] == 0
-    # Undoing the older hotline batch is fine too (nothing later touched its rows).
+        # Both imports and the undo are in the audit log, by the operator named on the page.
+        log = con.execute("SELECT action, actor, target FROM audit_log ORDER BY event_id").fetchall()
+    assert log[-3:] == [("import", "数据管理员", "hotline.xlsx"), ("import", "数据管理员", "week.csv"),
+                        ("undo", "数据管理员", f"批次 {newest}（week.csv）")]
 
 
 def test_data_page_refuses_an_oversized_upload_before_writing_it(tiny_db, tmp_path, monkeypatch):
