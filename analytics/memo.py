@@ -24,7 +24,9 @@ from typing import Callable, Hashable, TypeVar
 T = TypeVar("T")
 
 MAX_ENTRIES = 4  # results kept per process (each is a few tens of MB at a million opinions)
-DATASET_VARIABLE = "cockpit_dataset"  # set by analytics.parquet.open_dataset
+# A one-row view (stamp) that analytics.parquet.open_dataset creates: which export this is. (A view,
+# not a variable: DuckDB variables belong to one connection, and the analytics use cursors.)
+DATASET_VIEW = "_cockpit_dataset"
 
 _lock = threading.Lock()
 _entries: OrderedDict[Hashable, object] = OrderedDict()
@@ -49,8 +51,11 @@ def store_state(con) -> tuple | None:
             path = row[0]
             main = _stat(path)
             return None if main is None else ("file", path, main, _stat(path + ".wal"))
-        dataset = cur.execute(f"SELECT getvariable('{DATASET_VARIABLE}')").fetchone()[0]
-        return ("dataset", dataset) if dataset else None
+        has = cur.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? "
+                          "AND database_name = current_database()", [DATASET_VIEW]).fetchone()[0]
+        if has:
+            return ("dataset", cur.execute(f"SELECT stamp FROM {DATASET_VIEW}").fetchone()[0])
+        return None
     finally:
         cur.close()
 

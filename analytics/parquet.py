@@ -241,7 +241,7 @@ def open_dataset(root: str | os.PathLike, read_only: bool = True,
             con.execute(_view_sql(root, table, entry))
         # What analytics.memo keys results by: this dataset as exported (a new export changes it).
         stamp = f"{root}|{meta.get('exported_at')}|{(root / MARKER).stat().st_mtime_ns}"
-        con.execute(f"SET VARIABLE {memo.DATASET_VARIABLE} = {_lit(stamp)}")
+        con.execute(f"CREATE VIEW {memo.DATASET_VIEW} AS SELECT {_lit(stamp)} AS stamp")
     except duckdb.Error as exc:
         con.close()
         raise StoreError(f"无法打开 Parquet 数据集 {root}：{exc}") from exc

@@ -51,12 +51,12 @@ def test_writers_and_in_memory_databases_are_never_remembered(tmp_path):
 def test_a_parquet_dataset_is_keyed_by_its_export(tmp_path):
     con = duckdb.connect()
     try:
-        con.execute(f"SET VARIABLE {memo.DATASET_VARIABLE} = 'dir|2024-12-31T00:00:00'")
+        con.execute(f"CREATE VIEW {memo.DATASET_VIEW} AS SELECT 'dir|2024-12-31T00:00:00' AS stamp")
         calls: list = []
         for _ in range(2):
-            memo.remember(con, "test.pq", (), lambda: calls.append(1))
+            memo.remember(con.cursor(), "test.pq", (), lambda: calls.append(1))  # cursors see it too
         assert len(calls) == 1
-        con.execute(f"SET VARIABLE {memo.DATASET_VARIABLE} = 'dir|2025-01-01T00:00:00'")
+        con.execute(f"CREATE OR REPLACE VIEW {memo.DATASET_VIEW} AS SELECT 'dir|2025-01-01T00:00:00' AS stamp")
         memo.remember(con, "test.pq", (), lambda: calls.append(1))
         assert len(calls) == 2
     finally:
