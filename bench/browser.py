@@ -1,0 +1,138 @@
+"""What the benchmarks share to drive the real app: a `streamlit run` server on a loopback port that
+is always terminated, headless Chromium launched the same way every time, a page's completion, and
+a process's resident memory from /proc.
+
+Used by bench/bench_scale.py (the app's peak memory with every page opened once) and bench/load.py
+(twenty sessions at once).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+                 "--no-first-run", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+RUN_DONE = "[data-testid=stApp][data-test-script-state=notRunning]"
+ERROR_SELECTOR = "[data-testid=stException]"
+
+
+def pages() -> list[tuple[str, str]]:
+    """(url_path, title) of every page, in the navigation's order (from analytics.labels)."""
+    from analytics import labels
+
+    return [(p.url_path, p.title) for p in labels.PAGES]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """VmRSS (now) and VmHWM (peak resident set since the process started) in KiB."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                key, _, rest = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    out[key] = int(rest.split()[0])
+    except FileNotFoundError:
+        pass
+    return out
+
+
+@contextmanager
+def serve(db: str | os.PathLike, log_path: str | os.PathLike, port: int | None = None,
+          start_timeout: float = 120.0, env: dict | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`streamlit run app.py` on 127.0.0.1 with COCKPIT_DB=db; yields (base URL, process). The server
+    runs in its own process group, which is terminated (then killed) however the block ends."""
+    port = port or free_port()
+    full_env = dict(os.environ, COCKPIT_DB=str(db), PYTHONUNBUFFERED="1", **(env or {}))
+    log = open(log_path, "w+", encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            try:
+                if urllib.request.urlopen(base + "/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise RuntimeError("streamlit did not start:\n" + log.read()[-3000:])
+            time.sleep(0.3)
+        yield base, proc
+    finally:
+        stop(proc)
+        log.close()
+
+
+def stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """Terminate a process started with start_new_session=True, and its group."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(5)
+
+
+def launch(playwright):
+    """Headless Chromium (Debian's), with the flags that keep it quiet and small."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+async def launch_async(playwright):
+    """``launch`` for playwright's async API (bench/load.py)."""
+    return await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+# A page is complete when its script has run to the end (run state notRunning), its title is shown
+# and no element is left stale from the run before.
+DONE_JS = """([sel, title]) => {
+    if (!document.querySelector(sel)) return false;
+    const h1 = [...document.querySelectorAll('h1')].map(e => e.innerText.trim());
+    if (!h1.some(t => t.startsWith(title))) return false;
+    return document.querySelectorAll('[data-stale=true]').length === 0;
+}"""
+
+
+def wait_done(page, title: str, timeout_ms: float) -> None:
+    page.wait_for_function(DONE_JS, arg=[RUN_DONE, title], timeout=timeout_ms, polling=50)
+
+
+def errors_on(page) -> list[str]:
+    """Texts of the exceptions Streamlit shows on the page (stException elements)."""
+    loc = page.locator(ERROR_SELECTOR)
+    return [loc.nth(i).inner_text()[:300] for i in range(loc.count())]

@@ -1,0 +1,288 @@
+"""Load: twenty people use the cockpit at once while a command-line import runs.
+
+    python bench/load.py --db /tmp/scale/store.duckdb [--sessions 20] [--seconds 120]
+
+One `streamlit run` server on 127.0.0.1 serves a copy of the store (the import must not change the
+benchmark store). Headless Chromium opens ``--sessions`` browser contexts (one browser, one context
+per person); each opens the app and then cycles through every page by the sidebar's links, as a
+person would, for ``--seconds``. Meanwhile ``python -m analytics ingest`` runs in a loop on the same
+store, each time with a fresh small export (new opinion ids, so every import adds rows, segments
+them and changes the data version the pages' caches are keyed by).
+
+Counted as errors: stException elements on a page, JavaScript page errors, pages that did not
+finish within ``--page-timeout`` seconds, and imports that failed. Printed: page completion times
+(click → the page's script has finished and nothing on it is stale) p50/p95 per page and overall,
+the imports done, the server's peak resident memory and the load average. Everything the script
+starts (server, import loop, browser) is terminated when it ends, however it ends; the whole run is
+bounded by ``--seconds`` plus a fixed grace.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+import browser  # noqa: E402
+
+GRACE_S = 180  # beyond --seconds: start-up, the last pages in flight, shutting down
+IMPORT_OPINIONS = 500  # opinions per import in the loop
+
+
+def pct(values: list[float], q: float) -> float:
+    xs = sorted(values)
+    if not xs:
+        return float("nan")
+    k = (len(xs) - 1) * q / 100
+    lo = int(k)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+# ───────────────────────────── the import loop ─────────────────────────────
+
+def small_export(work: Path) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of a small opinions export (the demo's latest month, csv)."""
+    from analytics.demo import write_demo
+
+    out = work / "small_exports"
+    paths = write_demo(out, seed=1, years=1, scale=0.3)
+    src = next(p for p in paths if p.name.startswith("民情民意") and p.suffix == ".csv")
+    text = src.read_bytes().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    head = 1 if len(rows[0]) == 1 else 0  # a title row above the header
+    return rows[head], rows[head + 1:][-IMPORT_OPINIONS:]
+
+
+def write_fresh(path: Path, header: list[str], rows: list[list[str]], k: int) -> None:
+    """The rows again with new ids (L<k>-…): an import of this file adds every row."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    for r in rows:
+        w.writerow([f"L{k:04d}-{r[0]}", *r[1:]])
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+async def import_loop(db: Path, work: Path, stop: asyncio.Event, log: list[dict]) -> None:
+    header, rows = small_export(work)
+    k = 0
+    while not stop.is_set():
+        k += 1
+        f = work / f"民情民意_load_{k:04d}.csv"
+        write_fresh(f, header, rows, k)
+        t = time.monotonic()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "analytics", "ingest", str(f), "--db", str(db), "--json",
+            cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True)
+        try:
+            out, err = await proc.communicate()
+        except asyncio.CancelledError:
+            _kill_group(proc.pid)
+            raise
+        entry = {"seconds": time.monotonic() - t, "code": proc.returncode}
+        if proc.returncode == 0:
+            files = json.loads(out.decode())["files"]
+            entry["imported"] = sum(x["imported"] for x in files)
+        else:
+            entry["error"] = (err.decode() or out.decode())[-500:]
+        log.append(entry)
+        f.unlink(missing_ok=True)
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+# ───────────────────────────── one person ─────────────────────────────
+
+async def wait_done(page, title: str, timeout_s: float) -> None:
+    await page.wait_for_function(browser.DONE_JS, arg=[browser.RUN_DONE, title], timeout=timeout_s * 1000,
+                                 polling=50)
+
+
+async def person(n: int, b, base: str, pages: list[tuple[str, str]], deadline: float,
+                 timeout_s: float, stats: dict) -> None:
+    ctx = await b.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = await ctx.new_page()
+    page.on("pageerror", lambda exc: stats["page_errors"].append(f"session {n}: {exc}"[:300]))
+    try:
+        # Start on a different page per person, so the pages are visited evenly from the start.
+        order = pages[n % len(pages):] + pages[:n % len(pages)]
+        url_path, title = order[0]
+        t = time.monotonic()
+        try:
+            await page.goto(f"{base}/{url_path}", timeout=timeout_s * 1000)
+            await wait_done(page, title, timeout_s)
+            stats["first_load"].append(time.monotonic() - t)
+        except Exception as exc:  # playwright's TimeoutError and friends
+            stats["timeouts"].append(f"session {n} first load {url_path}: {type(exc).__name__}")
+        i = 0
+        while time.monotonic() < deadline:
+            i += 1
+            url_path, title = order[i % len(order)]
+            link = page.locator("[data-testid=stSidebarNav] a", has_text=title).first
+            t = time.monotonic()
+            try:
+                await link.click(timeout=timeout_s * 1000)
+                await wait_done(page, title, timeout_s)
+            except Exception as exc:
+                stats["timeouts"].append(f"session {n} {url_path}: {type(exc).__name__}: {str(exc)[:120]}")
+                try:  # start this person over on the page they wanted
+                    await page.goto(f"{base}/{url_path}", timeout=timeout_s * 1000)
+                    await wait_done(page, title, timeout_s)
+                except Exception:
+                    pass
+                continue
+            stats["times"].setdefault(url_path, []).append(time.monotonic() - t)
+            errs = page.locator(browser.ERROR_SELECTOR)
+            k = await errs.count()
+            for j in range(k):
+                stats["exceptions"].append(f"session {n} {url_path}: {(await errs.nth(j).inner_text())[:300]}")
+    finally:
+        await ctx.close()
+
+
+# ───────────────────────────── the run ─────────────────────────────
+
+async def run(args, db: Path, work: Path) -> dict:
+    from playwright.async_api import async_playwright
+
+    pages = browser.pages()
+    stats = {"times": {}, "first_load": [], "exceptions": [], "page_errors": [], "timeouts": []}
+    imports: list[dict] = []
+    peak = {"rss": 0}
+    with browser.serve(db, work / "server.log") as (base, server):
+        stop = asyncio.Event()
+        importer = asyncio.create_task(import_loop(db, work, stop, imports)) if args.import_loop else None
+
+        async def sample_memory():
+            while not stop.is_set():
+                peak["rss"] = max(peak["rss"], browser.memory_kib(server.pid).get("VmRSS", 0))
+                await asyncio.sleep(1)
+
+        sampler = asyncio.create_task(sample_memory())
+        loads = []
+        try:
+            async with async_playwright() as p:
+                b = await browser.launch_async(p)
+                try:
+                    t0 = time.monotonic()
+                    deadline = t0 + args.seconds
+                    people = [asyncio.create_task(person(n, b, base, pages, deadline, args.page_timeout, stats))
+                              for n in range(args.sessions)]
+
+                    async def sample_load():
+                        while not all(t.done() for t in people):
+                            loads.append(os.getloadavg()[0])
+                            await asyncio.sleep(5)
+
+                    load_task = asyncio.create_task(sample_load())
+                    done = await asyncio.wait_for(asyncio.gather(*people, return_exceptions=True),
+                                                  timeout=args.seconds + GRACE_S)
+                    load_task.cancel()
+                    stats["session_failures"] = [repr(d)[:300] for d in done if isinstance(d, BaseException)]
+                    stats["wall_s"] = time.monotonic() - t0
+                finally:
+                    await b.close()
+        finally:
+            stop.set()
+            if importer:
+                importer.cancel()
+                try:
+                    await importer
+                except (asyncio.CancelledError, Exception):
+                    pass
+            sampler.cancel()
+        mem = browser.memory_kib(server.pid)
+    stats["server_peak_mib"] = max(mem.get("VmHWM", 0), peak["rss"]) / 1024
+    stats["imports"] = imports
+    stats["load_max"] = max(loads) if loads else os.getloadavg()[0]
+    stats["load_mean"] = statistics.mean(loads) if loads else os.getloadavg()[0]
+    return stats
+
+
+def report(stats: dict, args) -> int:
+    all_times = [t for ts in stats["times"].values() for t in ts]
+    print(f"load: {args.sessions} sessions × {args.seconds} s against one `streamlit run` server "
+          f"({os.cpu_count()} cores); store {args.db}")
+    print(f"{'page':<14}{'visits':>8}{'p50 s':>9}{'p95 s':>9}{'max s':>9}")
+    for url_path, _ in browser.pages():
+        ts = stats["times"].get(url_path, [])
+        if ts:
+            print(f"{url_path:<14}{len(ts):>8}{pct(ts, 50):>9.2f}{pct(ts, 95):>9.2f}{max(ts):>9.2f}")
+        else:
+            print(f"{url_path:<14}{0:>8}")
+    if all_times:
+        print(f"{'all pages':<14}{len(all_times):>8}{pct(all_times, 50):>9.2f}{pct(all_times, 95):>9.2f}"
+              f"{max(all_times):>9.2f}")
+    fl = stats["first_load"]
+    if fl:
+        print(f"first load of the app per session: p50 {pct(fl, 50):.2f} s, p95 {pct(fl, 95):.2f} s")
+    imps = stats["imports"]
+    ok = [i for i in imps if i["code"] == 0]
+    if args.import_loop:
+        secs = [i["seconds"] for i in ok]
+        print(f"imports during the run: {len(ok)} done ({sum(i.get('imported', 0) for i in ok):,} opinions added, "
+              f"{IMPORT_OPINIONS} per import), {len(imps) - len(ok)} failed"
+              + (f"; each {pct(secs, 50):.1f} s p50, {max(secs):.1f} s max" if secs else ""))
+    errors = {
+        "stException elements": stats["exceptions"],
+        "page errors (JavaScript)": stats["page_errors"],
+        "timeouts": stats["timeouts"],
+        "failed imports": [i["error"] for i in imps if i["code"] != 0],
+        "sessions that failed": stats.get("session_failures", []),
+    }
+    total = sum(len(v) for v in errors.values())
+    print(f"errors: {total} — " + ", ".join(f"{k} {len(v)}" for k, v in errors.items()))
+    for k, v in errors.items():
+        for e in v[:5]:
+            print(f"  {k}: {e}")
+    print(f"server peak RSS {stats['server_peak_mib']:,.0f} MiB; load average during the run "
+          f"mean {stats['load_mean']:.1f}, max {stats['load_max']:.1f}; wall {stats.get('wall_s', 0):.0f} s")
+    return 0 if total == 0 else 1
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", type=Path, default=Path("/tmp/scale/store.duckdb"),
+                    help="the store to serve (copied first; default /tmp/scale/store.duckdb from bench_scale.py)")
+    ap.add_argument("--sessions", type=int, default=20)
+    ap.add_argument("--seconds", type=float, default=120)
+    ap.add_argument("--page-timeout", type=float, default=60, help="seconds before a page counts as timed out")
+    ap.add_argument("--no-import", dest="import_loop", action="store_false",
+                    help="no command-line import during the run")
+    ap.add_argument("--workdir", type=Path, help="where the copy of the store goes (default: a temporary folder)")
+    args = ap.parse_args()
+    if not args.db.exists():
+        sys.exit(f"no store at {args.db}: run bench/bench_scale.py first (or give --db)")
+    work = Path(tempfile.mkdtemp(prefix="cockpit-load-", dir=args.workdir))
+    try:
+        db = work / "cockpit.duckdb"
+        shutil.copy(args.db, db)
+        stats = asyncio.run(asyncio.wait_for(run(args, db, work), timeout=args.seconds + 2 * GRACE_S))
+        return report(stats, args)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
