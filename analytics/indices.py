@@ -469,10 +469,7 @@ def _context(cur: duckdb.DuckDBPyConnection, cfg: IndexConfig) -> _Context:
         full, stripped = _station_keys(s["unit"])
         by_key.setdefault(full, []).append(s)
         by_key.setdefault("~" + stripped, []).append(s)
-    pairs = cur.execute("""
-        SELECT DISTINCT town, station FROM opinions WHERE station IS NOT NULL
-        UNION SELECT DISTINCT town, station FROM activities WHERE station IS NOT NULL
-        UNION SELECT DISTINCT town, station FROM reps WHERE station IS NOT NULL""").fetchall()
+    pairs, as_of = _spellings_and_as_of(cur)
     mapped = []
     for town, raw in sorted(pairs):
         full, stripped = _station_keys(raw)
@@ -481,8 +478,6 @@ def _context(cur: duckdb.DuckDBPyConnection, cfg: IndexConfig) -> _Context:
             cands = [s for s in cands if s["town"] == town]
         if len(cands) == 1:
             mapped.append((town, raw, cands[0]["unit_id"]))
-    as_of = cur.execute(
-        "SELECT max(greatest(submitted_at, closed_at, assigned_at)) FROM opinions").fetchall()[0][0]
     ctx = _Context(cfg, district,
                    pd.DataFrame(towns, columns=["unit_id", "unit", "town", "population"]),
                    pd.DataFrame(stations, columns=["unit_id", "unit", "town", "population"]),
@@ -494,6 +489,23 @@ def _context(cur: duckdb.DuckDBPyConnection, cfg: IndexConfig) -> _Context:
                   "sm_station": [m[2] for m in mapped],
                   "su_station": [s["unit_id"] for s in stations], "su_town": [s["town"] for s in stations]}
     return ctx
+
+
+def _spellings_and_as_of(cur: duckdb.DuckDBPyConnection) -> tuple[list, datetime | None]:
+    """The (town, station) spellings in the data, and the data's as-of time: two passes over every
+    opinion, kept per store state (``analytics.memo``) — a ranking builds its context three times."""
+    from analytics import memo
+
+    def read():
+        pairs = cur.execute("""
+            SELECT DISTINCT town, station FROM opinions WHERE station IS NOT NULL
+            UNION SELECT DISTINCT town, station FROM activities WHERE station IS NOT NULL
+            UNION SELECT DISTINCT town, station FROM reps WHERE station IS NOT NULL""").fetchall()
+        as_of = cur.execute(
+            "SELECT max(greatest(submitted_at, closed_at, assigned_at)) FROM opinions").fetchall()[0][0]
+        return pairs, as_of
+
+    return memo.remember(cur, "indices.spellings", (), read)
 
 
 def _unit_level(ctx: _Context, unit_id: str) -> tuple[str, str]:

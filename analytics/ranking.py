@@ -66,11 +66,16 @@ COLUMN_LABELS = {
 def shown(values) -> np.ndarray:
     """Scores as shown: rounded to ``SCORE_DECIMALS`` the way the text shows them (NaN stays)."""
     v = np.asarray(values, float)
-    out = np.full(v.shape, np.nan)
+    scale = 10.0 ** SCORE_DECIMALS
+    with np.errstate(invalid="ignore"):
+        out = np.round(v, SCORE_DECIMALS)  # NaN stays NaN
+        # np.round scales and rounds, which can differ from the text's correctly rounded decimal
+        # only near a half step: those few values are formatted as the text formats them.
+        frac = np.abs(v * scale - np.floor(v * scale))
+        near = np.isfinite(v) & (np.abs(frac - 0.5) < 1e-6)
     flat, res = v.ravel(), out.ravel()
-    for i, x in enumerate(flat):
-        if np.isfinite(x):
-            res[i] = float(f"{x:.{SCORE_DECIMALS}f}")
+    for i in np.flatnonzero(near.ravel()):
+        res[i] = float(f"{flat[i]:.{SCORE_DECIMALS}f}")
     return res.reshape(v.shape)
 
 
