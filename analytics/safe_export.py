@@ -19,6 +19,8 @@ import pandas as pd
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
+# Characters an .xlsx (XML 1.0) cannot hold at all: openpyxl refuses the whole file for one of them.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def safe_cell(value):
@@ -58,13 +60,23 @@ def sheet_name(name: str, taken: set[str] | None = None) -> str:
     return out
 
 
+def _xml_safe(value):
+    return _XML_ILLEGAL.sub("\ufffd", value) if isinstance(value, str) else value
+
+
 def to_xlsx(frames: dict[str, pd.DataFrame]) -> bytes:
-    """An .xlsx workbook with one sheet per frame (in order), every text cell neutralised."""
+    """An .xlsx workbook with one sheet per frame (in order), every text cell neutralised; control
+    characters an .xlsx cannot hold (a NUL typed into a note) are shown as '�' instead of failing."""
     buf = io.BytesIO()
     taken: set[str] = set()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         for name, df in frames.items():
-            safe_frame(df).to_excel(xw, sheet_name=sheet_name(name, taken), index=False)
+            clean = safe_frame(df)
+            clean.columns = [_xml_safe(c) for c in clean.columns]
+            for col in clean.columns:
+                if clean[col].dtype == object:
+                    clean[col] = [_xml_safe(v) for v in clean[col]]
+            clean.to_excel(xw, sheet_name=sheet_name(name, taken), index=False)
     return buf.getvalue()
 
 
