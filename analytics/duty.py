@@ -318,14 +318,18 @@ def events(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pd.DataFra
     answer / seconded / opinion), kind (the activity type), ref_id (activity, suggestion or opinion
     id), answer_class (led suggestions and their answers). See the module docstring for the
     matching rules and the dates."""
+    rows = _run_events(con, start, end).fetchall()
+    # dnum: the day as days since 1970-01-01, for counting in windows without per-row date objects
+    return pd.DataFrame.from_records(rows, columns=[*EVENT_COLUMNS, "dnum"])
+
+
+def _run_events(con: duckdb.DuckDBPyConnection, start: date, end: date):
+    """The record's statement executed on a new cursor (``events`` and the day counts fetch it)."""
     ix = _indices_sql()
     params = {"sm_town": [], "sm_raw": [], "sm_station": [], "su_station": [], "su_town": [],
               "ws": ix._WS_SQL, "sep": metrics.NAME_SEPARATORS, "start": start, "end": end,
               "any_start": date(1, 1, 1), "any_end": date(9999, 12, 31), "classes": list(metrics.ANSWERED_CLASSES)}
-    cur = con.cursor()
-    rows = ix._execute(cur, _WITH_DAY_NUMBER.format(sql=_events_sql()), params).fetchall()
-    # dnum: the day as days since 1970-01-01, for counting in windows without per-row date objects
-    return pd.DataFrame.from_records(rows, columns=[*EVENT_COLUMNS, "dnum"])
+    return ix._execute(con.cursor(), _WITH_DAY_NUMBER.format(sql=_events_sql()), params)
 
 
 REP_COLUMNS = ["rep_id", "name", "rep_level", "town", "station", "sector"]
@@ -621,7 +625,10 @@ def _count_days(con: duckdb.DuckDBPyConnection, first_year: int, last_year: int,
     start, end = date(first_year, 1, 1), date(last_year + 1, 1, 1)
     roster = reps(con)["rep_id"]
     n_days = (end - start).days
-    ev = events(con, start, end)
+    # The record as ``events`` gives it, fetched columnar: a year at a million opinions is ~1 M rows,
+    # which as Python tuples cost twice the memory and time. ``day`` arrives as datetime64 here;
+    # counting uses it only to tell days apart (and ``dnum`` for the date).
+    ev = _run_events(con, start, end).df()
 
     def cumulative(frame: pd.DataFrame, col: str, keys: list[str]) -> np.ndarray:
         m = np.zeros((len(keys), len(roster), n_days + 1), dtype=np.int32)
