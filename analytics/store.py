@@ -398,6 +398,13 @@ def _ino(path: Path) -> int | None:
         return None
 
 
+def _transient(exc: BaseException) -> bool:
+    """A lock held by someone else (worth waiting for), not a store that can never open (missing,
+    of another version, a read-only Parquet dataset asked to write)."""
+    lock_errors = (duckdb.IOException, duckdb.ConnectionException)
+    return isinstance(exc, lock_errors) or (isinstance(exc, StoreError) and isinstance(exc.__cause__, lock_errors))
+
+
 def _leave(key: str) -> None:
     with _GATE_COND:
         _GATES[key].readers -= 1
@@ -436,11 +443,13 @@ def open_reader(db: str | os.PathLike | None = None, wait: float = READ_WAIT_S) 
                 gate.ino = ino
         try:
             con = connect(path, read_only=True)
-        except (StoreError, duckdb.Error) as exc:  # a writer elsewhere holds the file, or it is being migrated
+        except (StoreError, duckdb.Error) as exc:  # a writer elsewhere holds the file?
             _leave(key)
             last_error = exc
             if not path.exists():
                 raise StoreError(f"数据库文件不存在：{path}") from exc
+            if not _transient(exc):
+                raise
             if time.monotonic() + pause > deadline:
                 raise StoreBusy(f"数据库 {path.name} 暂时无法读取（{exc}），已等待 {wait:.0f} 秒，"
                                 "请稍后刷新页面。") from last_error
@@ -541,6 +550,8 @@ def private_reading(db: str | os.PathLike | None = None, wait: float = READ_WAIT
                 con = connect(link, read_only=True)
                 break
             except (StoreError, duckdb.Error) as exc:  # a writer elsewhere holds the file
+                if not _transient(exc):
+                    raise
                 if time.monotonic() + pause > start + wait:
                     raise StoreBusy(f"数据库 {path.name} 暂时无法读取（{exc}），请稍后再试。") from exc
                 time.sleep(pause)
@@ -583,10 +594,11 @@ def _open_in_place(path: Path, deadline: float) -> duckdb.DuckDBPyConnection:
         try:
             return connect(path)
         except (StoreError, duckdb.Error) as exc:
+            if not _transient(exc):
+                _end_in_place(path)
+                raise
             if time.monotonic() + pause > deadline:
                 _end_in_place(path)
-                if isinstance(exc, StoreError) and "版本" in str(exc):
-                    raise
                 raise StoreBusy(f"数据库 {path.name} 正被其他程序使用，暂时无法写入（{exc}），请稍后再试。") from exc
             time.sleep(pause)
             pause = min(pause * 2, _PAUSE_MAX_S)
