@@ -239,22 +239,24 @@ def _login_with_password() -> None:
 
 def login_form() -> None:
     """The login page: what every URL shows until someone signs in."""
-    st.title(labels.APP_TITLE)
-    st.subheader(labels.AUTH_LOGIN_TITLE)
-    flash = st.session_state.get(_FLASH_KEY)
-    if flash:
-        st.warning(flash, icon=":material/timer_off:")
-    providers = oidc_providers()
-    if providers:
-        for p in providers:
-            st.button(labels.AUTH_OIDC_BUTTON + (f"（{p}）" if p else ""), key=f"auth_oidc_{p or 'default'}",
-                      on_click=st.login, args=(p,) if p else (), type="primary", icon=":material/badge:")
-        if _oidc_identity():
-            st.error(labels.AUTH_OIDC_UNMAPPED, icon=":material/person_off:")
-            st.button(labels.AUTH_LOGOUT, on_click=st.logout, key="auth_oidc_logout")
-        st.caption(labels.AUTH_OR_PASSWORD)
-    _login_with_password()
-    st.caption(labels.AUTH_LOGIN_HELP)
+    _, middle, _ = st.columns([1, 2, 1])
+    with middle:
+        st.title(labels.APP_TITLE)
+        st.subheader(labels.AUTH_LOGIN_TITLE)
+        flash = st.session_state.get(_FLASH_KEY)
+        if flash:
+            st.warning(flash, icon=":material/timer_off:")
+        providers = oidc_providers()
+        if providers:
+            for p in providers:
+                st.button(labels.AUTH_OIDC_BUTTON + (f"（{p}）" if p else ""), key=f"auth_oidc_{p or 'default'}",
+                          on_click=st.login, args=(p,) if p else (), type="primary", icon=":material/badge:")
+            if _oidc_identity():
+                st.error(labels.AUTH_OIDC_UNMAPPED, icon=":material/person_off:")
+                st.button(labels.AUTH_LOGOUT, on_click=st.logout, key="auth_oidc_logout")
+            st.caption(labels.AUTH_OR_PASSWORD)
+        _login_with_password()
+        st.caption(labels.AUTH_LOGIN_HELP)
 
 
 def _change_password_form(name: str, key: str) -> bool:
@@ -304,11 +306,10 @@ def user_menu(access: Access) -> None:
     """The sidebar's account block: who is signed in, change password, sign out."""
     with st.sidebar:
         st.caption(f"{labels.AUTH_SIGNED_IN}：**{access.user.name}**（{access.user.role}）")
-        c1, c2 = st.columns(2)
         if access.via == "password":
-            with c1.popover(labels.AUTH_CHANGE_PASSWORD, icon=":material/key:"):
+            with st.popover(labels.AUTH_CHANGE_PASSWORD, icon=":material/key:", width="stretch"):
                 _change_password_form(access.user.name, "auth_change_password")
-        c2.button(labels.AUTH_LOGOUT, on_click=_logout, key="auth_logout", icon=":material/logout:")
+        st.button(labels.AUTH_LOGOUT, on_click=_logout, key="auth_logout", icon=":material/logout:", width="stretch")
 
 
 def refuse(url_path: str) -> None:
