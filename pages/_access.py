@@ -178,6 +178,24 @@ def _remember(access: Access) -> Access:
     return access
 
 
+def keep_alive() -> bool:
+    """For a view that refreshes itself (the cockpit's big screen): True while the session's user is
+    still enabled, and the refresh counts as activity — a wall display does not expire. Leaving the
+    big screen reloads the page, which starts a new session and asks for the password again."""
+    a = current()
+    if a.mode == "demo":
+        return True
+    s = st.session_state.get(_USER_KEY)
+    try:
+        user = auth.load_users().get(s["name"]) if s else None
+    except auth.AuthError:
+        return False
+    if user is None or user.disabled or not auth.can_open(user.role, "cockpit"):
+        return False
+    s["last_seen"] = time.time()
+    return True
+
+
 def current() -> Access:
     """This run's Access (``resolve`` ran first in app.main); demo when called outside the app."""
     return st.session_state.get(_ACCESS_KEY) or Access("demo")

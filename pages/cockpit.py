@@ -24,7 +24,7 @@ from plotly.colors import sample_colorscale
 from analytics import alerts, hierarchy, indices, labels, metrics
 from analytics.indices import INDEX_KEYS, SCORE_COLUMNS
 from analytics.periods import Period, parse_period
-from pages import _layout
+from pages import _access, _layout
 
 URL_PATH = "cockpit"
 CARDS_PER_ROW = 4  # 7 figures: 4 + 3 cards; readable on a laptop and on a meeting-room screen
@@ -677,8 +677,9 @@ def screen_alerts(sel: _layout.Selection) -> None:
 @st.fragment(run_every=SCREEN_REFRESH_S)
 def screen_body(sel: _layout.Selection) -> None:
     """Everything on the big screen; reruns itself every SCREEN_REFRESH_S seconds. An import made
-    since the page opened changes the data version: then the whole app reruns to pick it up."""
-    if _layout.data_version_now(sel.db) != sel.version:
+    since the page opened changes the data version: then the whole app reruns to pick it up; so it
+    does when the signed-in user was disabled meanwhile (the app then shows the login form)."""
+    if not _access.keep_alive() or _layout.data_version_now(sel.db) != sel.version:
         st.rerun()
     as_of = overdue_opinions(sel.db, sel.version, sel.town).attrs.get("as_of") if config_ok(say=False) else None
     head = (f'<div class="ck-screen-head"><h1>{labels.APP_TITLE} · {sel.scope}</h1>'

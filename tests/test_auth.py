@@ -563,3 +563,26 @@ def test_raw_names_only_when_configured_and_audited(three_users, store, monkeypa
     # An analyst never gets the look-up, whatever the setting.
     at = login(app_at(store, monkeypatch, "users").run(), "分析乙")
     assert "查看提交人原始姓名" not in texts(at) and raw not in texts(at)
+
+
+def test_the_big_screen_stays_alive_until_the_user_is_disabled(three_users):
+    """The cockpit's self-refreshing big screen calls keep_alive: it counts as activity, and a user
+    disabled meanwhile makes it rerun the whole app (which then shows the login form)."""
+    def script():
+        import streamlit as st
+
+        from pages import _access
+
+        st.text(str(_access.keep_alive()))
+
+    from pages import _access
+
+    at = AppTest.from_function(script)
+    user = auth.load_users()["主任甲"]
+    at.session_state["_access"] = _access.Access("login", user=user, via="password")
+    at.session_state["_auth_user"] = {"name": "主任甲", "via": "password", "since": 0.0, "last_seen": 0.0}
+    at.run()
+    assert at.text[0].value == "True" and at.session_state["_auth_user"]["last_seen"] > time.time() - 60
+    auth.set_disabled("主任甲", True)
+    at.run()
+    assert at.text[0].value == "False"
