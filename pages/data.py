@@ -11,6 +11,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -47,11 +48,22 @@ def _safe_name(name: str) -> str:
     return name[:200]
 
 
+_UPLOAD_PREFIX = "cockpit-upload-"
+_UPLOAD_KEEP_S = 24 * 3600  # folders of sessions that ended without importing are removed after a day
+
+
 def _session_dir() -> Path:
     d = st.session_state.get(_DIR)
     if not d or not Path(d).is_dir():
-        d = tempfile.mkdtemp(prefix="cockpit-upload-")
+        d = tempfile.mkdtemp(prefix=_UPLOAD_PREFIX)
         st.session_state[_DIR] = d
+        now = time.time()
+        for old in Path(tempfile.gettempdir()).glob(_UPLOAD_PREFIX + "*"):
+            try:
+                if now - old.stat().st_mtime > _UPLOAD_KEEP_S:
+                    shutil.rmtree(old, ignore_errors=True)
+            except OSError:
+                pass
     return Path(d)
 
 
