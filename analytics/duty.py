@@ -318,9 +318,12 @@ def events(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pd.DataFra
     answer / seconded / opinion), kind (the activity type), ref_id (activity, suggestion or opinion
     id), answer_class (led suggestions and their answers). See the module docstring for the
     matching rules and the dates."""
-    rows = _run_events(con, start, end).fetchall()
-    # dnum: the day as days since 1970-01-01, for counting in windows without per-row date objects
-    return pd.DataFrame.from_records(rows, columns=[*EVENT_COLUMNS, "dnum"])
+    # Fetched columnar (a year at a million opinions is ~1 M rows: as Python tuples, twice the time
+    # and ~1 GB). dnum: the day as days since 1970-01-01, for counting in windows without per-row
+    # date objects.
+    ev = _run_events(con, start, end).df()
+    ev["day"] = ev["day"].dt.date
+    return ev
 
 
 def _run_events(con: duckdb.DuckDBPyConnection, start: date, end: date):
