@@ -229,6 +229,10 @@ class Bench:
         ]
 
     def time_queries(self, db: Path, runs: int, fresh_runs: int) -> dict:
+        """Per query: the first call with nothing remembered (``analytics.memo`` cleared — what a
+        command-line run does), then p50/p95 of repeated calls, and calls on a fresh connection
+        each (what the app does on a cache miss)."""
+        from analytics import memo
         from analytics.store import connect
 
         con = connect(db, read_only=True)
@@ -236,16 +240,20 @@ class Bench:
         try:
             q, cases = self.query_cases(con)
             for group, label, fn in cases:
-                fn(con)  # warm-up: DuckDB's buffers hold what the query reads
+                memo.clear()
+                t = time.perf_counter()
+                fn(con)  # also the warm-up: DuckDB's buffers hold what the query reads
+                first = (time.perf_counter() - t) * 1000
+                n = runs if first < 2000 else max(3, runs // 4)  # slow queries: fewer repeats
                 walls, cpus = [], []
                 load0 = load()
-                for _ in range(runs):
+                for _ in range(n):
                     t, c = time.perf_counter(), time.process_time()
                     fn(con)
                     walls.append((time.perf_counter() - t) * 1000)
                     cpus.append((time.process_time() - c) * 1000)
                 fresh = []
-                for _ in range(fresh_runs):
+                for _ in range(fresh_runs if first < 2000 else min(fresh_runs, 2)):
                     t = time.perf_counter()
                     c2 = connect(db, read_only=True)
                     try:
@@ -253,7 +261,7 @@ class Bench:
                     finally:
                         c2.close()
                     fresh.append((time.perf_counter() - t) * 1000)
-                out[label] = {"group": group, "p50": pct(walls, 50), "p95": pct(walls, 95),
+                out[label] = {"group": group, "first": first, "runs": n, "p50": pct(walls, 50), "p95": pct(walls, 95),
                               "cpu_p50": pct(cpus, 50), "fresh_p50": pct(fresh, 50) if fresh else None,
                               "load": max(load0, load())}
                 log(f"{label}: p50 {out[label]['p50']:.0f} ms, p95 {out[label]['p95']:.0f} ms")
@@ -269,10 +277,24 @@ class Bench:
         import browser
         from playwright.sync_api import sync_playwright
 
-        out = {"pages": {}, "errors": []}
+        import threading
+
+        out = {"pages": {}, "errors": [], "page_peak_mib": {}}
         log_path = self.work / "server_memory.log"
         with browser.serve(self.store, log_path) as (base, proc):
             out["rss_idle_mib"] = browser.memory_kib(proc.pid).get("VmRSS", 0) / 1024
+            current = {"page": None}
+            done = threading.Event()
+
+            def sample():  # which page's run made the peak: the server's RSS every 50 ms
+                while not done.wait(0.05):
+                    rss = browser.memory_kib(proc.pid).get("VmRSS", 0) / 1024
+                    page = current["page"]
+                    if page and rss > out["page_peak_mib"].get(page, 0):
+                        out["page_peak_mib"][page] = rss
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
             with sync_playwright() as p:
                 b = browser.launch(p)
                 try:
@@ -280,6 +302,7 @@ class Bench:
                     page = ctx.new_page()
                     for rnd in (1, 2):  # the second round hits the caches
                         for url_path, title in browser.pages():
+                            current["page"] = url_path
                             t = time.perf_counter()
                             page.goto(f"{base}/{url_path}")
                             browser.wait_done(page, title, 120_000)
@@ -291,6 +314,7 @@ class Bench:
                     ctx.close()
                 finally:
                     b.close()
+                    done.set()
             mem = browser.memory_kib(proc.pid)
         out["rss_end_mib"] = mem.get("VmRSS", 0) / 1024
         out["peak_mib"] = mem.get("VmHWM", 0) / 1024
@@ -352,8 +376,8 @@ class Bench:
         if sg_path is not None:
             t = time.perf_counter()
             sg = pd.read_csv(sg_path, skiprows=1, encoding="utf-8", dtype=str, keep_default_na=False)
-            sg = sg[sg["建议编号"].str.startswith("D")]
-            sg["提出日期"] = pd.to_datetime(sg["提出日期"])
+            sg["提出日期"] = pd.to_datetime(sg["提出日期"], errors="coerce")
+            sg = sg[sg["提出日期"].notna()]  # the 合计 row at the end has no date
             out["read_suggestions_s"] = time.perf_counter() - t
         stop = set(textseg.read_stopwords_file().split())
         t = time.perf_counter()
@@ -533,21 +557,29 @@ def table(results: dict) -> list[tuple[str, str, str, str, str]]:
                 med < PAGE_WARM_TARGET_S and r["title_ok"], r["load"])
     qs = results.get("queries")
     if qs:
-        section(f"queries in-process (read-only connection; p50/p95 of {QUERY_RUNS} calls; fresh = new connection)")
+        section("queries in-process, read-only connection: first call, then p50 / p95 of repeated calls (ms)")
         for label, r in qs.items():
             target, met = "", None
             if r["group"] == "hotwords":
                 target, met = f"p95 < {HOTWORDS_P95_TARGET_MS} ms", r["p95"] < HOTWORDS_P95_TARGET_MS
             elif r["group"] in ("indices", "rank"):
                 target, met = f"< {INDICES_TARGET_MS} ms", r["p95"] < INDICES_TARGET_MS
-            fresh = f", fresh {r['fresh_p50']:.0f}" if r.get("fresh_p50") is not None else ""
-            add(label, f"{r['p50']:.0f} / {r['p95']:.0f} ms{fresh}", target, met, r["load"])
+            fresh = f"; fresh conn. {r['fresh_p50']:,.0f}" if r.get("fresh_p50") is not None else ""
+            first = f"first {r['first']:,.0f}; " if "first" in r else ""
+            add(label, f"{first}{r['p50']:,.0f} / {r['p95']:,.0f}{fresh} ms", target, met, r["load"])
+            if met is not None and "first" in r and r["first"] >= (HOTWORDS_P95_TARGET_MS if r["group"] == "hotwords"
+                                                                   else INDICES_TARGET_MS):
+                add("  (first call, nothing remembered: the command line's case)", f"{r['first']:,.0f} ms",
+                    target.replace("p95 ", ""), False)
     m = results.get("memory")
     if m:
         section("app (streamlit run, every page opened twice in Chromium)")
         add("server peak RSS (VmHWM)", f"{m['peak_mib']:,.0f} MiB", f"< {APP_RSS_TARGET_MIB} MiB",
             m["peak_mib"] < APP_RSS_TARGET_MIB, m["load"])
         add("server RSS idle / at the end", f"{m['rss_idle_mib']:,.0f} / {m['rss_end_mib']:,.0f} MiB")
+        if m.get("page_peak_mib"):
+            top = sorted(m["page_peak_mib"].items(), key=lambda kv: -kv[1])[:3]
+            add("  highest RSS seen while a page ran", ", ".join(f"{p} {v:,.0f}" for p, v in top) + " MiB")
         first = [v[0] for v in m["pages"].values()]
         second = [v[-1] for v in m["pages"].values()]
         add("browser page completion, first / second visit (median, max)",
@@ -563,7 +595,8 @@ def table(results: dict) -> list[tuple[str, str, str, str, str]]:
         for label, r in pq["queries"].items():
             ref = base.get(label)
             ratio = f"{r['p50'] / ref['p50']:.1f}× the DuckDB file" if ref and ref["p50"] else ""
-            add(f"{label} (Parquet)", f"{r['p50']:.0f} / {r['p95']:.0f} ms", ratio, None, r["load"])
+            first = f"first {r['first']:,.0f}; " if "first" in r else ""
+            add(f"{label} (Parquet)", f"{first}{r['p50']:,.0f} / {r['p95']:,.0f} ms", ratio, None, r["load"])
     b = results.get("baseline")
     if b:
         section(f"baseline: pandas over the csv exports, jieba.lcut per view (sample {b['sample']:,} texts)")
