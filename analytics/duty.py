@@ -726,8 +726,16 @@ def years_with_data(con: duckdb.DuckDBPyConnection) -> list[int]:
 def report(con: duckdb.DuckDBPyConnection, year: int, period_end: date | None = None,
            cfg: DutyConfig | None = None) -> dict:
     """The 代表履职 page's tables for a year (up to ``period_end`` when given): progress, the
-    reminder list, the points table, the district's on-track share."""
+    reminder list, the points table, the district's on-track share. Kept per store state
+    (``analytics.memo``): a pass over the year's record; sessions asking at once share one."""
+    from analytics import memo
+
     cfg = cfg or load_config()
+    key = (year, period_end, tuple(sorted(rule_points(cfg).items())), cfg.duties, cfg.on_track_min)
+    return memo.remember(con, "duty.report", key, lambda: _report(con, year, period_end, cfg))
+
+
+def _report(con: duckdb.DuckDBPyConnection, year: int, period_end: date | None, cfg: DutyConfig) -> dict:
     as_of = data_as_of(con)
     cut = cutoff(year, as_of, period_end)
     ev = events(con, date(year, 1, 1), cut)

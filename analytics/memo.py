@@ -23,7 +23,7 @@ from typing import Callable, Hashable, TypeVar
 
 T = TypeVar("T")
 
-MAX_ENTRIES = 4  # results kept per process (each is a few tens of MB at a million opinions)
+MAX_ENTRIES = 32  # results kept per process (the largest, a year's day counts, ~30 MB at a million opinions)
 # A one-row view (stamp) that analytics.parquet.open_dataset creates: which export this is. (A view,
 # not a variable: DuckDB variables belong to one connection, and the analytics use cursors.)
 DATASET_VIEW = "_cockpit_dataset"

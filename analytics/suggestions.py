@@ -744,8 +744,16 @@ def timeline(con: duckdb.DuckDBPyConnection, suggestion_id: str, as_of: date | N
 def report(con: duckdb.DuckDBPyConnection, scope: Scope, cfg: SuggestionConfig | None = None,
            with_rising: bool = True) -> dict:
     """Every table of the 代表建议 page for one scope: as_of, rates (全部 and per 提出类型), funnel per
-    提出类型, clocks, overdue, departments, promises, rising (solved yet rising)."""
+    提出类型, clocks, overdue, departments, promises, rising (solved yet rising). Kept per store state
+    (``analytics.memo``): at 100,000 suggestions it takes seconds; sessions asking at once share one."""
+    from analytics import memo
+
     cfg = cfg or load_config()
+    key = (scope.session, scope.period.code if scope.period else None, scope.town, repr(cfg), with_rising)
+    return memo.remember(con, "suggestions.report", key, lambda: _report(con, scope, cfg, with_rising))
+
+
+def _report(con: duckdb.DuckDBPyConnection, scope: Scope, cfg: SuggestionConfig, with_rising: bool) -> dict:
     as_of = suggestions_as_of(con)
     rows = suggestion_rows(con, scope, as_of)
     w = basic_satisfied_weight()
