@@ -178,8 +178,11 @@ def test_a_hot_word_opens_its_opinions(server, browser):
     word = words.first.inner_text().strip()
     words.first.click()
     _wait_idle(page, 60_000)
-    assert page.get_by_text(f"含“{word}”的意见原文", exact=False).first.is_visible()
-    assert page.locator("[data-testid=stMain] mark").count() > 0, "意见原文中没有高亮所点的词"
+    # The click's rerun may start after the wait above returned: wait for its result itself.
+    page.get_by_text(f"含“{word}”的意见原文", exact=False).first.wait_for(timeout=60_000)
+    marks = page.locator("[data-testid=stMain] mark")
+    marks.first.wait_for(timeout=60_000)
+    assert word in marks.first.inner_text(), "意见原文中高亮的不是所点的词"
     _assert_page(page, "热词分析", "hotwords-drilldown")
     page.close()
 
