@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import hotwords as hw
+from analytics.store import StoreError
 from pages import _layout
 from pages import hotwords as hot
 
@@ -96,7 +97,7 @@ def _status_form(db: str, row: dict) -> None:
         try:
             with hw.store_writer(db) as con:
                 hw.set_candidate_status(con, row["candidate_id"], new, USER, note)
-        except hw.HotwordsError as exc:
+        except (hw.HotwordsError, StoreError) as exc:
             st.error(str(exc))
         else:
             st.success(f"已改为“{new}”。")
@@ -121,7 +122,7 @@ def _add_form(db: str, sel) -> None:
                 with hw.store_writer(db) as con:
                     cid = hw.add_candidate(con, hw.split_words(words), sel.period.start, sel.period.end, USER,
                                            title=title or None, note=note, town=sel.town)
-            except hw.HotwordsError as exc:
+            except (hw.HotwordsError, StoreError) as exc:
                 st.error(str(exc))
             else:
                 st.success(f"已加入，编号 {cid}（证据按 {sel.scope}、{sel.period.label} 保存）。")

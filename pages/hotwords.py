@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import hotwords as hw
+from analytics.store import StoreError
 from analytics import textseg
 from pages import _layout
 
@@ -415,7 +416,7 @@ def candidate_form(db: str, word: str, rel: pd.DataFrame, sel, filters: tuple, v
                 with hw.store_writer(db) as con:
                     cid = hw.add_candidate(con, words or [word], sel.period.start, sel.period.end, USER,
                                            title=title, note=note, dict_version=version, **dict(filters))
-            except hw.HotwordsError as exc:
+            except (hw.HotwordsError, StoreError) as exc:
                 st.error(str(exc))
             else:
                 st.success(f"已加入备选库，编号 {cid}（证据按 {sel.period.label} 的数据保存）。到“监督项目备选库”查看。")
