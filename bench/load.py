@@ -1,20 +1,22 @@
 """Load: twenty people use the cockpit at once while a command-line import runs.
 
-    python bench/load.py --db /tmp/scale/store.duckdb [--sessions 20] [--seconds 120]
+    python bench/load.py [--db /tmp/scale/store.duckdb] [--sessions 20] [--seconds 120] [--import loop|big|none]
 
 One `streamlit run` server on 127.0.0.1 serves a copy of the store (the import must not change the
-benchmark store). Headless Chromium opens ``--sessions`` browser contexts (one browser, one context
-per person); each opens the app and then cycles through every page by the sidebar's links, as a
-person would, for ``--seconds``. Meanwhile ``python -m analytics ingest`` runs in a loop on the same
-store, each time with a fresh small export (new opinion ids, so every import adds rows, segments
-them and changes the data version the pages' caches are keyed by).
+benchmark store). First one person opens every page once (the caches of a server that has been up;
+``--no-warmup`` skips it). Then headless Chromium opens ``--sessions`` browser contexts (one browser,
+one context per person), arriving over ``--stagger`` seconds; each opens the app and cycles through
+every page by the sidebar's links, as a person would, for ``--seconds``. Meanwhile the command line
+imports: ``loop`` — a fresh small export (500 opinions with new ids) again and again, so every import
+adds rows, segments them and changes the data version the pages' caches are keyed by; ``big`` — one
+large file (default: the 2024 opinions export of bench_scale.py, ~500,000 rows).
 
 Counted as errors: stException elements on a page, JavaScript page errors, pages that did not
 finish within ``--page-timeout`` seconds, and imports that failed. Printed: page completion times
 (click → the page's script has finished and nothing on it is stale) p50/p95 per page and overall,
-the imports done, the server's peak resident memory and the load average. Everything the script
-starts (server, import loop, browser) is terminated when it ends, however it ends; the whole run is
-bounded by ``--seconds`` plus a fixed grace.
+the imports done, the server's peak resident memory, the CPU seconds used by the server and by the
+rest (browsers, import) and the load average. Everything the script starts (server, import, browser)
+is terminated when it ends, however it ends; the run is bounded by ``--seconds`` plus a fixed grace.
 """
 from __future__ import annotations
 
@@ -40,8 +42,10 @@ sys.path.insert(0, str(BENCH))
 
 import browser  # noqa: E402
 
-GRACE_S = 180  # beyond --seconds: start-up, the last pages in flight, shutting down
+GRACE_S = 180  # beyond --seconds: the last pages in flight, shutting down
 IMPORT_OPINIONS = 500  # opinions per import in the loop
+CLICK_TIMEOUT_S = 10  # a sidebar link not clickable within this: the person types the URL instead
+IMPORT_LIMITS = Path("/tmp/scale/limits.toml")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -62,8 +66,12 @@ def small_export(work: Path) -> tuple[list[str], list[list[str]]]:
 
     out = work / "small_exports"
     paths = write_demo(out, seed=1, years=1, scale=0.3)
-    src = next(p for p in paths if p.name.startswith("民情民意") and p.suffix == ".csv")
-    text = src.read_bytes().decode("utf-8-sig")
+    src = [p for p in paths if p.name.startswith("民情民意") and p.suffix == ".csv"][-1]  # the newest
+    raw = src.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:  # the demo writes the older platform's export in GBK
+        text = raw.decode("gb18030")
     rows = list(csv.reader(io.StringIO(text)))
     head = 1 if len(rows[0]) == 1 else 0  # a title row above the header
     return rows[head], rows[head + 1:][-IMPORT_OPINIONS:]
@@ -80,29 +88,59 @@ def write_fresh(path: Path, header: list[str], rows: list[list[str]], k: int) ->
 
 
 async def import_loop(db: Path, work: Path, stop: asyncio.Event, log: list[dict]) -> None:
-    header, rows = small_export(work)
+    try:
+        await _import_loop(db, work, stop, log)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # counted as a failed import, not lost
+        log.append({"seconds": 0.0, "code": -1, "error": f"import loop stopped: {exc!r}"[:500]})
+
+
+async def _import_loop(db: Path, work: Path, stop: asyncio.Event, log: list[dict]) -> None:
+    header, rows = await asyncio.to_thread(small_export, work)
     k = 0
     while not stop.is_set():
         k += 1
         f = work / f"民情民意_load_{k:04d}.csv"
         write_fresh(f, header, rows, k)
-        t = time.monotonic()
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "analytics", "ingest", str(f), "--db", str(db), "--json",
-            cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True)
-        try:
-            out, err = await proc.communicate()
-        except asyncio.CancelledError:
-            _kill_group(proc.pid)
-            raise
-        entry = {"seconds": time.monotonic() - t, "code": proc.returncode}
-        if proc.returncode == 0:
-            files = json.loads(out.decode())["files"]
-            entry["imported"] = sum(x["imported"] for x in files)
-        else:
-            entry["error"] = (err.decode() or out.decode())[-500:]
-        log.append(entry)
+        await run_import([f], db, log)
         f.unlink(missing_ok=True)
+
+
+async def big_import(db: Path, files: list[Path], log: list[dict]) -> None:
+    """One large import (e.g. a year of opinions again): readers go on while it runs."""
+    try:
+        await run_import(files, db, log)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.append({"seconds": 0.0, "code": -1, "error": f"import stopped: {exc!r}"[:500]})
+
+
+async def run_import(files: list[Path], db: Path, log: list[dict]) -> None:
+    t = time.monotonic()
+    entry: dict = {"started": t, "code": None}
+    log.append(entry)
+    env = dict(os.environ)
+    if IMPORT_LIMITS.exists():  # room for a benchmark-sized file (bench_scale.py writes it)
+        env["COCKPIT_LIMITS"] = str(IMPORT_LIMITS)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "analytics", "ingest", *map(str, files), "--db", str(db), "--json",
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True, env=env)
+    try:
+        out, err = await proc.communicate()
+    except asyncio.CancelledError:
+        _kill_group(proc.pid)
+        entry["code"] = "cut"  # still running when the run ended: neither done nor failed
+        entry["seconds"] = time.monotonic() - t
+        raise
+    entry.update(seconds=time.monotonic() - t, code=proc.returncode)
+    if proc.returncode == 0:
+        reports = json.loads(out.decode())["files"]
+        entry["rows"] = sum(x["rows_read"] for x in reports)
+        entry["imported"] = sum(x["imported"] for x in reports)
+    else:
+        entry["error"] = (err.decode() or out.decode())[-500:]
 
 
 def _kill_group(pid: int) -> None:
@@ -120,7 +158,8 @@ async def wait_done(page, title: str, timeout_s: float) -> None:
 
 
 async def person(n: int, b, base: str, pages: list[tuple[str, str]], deadline: float,
-                 timeout_s: float, stats: dict) -> None:
+                 timeout_s: float, stats: dict, delay: float = 0.0) -> None:
+    await asyncio.sleep(delay)  # people do not all arrive in the same second
     ctx = await b.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = await ctx.new_page()
     page.on("pageerror", lambda exc: stats["page_errors"].append(f"session {n}: {exc}"[:300]))
@@ -142,8 +181,12 @@ async def person(n: int, b, base: str, pages: list[tuple[str, str]], deadline: f
             link = page.locator("[data-testid=stSidebarNav] a", has_text=title).first
             t = time.monotonic()
             try:
-                await link.click(timeout=timeout_s * 1000)
-                await wait_done(page, title, timeout_s)
+                try:
+                    await link.click(timeout=CLICK_TIMEOUT_S * 1000)
+                except Exception:  # the link not clickable yet (the page still drawing): open the URL
+                    stats["url_fallbacks"] += 1
+                    await page.goto(f"{base}/{url_path}", timeout=timeout_s * 1000)
+                await wait_done(page, title, max(1.0, timeout_s - (time.monotonic() - t)))
             except Exception as exc:
                 stats["timeouts"].append(f"session {n} {url_path}: {type(exc).__name__}: {str(exc)[:120]}")
                 try:  # start this person over on the page they wanted
@@ -163,31 +206,87 @@ async def person(n: int, b, base: str, pages: list[tuple[str, str]], deadline: f
 
 # ───────────────────────────── the run ─────────────────────────────
 
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of live processes (clock ticks → seconds)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            pass
+    return total / tick
+
+
+def descendants(root: int) -> list[int]:
+    kids: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat", encoding="ascii") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+                kids.setdefault(ppid, []).append(int(d))
+            except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+                pass
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        for k in kids.get(p, []):
+            out.append(k)
+            todo.append(k)
+    return out
+
+
+async def warm_up(b, base: str, pages: list[tuple[str, str]], timeout_s: float) -> float:
+    """One person opens every page once (the server's caches fill, as on a server that has been up)."""
+    ctx = await b.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = await ctx.new_page()
+    t = time.monotonic()
+    try:
+        for url_path, title in pages:
+            await page.goto(f"{base}/{url_path}", timeout=timeout_s * 1000)
+            await wait_done(page, title, timeout_s)
+    finally:
+        await ctx.close()
+    return time.monotonic() - t
+
+
 async def run(args, db: Path, work: Path) -> dict:
     from playwright.async_api import async_playwright
 
     pages = browser.pages()
-    stats = {"times": {}, "first_load": [], "exceptions": [], "page_errors": [], "timeouts": []}
+    stats = {"times": {}, "first_load": [], "exceptions": [], "page_errors": [], "timeouts": [], "url_fallbacks": 0}
     imports: list[dict] = []
     peak = {"rss": 0}
     with browser.serve(db, work / "server.log") as (base, server):
         stop = asyncio.Event()
-        importer = asyncio.create_task(import_loop(db, work, stop, imports)) if args.import_loop else None
 
         async def sample_memory():
             while not stop.is_set():
                 peak["rss"] = max(peak["rss"], browser.memory_kib(server.pid).get("VmRSS", 0))
-                await asyncio.sleep(1)
+                await asyncio.sleep(0.5)
 
         sampler = asyncio.create_task(sample_memory())
         loads = []
+        importer = None
         try:
             async with async_playwright() as p:
                 b = await browser.launch_async(p)
                 try:
+                    if args.warmup:
+                        stats["warmup_s"] = await warm_up(b, base, pages, 300)
+                    server_cpu0 = cpu_seconds([server.pid])
+                    all_cpu0 = cpu_seconds(descendants(os.getpid()))
+                    if args.import_mode == "loop":
+                        importer = asyncio.create_task(import_loop(db, work, stop, imports))
+                    elif args.import_mode == "big":
+                        importer = asyncio.create_task(big_import(db, args.big_files, imports))
                     t0 = time.monotonic()
                     deadline = t0 + args.seconds
-                    people = [asyncio.create_task(person(n, b, base, pages, deadline, args.page_timeout, stats))
+                    people = [asyncio.create_task(person(n, b, base, pages, deadline, args.page_timeout, stats,
+                                                         delay=args.stagger * n / max(args.sessions, 1)))
                               for n in range(args.sessions)]
 
                     async def sample_load():
@@ -201,6 +300,9 @@ async def run(args, db: Path, work: Path) -> dict:
                     load_task.cancel()
                     stats["session_failures"] = [repr(d)[:300] for d in done if isinstance(d, BaseException)]
                     stats["wall_s"] = time.monotonic() - t0
+                    stats["server_cpu_s"] = cpu_seconds([server.pid]) - server_cpu0
+                    # the browser's processes (and the import's, while alive): everything below us but the server
+                    stats["other_cpu_s"] = cpu_seconds(descendants(os.getpid())) - all_cpu0 - stats["server_cpu_s"]
                 finally:
                     await b.close()
         finally:
@@ -222,8 +324,9 @@ async def run(args, db: Path, work: Path) -> dict:
 
 def report(stats: dict, args) -> int:
     all_times = [t for ts in stats["times"].values() for t in ts]
-    print(f"load: {args.sessions} sessions × {args.seconds} s against one `streamlit run` server "
-          f"({os.cpu_count()} cores); store {args.db}")
+    print(f"load: {args.sessions} browser sessions (arriving over {args.stagger:.0f} s) × {args.seconds:.0f} s "
+          f"against one `streamlit run` server ({os.cpu_count()} cores); a copy of {args.db}; "
+          f"page timeout {args.page_timeout:.0f} s")
     print(f"{'page':<14}{'visits':>8}{'p50 s':>9}{'p95 s':>9}{'max s':>9}")
     for url_path, _ in browser.pages():
         ts = stats["times"].get(url_path, [])
@@ -239,16 +342,26 @@ def report(stats: dict, args) -> int:
         print(f"first load of the app per session: p50 {pct(fl, 50):.2f} s, p95 {pct(fl, 95):.2f} s")
     imps = stats["imports"]
     ok = [i for i in imps if i["code"] == 0]
-    if args.import_loop:
+    cut = [i for i in imps if i["code"] == "cut"]
+    failed = [i for i in imps if i["code"] not in (0, "cut")]
+    if args.import_mode != "none":
         secs = [i["seconds"] for i in ok]
-        print(f"imports during the run: {len(ok)} done ({sum(i.get('imported', 0) for i in ok):,} opinions added, "
-              f"{IMPORT_OPINIONS} per import), {len(imps) - len(ok)} failed"
-              + (f"; each {pct(secs, 50):.1f} s p50, {max(secs):.1f} s max" if secs else ""))
+        what = (f"{IMPORT_OPINIONS} new opinions each, in a loop" if args.import_mode == "loop"
+                else "one big import: " + ", ".join(p.name for p in args.big_files))
+        print(f"command-line import during the run ({what}): {len(ok)} done "
+              f"({sum(i.get('rows', 0) for i in ok):,} rows read, {sum(i.get('imported', 0) for i in ok):,} added)"
+              + (f", each {pct(secs, 50):.1f} s p50, {max(secs):.1f} s max" if secs else "")
+              + (f"; 1 still running at the end ({cut[0]['seconds']:.0f} s in)" if cut else "")
+              + f"; {len(failed)} failed")
+    if stats["url_fallbacks"]:
+        print(f"sidebar links not clickable within {CLICK_TIMEOUT_S} s, URL opened instead: {stats['url_fallbacks']}")
+    if "warmup_s" in stats:
+        print(f"warm-up before the run: one session opened every page once in {stats['warmup_s']:.0f} s")
     errors = {
         "stException elements": stats["exceptions"],
         "page errors (JavaScript)": stats["page_errors"],
         "timeouts": stats["timeouts"],
-        "failed imports": [i["error"] for i in imps if i["code"] != 0],
+        "failed imports": [i.get("error", "") for i in failed],
         "sessions that failed": stats.get("session_failures", []),
     }
     total = sum(len(v) for v in errors.values())
@@ -258,6 +371,9 @@ def report(stats: dict, args) -> int:
             print(f"  {k}: {e}")
     print(f"server peak RSS {stats['server_peak_mib']:,.0f} MiB; load average during the run "
           f"mean {stats['load_mean']:.1f}, max {stats['load_max']:.1f}; wall {stats.get('wall_s', 0):.0f} s")
+    if "server_cpu_s" in stats:
+        print(f"CPU used during the run: server {stats['server_cpu_s']:.0f} s, browsers and import "
+              f"{stats['other_cpu_s']:.0f} s, of {os.cpu_count() * stats.get('wall_s', 0):.0f} s available")
     return 0 if total == 0 else 1
 
 
@@ -268,12 +384,21 @@ def main() -> int:
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=120)
     ap.add_argument("--page-timeout", type=float, default=60, help="seconds before a page counts as timed out")
-    ap.add_argument("--no-import", dest="import_loop", action="store_false",
-                    help="no command-line import during the run")
+    ap.add_argument("--import", dest="import_mode", choices=("loop", "big", "none"), default="loop",
+                    help="loop: a fresh small export imported again and again (default); big: one large "
+                         "import (--big-file, default the 2024 opinions export of bench_scale.py); none")
+    ap.add_argument("--big-file", dest="big_files", type=Path, action="append",
+                    help="file(s) for --import big (default /tmp/scale/exports/民情民意_2024.csv)")
+    ap.add_argument("--stagger", type=float, default=10.0,
+                    help="seconds over which the sessions arrive (default 10)")
+    ap.add_argument("--no-warmup", dest="warmup", action="store_false",
+                    help="start the sessions on a server that has served nothing yet")
     ap.add_argument("--workdir", type=Path, help="where the copy of the store goes (default: a temporary folder)")
     args = ap.parse_args()
     if not args.db.exists():
         sys.exit(f"no store at {args.db}: run bench/bench_scale.py first (or give --db)")
+    if args.import_mode == "big" and not args.big_files:
+        args.big_files = [Path("/tmp/scale/exports/民情民意_2024.csv")]
     work = Path(tempfile.mkdtemp(prefix="cockpit-load-", dir=args.workdir))
     try:
         db = work / "cockpit.duckdb"
