@@ -6,7 +6,8 @@ One `streamlit run` server on 127.0.0.1 serves a copy of the store (the import m
 benchmark store). First one person opens every page once (the caches of a server that has been up;
 ``--no-warmup`` skips it). Then headless Chromium opens ``--sessions`` browser contexts (one browser,
 one context per person), arriving over ``--stagger`` seconds; each opens the app and cycles through
-every page by the sidebar's links, as a person would, for ``--seconds``. Meanwhile the command line
+every page by the sidebar's links, as a person would (looking at each page ~``--think`` seconds),
+for ``--seconds``. Meanwhile the command line
 imports: ``loop`` — a fresh small export (500 opinions with new ids) again and again, so every import
 adds rows, segments them and changes the data version the pages' caches are keyed by; ``big`` — one
 large file (default: the 2024 opinions export of bench_scale.py, ~500,000 rows).
@@ -26,6 +27,7 @@ import csv
 import io
 import json
 import os
+import random
 import shutil
 import signal
 import statistics
@@ -158,7 +160,7 @@ async def wait_done(page, title: str, timeout_s: float) -> None:
 
 
 async def person(n: int, b, base: str, pages: list[tuple[str, str]], deadline: float,
-                 timeout_s: float, stats: dict, delay: float = 0.0) -> None:
+                 timeout_s: float, stats: dict, delay: float = 0.0, think: float = 0.0) -> None:
     await asyncio.sleep(delay)  # people do not all arrive in the same second
     ctx = await b.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = await ctx.new_page()
@@ -176,6 +178,9 @@ async def person(n: int, b, base: str, pages: list[tuple[str, str]], deadline: f
             stats["timeouts"].append(f"session {n} first load {url_path}: {type(exc).__name__}")
         i = 0
         while time.monotonic() < deadline:
+            await asyncio.sleep(think * (0.5 + random.random()))  # reading the page before the next click
+            if time.monotonic() >= deadline:
+                break
             i += 1
             url_path, title = order[i % len(order)]
             link = page.locator("[data-testid=stSidebarNav] a", has_text=title).first
@@ -257,6 +262,7 @@ async def run(args, db: Path, work: Path) -> dict:
     from playwright.async_api import async_playwright
 
     pages = browser.pages()
+    load_before = os.getloadavg()[0]
     stats = {"times": {}, "first_load": [], "exceptions": [], "page_errors": [], "timeouts": [], "url_fallbacks": 0}
     imports: list[dict] = []
     peak = {"rss": 0}
@@ -273,20 +279,35 @@ async def run(args, db: Path, work: Path) -> dict:
         importer = None
         try:
             async with async_playwright() as p:
-                b = await browser.launch_async(p)
+                b = await browser.launch_async(p, niceness=args.nice)
                 try:
                     if args.warmup:
                         stats["warmup_s"] = await warm_up(b, base, pages, 300)
                     server_cpu0 = cpu_seconds([server.pid])
-                    all_cpu0 = cpu_seconds(descendants(os.getpid()))
+                    seen: dict[int, float] = {}  # pid -> CPU seconds when last seen (processes come and go)
+                    for pid in descendants(os.getpid()):
+                        seen[pid] = cpu_seconds([pid])
+                    base_cpu = dict(seen)
+
+                    async def sample_cpu():
+                        while not stop.is_set():
+                            for pid in descendants(os.getpid()):
+                                c = cpu_seconds([pid])
+                                if c:
+                                    seen[pid] = max(seen.get(pid, 0.0), c)
+                            await asyncio.sleep(2)
+
+                    cpu_task = asyncio.create_task(sample_cpu())
                     if args.import_mode == "loop":
                         importer = asyncio.create_task(import_loop(db, work, stop, imports))
                     elif args.import_mode == "big":
                         importer = asyncio.create_task(big_import(db, args.big_files, imports))
                     t0 = time.monotonic()
                     deadline = t0 + args.seconds
+                    random.seed(0)
                     people = [asyncio.create_task(person(n, b, base, pages, deadline, args.page_timeout, stats,
-                                                         delay=args.stagger * n / max(args.sessions, 1)))
+                                                         delay=args.stagger * n / max(args.sessions, 1),
+                                                         think=args.think))
                               for n in range(args.sessions)]
 
                     async def sample_load():
@@ -300,9 +321,11 @@ async def run(args, db: Path, work: Path) -> dict:
                     load_task.cancel()
                     stats["session_failures"] = [repr(d)[:300] for d in done if isinstance(d, BaseException)]
                     stats["wall_s"] = time.monotonic() - t0
+                    cpu_task.cancel()
                     stats["server_cpu_s"] = cpu_seconds([server.pid]) - server_cpu0
-                    # the browser's processes (and the import's, while alive): everything below us but the server
-                    stats["other_cpu_s"] = cpu_seconds(descendants(os.getpid())) - all_cpu0 - stats["server_cpu_s"]
+                    # everything else we started (browser processes, the import), as last sampled
+                    stats["other_cpu_s"] = sum(c - base_cpu.get(pid, 0.0) for pid, c in seen.items()
+                                               if pid != server.pid)
                 finally:
                     await b.close()
         finally:
@@ -315,6 +338,7 @@ async def run(args, db: Path, work: Path) -> dict:
                     pass
             sampler.cancel()
         mem = browser.memory_kib(server.pid)
+    stats["load_before"] = load_before
     stats["server_peak_mib"] = max(mem.get("VmHWM", 0), peak["rss"]) / 1024
     stats["imports"] = imports
     stats["load_max"] = max(loads) if loads else os.getloadavg()[0]
@@ -324,7 +348,9 @@ async def run(args, db: Path, work: Path) -> dict:
 
 def report(stats: dict, args) -> int:
     all_times = [t for ts in stats["times"].values() for t in ts]
-    print(f"load: {args.sessions} browser sessions (arriving over {args.stagger:.0f} s) × {args.seconds:.0f} s "
+    print(f"load average before the run: {stats.get('load_before', 0):.1f} (the machine is shared)")
+    print(f"load: {args.sessions} browser sessions (arriving over {args.stagger:.0f} s, ~{args.think:.0f} s on each "
+          f"page, browsers at nice {args.nice}) × {args.seconds:.0f} s "
           f"against one `streamlit run` server ({os.cpu_count()} cores); a copy of {args.db}; "
           f"page timeout {args.page_timeout:.0f} s")
     print(f"{'page':<14}{'visits':>8}{'p50 s':>9}{'p95 s':>9}{'max s':>9}")
@@ -389,6 +415,11 @@ def main() -> int:
                          "import (--big-file, default the 2024 opinions export of bench_scale.py); none")
     ap.add_argument("--big-file", dest="big_files", type=Path, action="append",
                     help="file(s) for --import big (default /tmp/scale/exports/民情民意_2024.csv)")
+    ap.add_argument("--nice", type=int, default=19,
+                    help="CPU niceness of the browsers (default 19: in real use they run on the users' "
+                         "computers, not on the server's cores; 0 to compete as equals)")
+    ap.add_argument("--think", type=float, default=5.0,
+                    help="mean seconds a person looks at a page before the next click (default 5; 0: none)")
     ap.add_argument("--stagger", type=float, default=10.0,
                     help="seconds over which the sessions arrive (default 10)")
     ap.add_argument("--no-warmup", dest="warmup", action="store_false",
