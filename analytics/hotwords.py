@@ -22,7 +22,6 @@ are bound parameters; the only identifiers put into SQL come from ``FILTER_COLUM
 from __future__ import annotations
 
 import argparse
-import io
 from contextlib import contextmanager
 import json
 import math
@@ -1080,29 +1079,10 @@ def cloud_layout(words: Sequence[str], weights: Sequence[float], width: float = 
 
 # ───────────────────────────── export ─────────────────────────────
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def safe_cell(value):
-    """A text cell that a spreadsheet would run as a formula is prefixed with an apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def to_xlsx(frames: dict[str, pd.DataFrame]) -> bytes:
-    """An .xlsx workbook with one sheet per frame; formula-like text neutralised (``safe_cell``)."""
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        for name, df in frames.items():
-            clean = df.copy()
-            for col in clean.columns:
-                if clean[col].dtype == object or pd.api.types.is_string_dtype(clean[col]):
-                    clean[col] = [safe_cell(x if not isinstance(x, (list, dict)) else json.dumps(x, ensure_ascii=False, default=str))
-                                  for x in clean[col]]
-            clean.columns = [safe_cell(str(c)) for c in clean.columns]
-            clean.to_excel(xw, sheet_name=name[:31], index=False)
-    return buf.getvalue()
+# One export rule for the whole app (formula neutralising, control characters, sheet names).
+from analytics.safe_export import safe_cell, to_xlsx  # noqa: E402,F401  (re-exported for the pages)
 
 
 # ───────────────────────────── new-word proposals ─────────────────────────────
