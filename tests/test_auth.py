@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import stat
 import subprocess
@@ -300,10 +299,21 @@ def test_audit_spools_when_the_store_is_busy_or_missing(store, tmp_path):
 
 # ───────────────────────────── command line ─────────────────────────────
 
-def cli(*args, stdin: str | None = None, env_extra: dict | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, **(env_extra or {}))
-    return subprocess.run([sys.executable, "-m", "analytics", *args], cwd=ROOT, input=stdin, capture_output=True,
-                          text=True, env=env, timeout=120)
+def cli(*args, stdin: str = "", monkeypatch=None) -> subprocess.CompletedProcess:
+    """``python -m analytics …`` in this process (its entry point; one interpreter for all calls)."""
+    import contextlib
+
+    from analytics.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    real_stdin = sys.stdin
+    sys.stdin = io.StringIO(stdin)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+    finally:
+        sys.stdin = real_stdin
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def test_users_command(tmp_path, store):

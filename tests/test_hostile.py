@@ -44,15 +44,12 @@ PASSWORD = "hostile-test-42"
 ROLE_USERS = {auth.ROLE_CHAIR: "主任甲", auth.ROLE_ANALYST: "分析乙", auth.ROLE_ADMIN: "管理丙"}
 
 HOSTILE = [
-    "'; DROP TABLE opinions; --",
+    "'; DROP TABLE opinions; -- \"`/* %_\\ ${x} {{7*7}}",
     "1 OR 1=1",
-    '"\'`;--/*',
     "x" * 10_000,
-    "😀👩‍👩‍👧‍👦🚧",
+    "😀👩‍👩‍👧‍👦🚧 \u202e\u2066反向\u2069\u200f\ufeff",
     "a\x00b\x07\x1b[2J\x7f",
-    "\u202e\u2066反向\u2069\u200f\ufeff",
     '=HYPERLINK("http://evil.example","点我")',
-    "%_\\ ${x} {{7*7}}",
     "<script>alert(1)</script>",
 ]
 QUERY_KEYS = ("period", "town", "word", "suggestion", "rep", "session", "scope", "screen", "unknown")
@@ -239,7 +236,7 @@ def test_hostile_query_parameters_on_every_page(env, store, role):
     fallback warning, the others still refuse."""
     before = counts(store)
     at = signed_in(role)
-    values = HOSTILE if role == auth.ROLE_ADMIN else HOSTILE[:4]  # one role gets the full list
+    values = HOSTILE if role == auth.ROLE_ADMIN else HOSTILE[:3]  # one role gets the full list
     for page in labels.PAGES:
         for value in values:
             at._page_hash = calc_hash(page.url_path)
@@ -261,7 +258,7 @@ def test_exports_after_hostile_input_run_no_formulas(env, store):
     exported; no cell of any file the pages hand out starts a formula, and the audit log's file holds
     the shown table."""
     anon = AppTest.from_file(APP, default_timeout=60).run()
-    for value in HOSTILE[7:8] + ["+cmd", "-2+3", "@SUM(A1)", "\t=1"]:
+    for value in HOSTILE[5:6] + ["+cmd", "-2+3", "@SUM(A1)", "\t=1"]:
         anon.text_input[0].set_value(value)
         anon.text_input[1].set_value("wrong-password-1")
         anon.button[-1].click().run()
@@ -316,8 +313,6 @@ def test_exports_after_hostile_input_run_no_formulas(env, store):
     assert {"=HYPERLINK(\"http://evil.example\",\"点我\")", "+cmd", "@SUM(A1)"} <= set(shown["用户"])
 
 
-@pytest.mark.xfail(strict=True, reason="hotwords.to_xlsx hands text with control characters to openpyxl, which "
-                   "refuses the whole file; pointing it at analytics.safe_export.to_xlsx fixes it")
 def test_candidate_export_with_control_characters():
     from analytics import hotwords as hw
 

@@ -28,7 +28,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
-import pandas as pd
 import pytest
 import streamlit as st
 from google.protobuf import text_format
@@ -46,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 PASSWORD = "privacy-test-42"
 ROLE_USERS = {auth.ROLE_CHAIR: "主任甲", auth.ROLE_ANALYST: "分析乙", auth.ROLE_ADMIN: "管理丙"}
-OPTIONS_TRIED = 3  # per explored widget: the first few options (each one a rerun)
+OPTIONS_TRIED = 2  # per explored widget: the first few options (each one a rerun)
 _SEPARATORS = re.compile(r"[\s\-－—()（）+]")
 
 
