@@ -68,6 +68,7 @@ def remember(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:
         return compute()
     full = (name, state, key)
     with _lock:
+        _forget_older_states(state)
         if full in _entries:
             _entries.move_to_end(full)
             return _entries[full]  # type: ignore[return-value]
@@ -87,6 +88,23 @@ def remember(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:
     return value
 
 
+_current: dict[str, tuple] = {}  # store path (or dataset) -> the newest state seen
+
+
+def _forget_older_states(state: tuple) -> None:
+    """A store seen in a new state (an import swapped a new file in): what was kept for its older
+    states can never be asked for again — let it go now, not when the cache is full. Under _lock."""
+    where = state[1] if state[0] == "file" else state[1].split("|")[0]
+    old = _current.get(where)
+    if old == state:
+        return
+    _current[where] = state
+    if old is not None:
+        for k in [k for k in _entries if k[1] == old]:
+            del _entries[k]
+
+
 def clear() -> None:
     with _lock:
         _entries.clear()
+        _current.clear()

@@ -33,6 +33,8 @@ def test_a_read_only_store_is_remembered_until_it_changes(tmp_path):
     con.execute("INSERT INTO t VALUES (41)")
     con.close()
     assert _sum(db, calls) == 42 and len(calls) == 2
+    # what was kept for the store before the change is let go at once
+    assert [k[1] for k in memo._entries if k[0] == "test.sum"] == [memo._current[str(db)]]
 
 
 def test_writers_and_in_memory_databases_are_never_remembered(tmp_path):
