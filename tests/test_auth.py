@@ -596,3 +596,17 @@ def test_the_big_screen_stays_alive_until_the_user_is_disabled(three_users):
     auth.set_disabled("主任甲", True)
     at.run()
     assert at.text[0].value == "False"
+
+
+def test_the_first_admin_can_be_added_in_demo_mode_and_login_follows(users_file, store, monkeypatch):
+    at = app_at(store, monkeypatch, "users").run()
+    assert labels.AUTH_DEMO_MODE in texts(at)
+    assert at.selectbox[[s.label for s in at.selectbox].index("角色")].options == [auth.ROLE_ADMIN]
+    [w for w in at.text_input if w.label == "用户名"][0].input("首位管理员")
+    [w for w in at.text_input if w.label.startswith("密码")][0].input("first-admin-pass-1")
+    at.button[[b.label for b in at.button].index("添加用户")].click().run()
+    assert auth.load_users()["首位管理员"].role == auth.ROLE_ADMIN
+    at.run()  # from now on every page asks for the password
+    assert labels.AUTH_LOGIN_TITLE in texts(at) and not shows_data(at)
+    login(at, "首位管理员", "first-admin-pass-1")  # back on the page the URL names
+    assert [t.value for t in at.title] == ["用户与审计"] and "首位管理员" in texts(at)
