@@ -15,6 +15,7 @@ The rules (roles, hashing, slow-down) live in ``analytics.auth``; the log in ``a
 """
 from __future__ import annotations
 
+import importlib.util
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -266,9 +267,13 @@ def login_form() -> None:
             st.warning(flash, icon=":material/timer_off:")
         providers = oidc_providers()
         if providers:
+            ready = importlib.util.find_spec("authlib") is not None  # st.login needs Authlib
             for p in providers:
                 st.button(labels.AUTH_OIDC_BUTTON + (f"（{p}）" if p else ""), key=f"auth_oidc_{p or 'default'}",
-                          on_click=st.login, args=(p,) if p else (), type="primary", icon=":material/badge:")
+                          on_click=st.login, args=(p,) if p else (), type="primary", icon=":material/badge:",
+                          disabled=not ready)
+            if not ready:
+                st.caption(labels.AUTH_OIDC_NO_AUTHLIB)
             if _oidc_identity():
                 st.error(labels.AUTH_OIDC_UNMAPPED, icon=":material/person_off:")
                 st.button(labels.AUTH_LOGOUT, on_click=st.logout, key="auth_oidc_logout")

@@ -516,8 +516,14 @@ def test_oidc_button_only_when_configured(three_users, store, monkeypatch):
     at.secrets["auth"] = OIDC_SECRETS
     at.run()
     assert not at.exception
-    assert [b.label for b in at.button if labels.AUTH_OIDC_BUTTON in b.label] == [labels.AUTH_OIDC_BUTTON]
+    oidc = [b for b in at.button if labels.AUTH_OIDC_BUTTON in b.label]
+    assert [b.label for b in oidc] == [labels.AUTH_OIDC_BUTTON]
     assert len(at.text_input) == 2  # the password form stays
+    # st.login needs Authlib: without it the button is there but disabled, and the page says why.
+    import importlib.util
+
+    assert oidc[0].disabled == (importlib.util.find_spec("authlib") is None)
+    assert (labels.AUTH_OIDC_NO_AUTHLIB in texts(at)) == oidc[0].disabled
 
 
 def test_oidc_identity_maps_to_a_user(three_users, store, monkeypatch):
