@@ -420,8 +420,8 @@ def main() -> int:
                          "computers, not on the server's cores; 0 to compete as equals)")
     ap.add_argument("--think", type=float, default=5.0,
                     help="mean seconds a person looks at a page before the next click (default 5; 0: none)")
-    ap.add_argument("--stagger", type=float, default=10.0,
-                    help="seconds over which the sessions arrive (default 10)")
+    ap.add_argument("--stagger", type=float, default=20.0,
+                    help="seconds over which the sessions arrive (default 20)")
     ap.add_argument("--no-warmup", dest="warmup", action="store_false",
                     help="start the sessions on a server that has served nothing yet")
     ap.add_argument("--workdir", type=Path, help="where the copy of the store goes (default: a temporary folder)")
