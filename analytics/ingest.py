@@ -1051,6 +1051,28 @@ def _same_file_in_effect(cur, info: FileInfo, contract: Contract, explicit: Prof
     return b
 
 
+def _unchanged_in_store(db, info: FileInfo, contract: Contract, profile: str | Profile | None,
+                        limits: Limits) -> bool:
+    """``_same_file_in_effect`` on the live store, through a short read-only look. False whenever
+    that look is not possible (no store yet, an older schema, busy): the file is imported as usual."""
+    from analytics.store import StoreError, default_db_path, reading
+
+    if not default_db_path(db).is_file():
+        return False
+    try:
+        with reading(db, wait=5) as con:
+            cur = con.cursor()
+            profiles = admin.load_profiles(cur)
+            explicit = profile
+            if isinstance(profile, str):
+                explicit = next((p for p in profiles if p.name == profile), None)
+                if explicit is None:
+                    return False  # the full path says so, in Chinese
+            return _same_file_in_effect(cur, info, contract, explicit, profiles, limits.max_rows) is not None
+    except StoreError:
+        return False
+
+
 def _record_unchanged(cur, info: FileInfo, b: dict, user: str | None, report: FileReport) -> FileReport:
     """A batch for a file found unchanged by ``_same_file_in_effect``: every row it keeps is
     unchanged, its rejected rows are rejected again (copied from the batch before, with their reasons)."""
@@ -1161,7 +1183,7 @@ def import_files(db, paths: Iterable[str | Path], user: str | None = None, progr
     that could not be read is recorded as failed once the store is free again.
     """
     from analytics import audit
-    from analytics.store import snapshot
+    from analytics.store import snapshot, writing
 
     contract = load_contract()
     limits = admin.load_limits()
@@ -1176,19 +1198,31 @@ def import_files(db, paths: Iterable[str | Path], user: str | None = None, progr
             if progress:
                 progress(done, total, f"正在导入第 {n}/{len(files)} 个文件：{Path(path).name}")
             try:  # a file that cannot be read at all costs no copy of the store
-                _inspect(path, contract, limits)
+                info = _inspect(path, contract, limits)
             except ReadError as exc:
                 reports.append(FileReport(str(path), error=str(exc)))
                 continue
-            with snapshot(db, wait=wait, what=f"导入 {Path(path).name}", user=user) as snap:
-                report = _run_file(snap.con, path, True, user, contract, progress, done, total, profile, limits)
-                snap.keep = report.batch_id is not None
-                if snap.keep:
-                    audit.record(snap.con, "import", user or _current_user(), role=role, target=Path(path).name,
-                                 detail={"batch_id": report.batch_id, "sha256": report.sha256,
-                                         **{k: getattr(report, k) for k in ("rows_read", "imported", "updated",
-                                                                            "unchanged", "rejected")},
-                                         "profile": ",".join(report.profiles) or None})
+
+            def record(con, report: FileReport) -> None:
+                audit.record(con, "import", user or _current_user(), role=role, target=Path(path).name,
+                             detail={"batch_id": report.batch_id, "sha256": report.sha256,
+                                     **{k: getattr(report, k) for k in ("rows_read", "imported", "updated",
+                                                                        "unchanged", "rejected")},
+                                     "profile": ",".join(report.profiles) or None})
+
+            if _unchanged_in_store(db, info, contract, profile, limits):
+                # Its bytes are in the store as they were read (``_same_file_in_effect``): the batch
+                # that says so is two small rows, written in place — no copy of the whole store.
+                with writing(db, wait=wait, what=f"导入 {Path(path).name}（未变）", user=user) as con:
+                    report = _run_file(con, path, True, user, contract, progress, done, total, profile, limits)
+                    if report.batch_id is not None:
+                        record(con, report)
+            else:
+                with snapshot(db, wait=wait, what=f"导入 {Path(path).name}", user=user) as snap:
+                    report = _run_file(snap.con, path, True, user, contract, progress, done, total, profile, limits)
+                    snap.keep = report.batch_id is not None
+                    if snap.keep:
+                        record(snap.con, report)
             reports.append(report)
             done += report.rows_read + report.skipped
     for r in reports:

@@ -95,3 +95,27 @@ def test_an_undone_batch_or_a_newer_contract_means_reading_again(con, tmp_path, 
     calls.clear()
     assert _one(con, f).imported == 1 and calls == [1]
     assert first.sha256
+
+
+def test_the_live_store_records_an_unchanged_file_without_copying_the_store(tmp_path, monkeypatch):
+    from analytics import store
+    from analytics.ingest import import_files
+
+    db = tmp_path / "live.duckdb"
+    f = tmp_path / "bad_rows.csv"
+    shutil.copy(DATA / "bad_rows.csv", f)
+    (first,) = import_files(db, [f])
+    assert first.imported
+
+    def no_copy(*args, **kwargs):
+        raise AssertionError("the store was copied for an unchanged file")
+    monkeypatch.setattr(store, "snapshot", no_copy)
+    _forbid_reading(monkeypatch)
+    (again,) = import_files(db, [f])
+    assert (again.imported, again.unchanged, again.rejected) == (0, first.imported, first.rejected)
+    con = connect(db, read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM import_batches").fetchone()[0] == 2
+        assert con.execute("SELECT count(*) FROM audit_log WHERE action = 'import'").fetchone()[0] == 2
+    finally:
+        con.close()
