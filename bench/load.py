@@ -4,13 +4,15 @@
 
 One `streamlit run` server on 127.0.0.1 serves a copy of the store (the import must not change the
 benchmark store). First one person opens every page once (the caches of a server that has been up;
-``--no-warmup`` skips it). Then headless Chromium opens ``--sessions`` browser contexts (one browser,
-one context per person), arriving over ``--stagger`` seconds; each opens the app and cycles through
-every page by the sidebar's links, as a person would (looking at each page ~``--think`` seconds),
-for ``--seconds``. Meanwhile the command line
-imports: ``loop`` — a fresh small export (500 opinions with new ids) again and again, so every import
-adds rows, segments them and changes the data version the pages' caches are keyed by; ``big`` — one
-large file (default: the 2024 opinions export of bench_scale.py, ~500,000 rows).
+``--no-warmup`` skips it). Then headless Chromium (one browser, one context) opens a tab per person —
+each tab its own websocket, so its own Streamlit session; the tabs share the browser's cache of the
+app's scripts, as returning users' browsers each have it. The ``--sessions`` people arrive over
+``--stagger`` seconds; each opens the app and cycles through every page by the sidebar's links, as a
+person would (looking at each page ~``--think`` seconds), for ``--seconds``. Meanwhile the command
+line imports: ``loop`` — a fresh small export (500 opinions with new ids) again and again, so every
+import adds rows, segments them and changes the data version the pages' caches are keyed by;
+``big`` — one large file (default: the 2024 opinions export of bench_scale.py, ~500,000 rows, one
+byte changed so that it is read in full).
 
 Counted as errors: stException elements on a page, JavaScript page errors, pages that did not
 finish within ``--page-timeout`` seconds, and imports that failed. Printed: page completion times
@@ -109,10 +111,19 @@ async def _import_loop(db: Path, work: Path, stop: asyncio.Event, log: list[dict
         f.unlink(missing_ok=True)
 
 
-async def big_import(db: Path, files: list[Path], log: list[dict]) -> None:
-    """One large import (e.g. a year of opinions again): readers go on while it runs."""
+async def big_import(db: Path, files: list[Path], work: Path, log: list[dict]) -> None:
+    """One large import (a year of opinions again): readers go on while it runs. Each file is
+    copied with one more line ending, as if downloaded again: its bytes differ, so the importer
+    reads every row (a byte-identical file would be recognised and not read at all)."""
     try:
-        await run_import(files, db, log)
+        copies = []
+        for f in files:
+            c = work / f.name
+            await asyncio.to_thread(shutil.copyfile, f, c)
+            with open(c, "ab") as fh:
+                fh.write(b"\r\n")
+            copies.append(c)
+        await run_import(copies, db, log)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
@@ -159,11 +170,10 @@ async def wait_done(page, title: str, timeout_s: float) -> None:
                                  polling=50)
 
 
-async def person(n: int, b, base: str, pages: list[tuple[str, str]], deadline: float,
+async def person(n: int, ctx, base: str, pages: list[tuple[str, str]], deadline: float,
                  timeout_s: float, stats: dict, delay: float = 0.0, think: float = 0.0) -> None:
     await asyncio.sleep(delay)  # people do not all arrive in the same second
-    ctx = await b.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = await ctx.new_page()
+    page = await ctx.new_page()  # a tab of its own: its own websocket, so its own Streamlit session
     page.on("pageerror", lambda exc: stats["page_errors"].append(f"session {n}: {exc}"[:300]))
     try:
         # Start on a different page per person, so the pages are visited evenly from the start.
@@ -206,7 +216,7 @@ async def person(n: int, b, base: str, pages: list[tuple[str, str]], deadline: f
             for j in range(k):
                 stats["exceptions"].append(f"session {n} {url_path}: {(await errs.nth(j).inner_text())[:300]}")
     finally:
-        await ctx.close()
+        await page.close()
 
 
 # ───────────────────────────── the run ─────────────────────────────
@@ -244,9 +254,9 @@ def descendants(root: int) -> list[int]:
     return out
 
 
-async def warm_up(b, base: str, pages: list[tuple[str, str]], timeout_s: float) -> float:
-    """One person opens every page once (the server's caches fill, as on a server that has been up)."""
-    ctx = await b.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+async def warm_up(ctx, base: str, pages: list[tuple[str, str]], timeout_s: float) -> float:
+    """One person opens every page once (the server's caches fill, as on a server that has been up;
+    the browser caches the app's scripts, as a returning user's browser has them)."""
     page = await ctx.new_page()
     t = time.monotonic()
     try:
@@ -254,7 +264,7 @@ async def warm_up(b, base: str, pages: list[tuple[str, str]], timeout_s: float) 
             await page.goto(f"{base}/{url_path}", timeout=timeout_s * 1000)
             await wait_done(page, title, timeout_s)
     finally:
-        await ctx.close()
+        await page.close()
     return time.monotonic() - t
 
 
@@ -280,9 +290,12 @@ async def run(args, db: Path, work: Path) -> dict:
         try:
             async with async_playwright() as p:
                 b = await browser.launch_async(p, niceness=args.nice)
+                # One context, a tab per person: twenty Streamlit sessions (one per websocket) that share
+                # the browser's cache of the app's scripts, as returning users' browsers each have it.
+                ctx = await b.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
                 try:
                     if args.warmup:
-                        stats["warmup_s"] = await warm_up(b, base, pages, 300)
+                        stats["warmup_s"] = await warm_up(ctx, base, pages, 300)
                     server_cpu0 = cpu_seconds([server.pid])
                     seen: dict[int, float] = {}  # pid -> CPU seconds when last seen (processes come and go)
                     for pid in descendants(os.getpid()):
@@ -301,11 +314,11 @@ async def run(args, db: Path, work: Path) -> dict:
                     if args.import_mode == "loop":
                         importer = asyncio.create_task(import_loop(db, work, stop, imports))
                     elif args.import_mode == "big":
-                        importer = asyncio.create_task(big_import(db, args.big_files, imports))
+                        importer = asyncio.create_task(big_import(db, args.big_files, work, imports))
                     t0 = time.monotonic()
                     deadline = t0 + args.seconds
                     random.seed(0)
-                    people = [asyncio.create_task(person(n, b, base, pages, deadline, args.page_timeout, stats,
+                    people = [asyncio.create_task(person(n, ctx, base, pages, deadline, args.page_timeout, stats,
                                                          delay=args.stagger * n / max(args.sessions, 1),
                                                          think=args.think))
                               for n in range(args.sessions)]
