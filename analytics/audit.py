@@ -102,7 +102,7 @@ def _event(action: str, actor: str, role=None, target=None, detail=None, ok=True
 
 
 def _insert(con: duckdb.DuckDBPyConnection, e: dict) -> None:
-    con.cursor().execute(
+    con.execute(  # on the caller's connection: inside its transaction (a cursor would be a new one)
         "INSERT INTO audit_log (event_at, actor, role, action, target, ok, detail, client) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [datetime.fromisoformat(e["event_at"]), e["actor"], e["role"], e["action"], e["target"], e["ok"],
          e["detail"], e["client"]],

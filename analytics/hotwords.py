@@ -337,7 +337,7 @@ def segment_pending(con, progress: Progress | None = None, version: int | None =
 
 
 def set_dictionary(con, userdict_text: str, stopwords_text: str, user: str, note: str | None = None,
-                   progress: Progress | None = None) -> int:
+                   progress: Progress | None = None, role: str | None = None) -> int:
     """Make (or reuse) a version for these texts, segment every opinion with it, then activate it.
 
     Runs on one connection that must not be inside a transaction: the version is committed first,
@@ -357,6 +357,7 @@ def set_dictionary(con, userdict_text: str, stopwords_text: str, user: str, note
     try:
         segment_pending(con, progress=progress, version=v)
         _activate(con, v, catch_up=False)
+        _audit_dictionary(con, v, user, role, note)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -373,6 +374,18 @@ def _activate(con, version: int, catch_up: bool = True) -> None:
     con.execute("UPDATE dict_versions SET state = 'ready', activated_at = ? WHERE version = ?",
                 [_now(), version])
     con.execute("UPDATE dict_versions SET active = (version = ?)", [version])
+
+
+def _audit_dictionary(con, version: int, user: str, role: str | None, note: str | None,
+                      switched_back: bool = False) -> None:
+    """The audit record of a dictionary change, in the transaction that activates the version."""
+    from analytics import audit
+
+    users, stops = con.execute("SELECT userdict, stopwords FROM dict_versions WHERE version = ?", [version]).fetchone()
+    audit.record(con, "dictionary", user, role=role, target=f"词典版本 {version}",
+                 detail={"version": int(version), "note": note, "switched_back": switched_back,
+                         "userdict_lines": len((users or "").splitlines()),
+                         "stopword_lines": len((stops or "").splitlines())})
 
 
 # A running app opens short read-only connections; DuckDB refuses a read-write connection in the same
@@ -419,7 +432,8 @@ def store_reader(db):
         yield con
 
 
-def segment_pending_at(db, progress: Progress | None = None, batch: int = BACKGROUND_BATCH) -> int:
+def segment_pending_at(db, progress: Progress | None = None, batch: int = BACKGROUND_BATCH,
+                       user: str = SYSTEM_USER, role: str | None = None) -> int:
     """Segment what is missing in a store a running app reads (e.g. a store imported before the
     importer segmented, or after an interrupted re-segmentation) with the active dictionary (the
     files in ``data/`` if there is none yet), holding the store only for short moments."""
@@ -427,13 +441,13 @@ def segment_pending_at(db, progress: Progress | None = None, batch: int = BACKGR
         texts = dictionary_texts(con) if active_version(con) is not None else None
     if texts is None:
         texts = (textseg.read_userdict_file(), textseg.read_stopwords_file())
-    return set_dictionary_at(db, *texts, user=SYSTEM_USER, note="初始词典（data/ 下的文件）",
-                             progress=progress, batch=batch, catch_up=True)
+    return set_dictionary_at(db, *texts, user=user, note="初始词典（data/ 下的文件）",
+                             progress=progress, batch=batch, catch_up=True, role=role)
 
 
 def set_dictionary_at(db, userdict_text: str, stopwords_text: str, user: str, note: str | None = None,
                       progress: Progress | None = None, batch: int = BACKGROUND_BATCH,
-                      catch_up: bool = False) -> int:
+                      catch_up: bool = False, role: str | None = None) -> int:
     """``set_dictionary`` for a store that a running app also reads (call it from a background thread).
 
     The cutting happens with no connection open; the store is opened read-write only for each short
@@ -482,17 +496,22 @@ def set_dictionary_at(db, userdict_text: str, stopwords_text: str, user: str, no
         changed = con.execute(fingerprint).fetchone() != before or before[0] != len(done)
     # The catch-up (stale and missing opinions) only when something may be missing: at a million
     # opinions it holds the store for a second or two.
-    write(lambda con: _activate(con, v, catch_up=catch_up or changed or skipped > 0))
+    def activate(con):
+        _activate(con, v, catch_up=catch_up or changed or skipped > 0)
+        _audit_dictionary(con, v, user, role, note)
+
+    write(activate)
     if progress:
         progress("新词典已启用", 1.0)
     return v
 
 
-def activate_version(con, version: int) -> None:
+def activate_version(con, version: int, user: str = SYSTEM_USER, role: str | None = None) -> None:
     """Switch back to an older version: bring it up to date, then make it the active one."""
     if con.execute("SELECT count(*) FROM dict_versions WHERE version = ?", [version]).fetchone()[0] == 0:
         raise HotwordsError(f"词典版本 {version} 不存在。")
     _activate(con, int(version))
+    _audit_dictionary(con, int(version), user, role, None, switched_back=True)
 
 
 def seg_state(con) -> str:
@@ -1347,7 +1366,7 @@ def candidate_evidence(con, words, start, end, dict_version: int | None = None, 
 
 
 def add_candidate(con, words, start, end, user: str, title: str | None = None, note: str | None = None,
-                  dict_version: int | None = None, **filters) -> int:
+                  dict_version: int | None = None, role: str | None = None, **filters) -> int:
     """Put a word or set of words into the pool with the evidence of this moment; returns its id."""
     wl = split_words(words)
     if not wl:
@@ -1361,10 +1380,21 @@ def add_candidate(con, words, start, end, user: str, title: str | None = None, n
                  json.dumps(ev, ensure_ascii=False, default=str), note or "", user, now, user, now])
     con.execute("INSERT INTO candidate_events VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [cid, now, user, "创建", None, STATUSES[0], note or ""])
+    _audit_candidate(con, "candidate_add", cid, user, role,
+                     {"words": wl, "score": ev["score"], "period": [str(start), str(end)],
+                      "filters": {k: v for k, v in filters.items() if v}, "note": note or None})
     return int(cid)
 
 
-def set_candidate_status(con, candidate_id: int, status: str, user: str, note: str | None = None) -> None:
+def _audit_candidate(con, action: str, candidate_id, user: str, role: str | None, detail: dict) -> None:
+    """The audit record of a change to the pool, in the caller's write transaction."""
+    from analytics import audit
+
+    audit.record(con, action, user, role=role, target=f"备选项目 {int(candidate_id)}", detail=detail)
+
+
+def set_candidate_status(con, candidate_id: int, status: str, user: str, note: str | None = None,
+                         role: str | None = None) -> None:
     """Move a candidate along the workflow (``TRANSITIONS``), recording who, when and why."""
     row = con.execute("SELECT status FROM candidates WHERE candidate_id = ?", [candidate_id]).fetchone()
     if row is None:
@@ -1381,9 +1411,10 @@ def set_candidate_status(con, candidate_id: int, status: str, user: str, note: s
                 [status, user, now, candidate_id])
     con.execute("INSERT INTO candidate_events VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [candidate_id, now, user, "状态变更", old, status, note or ""])
+    _audit_candidate(con, "candidate_status", candidate_id, user, role, {"from": old, "to": status, "note": note or None})
 
 
-def add_candidate_note(con, candidate_id: int, note: str, user: str) -> None:
+def add_candidate_note(con, candidate_id: int, note: str, user: str, role: str | None = None) -> None:
     """Append a dated note to a candidate (kept in its history too)."""
     note = (note or "").strip()
     if not note:
@@ -1398,6 +1429,7 @@ def add_candidate_note(con, candidate_id: int, note: str, user: str) -> None:
                 [notes, user, now, candidate_id])
     con.execute("INSERT INTO candidate_events VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [candidate_id, now, user, "备注", None, None, note])
+    _audit_candidate(con, "candidate_note", candidate_id, user, role, {"note": note})
 
 
 CANDIDATE_COLUMNS = ["candidate_id", "title", "words", "status", "score", "score_parts", "evidence",
@@ -1468,20 +1500,22 @@ def _run(args: argparse.Namespace) -> int:
     from analytics.parquet import is_dataset
     from analytics.store import StoreError, connect, default_db_path
 
-    # A Parquet export is read as it is (segmented when it was exported); a store is segmented first.
-    read_only = is_dataset(default_db_path(args.db))
+    # The store is read read-only. Opinions not yet segmented (a store imported before the importer
+    # segmented) are segmented first through the store's writer lock in short transactions, like the
+    # page's background job, so a running app and an import are never disturbed. A Parquet export
+    # is read as it is (segmented when it was exported).
+    db = default_db_path(args.db)
     try:
-        con = connect(args.db, read_only=read_only)
+        con = connect(db, read_only=True)
+        if not is_dataset(db) and (pending := pending_count(con)):
+            con.close()
+            print(f"正在为 {pending:,} 条尚未分词的意见分词…", file=sys.stderr)
+            segment_pending_at(db)
+            con = connect(db, read_only=True)
     except StoreError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     try:
-        pending = 0 if read_only else pending_count(con)
-        if pending:
-            print(f"正在为 {pending:,} 条尚未分词的意见分词…", file=sys.stderr)
-            con.execute("BEGIN TRANSACTION")
-            segment_pending(con)
-            con.execute("COMMIT")
         try:
             if args.date_from or args.date_to:
                 if not (args.date_from and args.date_to):

@@ -58,6 +58,16 @@ ORDER_BY = {
     "opinion_words": "dict_version, day, doc_id, word_id",
     "candidate_events": "rowid",  # candidate_history orders by rowid: the view numbers the rows again
 }
+# Personal data never leaves the DuckDB file raw (docs/security.md §6): the store keeps submitters'
+# names as imported (an admin may look one up when configured, audited), a dataset gets them masked
+# by the one rule of the views (privacy.mask_name). Rejected rows keep the cells of the file as they
+# were read, before-images the rows as stored: both are masked the same way the data page shows them.
+# (table, column) -> SQL over the table (alias t) using the functions _register_masks defines.
+MASKED_ON_EXPORT = {
+    ("opinions", "submitter"): "cockpit_mask_name(t.submitter)",
+    ("rejected_rows", "raw"): "cockpit_mask_reject(t.batch_id, t.sheet, CAST(t.raw AS VARCHAR))",
+    ("row_history", "old_row"): "cockpit_mask_row(t.kind, CAST(t.old_row AS VARCHAR))",
+}
 # Tables copied into memory in file order instead of a view: queries order them by DuckDB's rowid.
 _ROWID_TABLES = ("candidate_events",)
 _PARTITION_TYPES = {"year": "INTEGER", "town": "VARCHAR"}
@@ -103,6 +113,40 @@ def _tables(con) -> list[tuple[str, list[tuple[str, str]]]]:
     return list(out.items())
 
 
+def _register_masks(con) -> None:
+    """The masking functions MASKED_ON_EXPORT uses, on the export's read-only connection."""
+    from duckdb.sqltypes import BIGINT, VARCHAR
+
+    from analytics.admin import _masked_headers, _raw_text_values
+    from analytics.privacy import mask_name
+
+    sheets = {b: _masked_headers(json.loads(s or "[]"))
+              for b, s in con.execute("SELECT batch_id, sheets FROM import_batches").fetchall()}
+
+    def reject(batch_id, sheet, raw):
+        if raw is None:
+            return None
+        values = _raw_text_values(raw, sheets.get(batch_id, {}).get(sheet, set()))
+        return json.dumps(values, ensure_ascii=False)
+
+    def row(kind, old):
+        if old is None:
+            return None
+        values = json.loads(old)
+        if kind == "opinions" and values.get("submitter") is not None:
+            values["submitter"] = mask_name(values["submitter"])
+        return json.dumps(values, ensure_ascii=False)
+
+    con.create_function("cockpit_mask_name", mask_name, [VARCHAR], VARCHAR, side_effects=False)
+    con.create_function("cockpit_mask_reject", reject, [BIGINT, VARCHAR, VARCHAR], VARCHAR, side_effects=False)
+    con.create_function("cockpit_mask_row", row, [VARCHAR, VARCHAR], VARCHAR, side_effects=False)
+
+
+def _select(table: str, column: str) -> str:
+    return f"{MASKED_ON_EXPORT[(table, column)]} AS {_q(column)}" if (table, column) in MASKED_ON_EXPORT \
+        else f"t.{_q(column)}"
+
+
 def _copy_table(con, table: str, columns: list[tuple[str, str]], target: Path) -> dict:
     """Write one table under ``target``; return its entry for the marker."""
     names = [c for c, _ in columns]
@@ -113,7 +157,7 @@ def _copy_table(con, table: str, columns: list[tuple[str, str]], target: Path) -
     entry: dict = {"columns": dict(columns), "rows": n, "partition_by": list(parts) if parts else []}
     if parts and n:
         keys = ", ".join(f"{expr} AS {_q(k)}" for k, expr in parts.items())
-        inner = [f"t.{_q(c)}" for c in names if c not in parts]
+        inner = [_select(table, c) for c in names if c not in parts]
         (target / table).mkdir(parents=True)
         con.execute(f"""COPY (SELECT {', '.join(inner)}, {keys} FROM {_q(table)} t{order_sql})
                         TO {_lit(str(target / table))}
@@ -123,7 +167,7 @@ def _copy_table(con, table: str, columns: list[tuple[str, str]], target: Path) -
     else:  # a small table, or an empty one (no partition to write): one file
         entry["partition_by"] = []
         path = target / f"{table}.parquet"
-        con.execute(f"""COPY (SELECT {', '.join(map(_q, names))} FROM {_q(table)} t{order_sql})
+        con.execute(f"""COPY (SELECT {', '.join(_select(table, c) for c in names)} FROM {_q(table)} t{order_sql})
                         TO {_lit(str(path))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_SIZE})""")
         entry["path"] = f"{table}.parquet"
     # Types as read back (Parquet has no JSON or every integer width): the view casts where they differ.
@@ -133,8 +177,12 @@ def _copy_table(con, table: str, columns: list[tuple[str, str]], target: Path) -
     return entry
 
 
-def export_parquet(db: str | os.PathLike | None, out: str | os.PathLike, progress=None) -> dict:
+def export_parquet(db: str | os.PathLike | None, out: str | os.PathLike, progress=None,
+                   user: str | None = None, role: str | None = None) -> dict:
     """Write the store ``db`` as a Parquet dataset in ``out``; return the marker's contents.
+
+    Personal data is masked on the way (``MASKED_ON_EXPORT``) and the export is recorded in the
+    store's audit log (who, where, how many rows).
 
     ``out`` must not exist, be empty, or hold an earlier export (it is replaced whole: the new
     dataset is written beside it and moved into place). The store is read through one read-only
@@ -155,6 +203,7 @@ def export_parquet(db: str | os.PathLike | None, out: str | os.PathLike, progres
     t0 = time.perf_counter()
     try:
         con.execute("BEGIN TRANSACTION")  # one snapshot for every table
+        _register_masks(con)
         tables = {}
         listing = _tables(con)
         for i, (table, columns) in enumerate(listing):
@@ -183,6 +232,12 @@ def export_parquet(db: str | os.PathLike | None, out: str | os.PathLike, progres
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp.rename(out)
+    from analytics import audit
+    from analytics.store import _user
+
+    audit.record_at(src, "export", user or _user(), role=role, target=str(out),
+                    detail={"what": "Parquet 数据集（提交人姓名已脱敏）",
+                            "rows": {t: e["rows"] for t, e in tables.items() if t != "audit_log"}})
     return marker
 
 

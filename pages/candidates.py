@@ -16,11 +16,10 @@ import streamlit as st
 
 from analytics import hotwords as hw
 from analytics.store import StoreError
-from pages import _layout
+from pages import _access, _layout
 from pages import hotwords as hot
 
 URL_PATH = "candidates"
-USER = hot.USER
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -96,7 +95,8 @@ def _status_form(db: str, row: dict) -> None:
     if ok:
         try:
             with hw.store_writer(db) as con:
-                hw.set_candidate_status(con, row["candidate_id"], new, USER, note)
+                hw.set_candidate_status(con, row["candidate_id"], new, _access.current_user(), note,
+                                        role=_access.current_role())
         except (hw.HotwordsError, StoreError) as exc:
             st.error(str(exc))
         else:
@@ -104,9 +104,15 @@ def _status_form(db: str, row: dict) -> None:
             st.rerun()
     with st.form(f"note_{row['candidate_id']}", clear_on_submit=True):
         note = st.text_area("添加备注")
-        if st.form_submit_button("保存备注") and note.strip():
+        saved = st.form_submit_button("保存备注")
+    if saved and note.strip():
+        try:
             with hw.store_writer(db) as con:
-                hw.add_candidate_note(con, row["candidate_id"], note, USER)
+                hw.add_candidate_note(con, row["candidate_id"], note, _access.current_user(),
+                                      role=_access.current_role())
+        except (hw.HotwordsError, StoreError) as exc:
+            st.error(str(exc))
+        else:
             st.rerun()
 
 
@@ -120,8 +126,9 @@ def _add_form(db: str, sel) -> None:
         if ok:
             try:
                 with hw.store_writer(db) as con:
-                    cid = hw.add_candidate(con, hw.split_words(words), sel.period.start, sel.period.end, USER,
-                                           title=title or None, note=note, town=sel.town)
+                    cid = hw.add_candidate(con, hw.split_words(words), sel.period.start, sel.period.end,
+                                           _access.current_user(), title=title or None, note=note,
+                                           role=_access.current_role(), town=sel.town)
             except (hw.HotwordsError, StoreError) as exc:
                 st.error(str(exc))
             else:
@@ -160,9 +167,9 @@ def render() -> None:
     st.dataframe(table, hide_index=True, column_config={
         "得分（列入时）": st.column_config.NumberColumn(format="%.2f"),
         "更新时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
-    st.download_button("导出 xlsx", data=lambda: hw.to_xlsx({"监督项目备选库": hw.candidates_for_export(df)}),
-                       file_name=f"监督项目备选库_{date.today()}.xlsx", on_click="ignore", icon=":material/download:",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    _access.download_button("导出 xlsx", data=lambda: hw.to_xlsx({"监督项目备选库": hw.candidates_for_export(df)}),
+                            file_name=f"监督项目备选库_{date.today()}.xlsx", what="监督项目备选库（当前筛选）",
+                            icon=":material/download:", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
     ids = list(df["candidate_id"])
     cid = st.selectbox("查看项目", ids, format_func=lambda i: f"{i} · {df.set_index('candidate_id').loc[i, 'title']}")

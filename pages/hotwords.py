@@ -22,10 +22,9 @@ import streamlit as st
 from analytics import hotwords as hw
 from analytics.store import StoreError
 from analytics import textseg
-from pages import _layout
+from pages import _access, _layout
 
 URL_PATH = "hotwords"
-USER = "演示用户"  # who writes, until the app has a login
 ALL = "全部"
 TOP_N = 50  # words in the table
 CLOUD_N = 60  # words offered to the cloud (those that fit are drawn)
@@ -161,6 +160,11 @@ _JOBS: dict[str, _Job] = {}
 _JOBS_LOCK = threading.Lock()
 
 
+def who() -> tuple[str, str | None]:
+    """The signed-in user and role, for writes and the audit log."""
+    return _access.current_user(), _access.current_role()
+
+
 def job_of(db: str) -> _Job | None:
     with _JOBS_LOCK:
         return _JOBS.get(db)
@@ -177,9 +181,11 @@ def start_job(db: str, label: str, target, *args, **kwargs) -> bool:
         return True
 
 
-def apply_dictionary(db: str, userdict: str, stopwords: str, note: str, progress=None) -> int:
-    """Make a version of these texts, re-cut every opinion, activate it, write the files back."""
-    v = hw.set_dictionary_at(db, userdict, stopwords, USER, note, progress=progress)
+def apply_dictionary(db: str, userdict: str, stopwords: str, note: str, user: str, role: str | None,
+                     progress=None) -> int:
+    """Make a version of these texts, re-cut every opinion, activate it, write the files back.
+    ``user``/``role`` are taken when the analyst submits (the thread has no session of its own)."""
+    v = hw.set_dictionary_at(db, userdict, stopwords, user, note, progress=progress, role=role)
     hw.write_dictionary_files(userdict, stopwords)
     return v
 
@@ -390,9 +396,9 @@ def opinions_section(db: str, key: str, word: str, start: date, end: date, filte
     c1, c2 = st.columns([1, 3])
     c1.number_input(f"页码（共 {pages} 页，{total:,} 条）", min_value=1, max_value=pages, key=page_key, step=1)
     with c2:
-        st.download_button("下载全部（xlsx）", data=lambda: export_opinions(db, word, start, end, filters, version),
-                           file_name=f"热词_{word}_{start}_{end}.xlsx", on_click="ignore",
-                           icon=":material/download:",
+        _access.download_button("下载全部（xlsx）", data=lambda: export_opinions(db, word, start, end, filters, version),
+                                file_name=f"热词_{word}_{start}_{end}.xlsx", what=f"含“{word}”的意见原文（已脱敏）",
+                                icon=":material/download:",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     for r in rows.itertuples():
         with st.container(border=True):
@@ -414,8 +420,9 @@ def candidate_form(db: str, word: str, rel: pd.DataFrame, sel, filters: tuple, v
         if ok:
             try:
                 with hw.store_writer(db) as con:
-                    cid = hw.add_candidate(con, words or [word], sel.period.start, sel.period.end, USER,
-                                           title=title, note=note, dict_version=version, **dict(filters))
+                    cid = hw.add_candidate(con, words or [word], sel.period.start, sel.period.end,
+                                           _access.current_user(), title=title, note=note, dict_version=version,
+                                           role=_access.current_role(), **dict(filters))
             except (hw.HotwordsError, StoreError) as exc:
                 st.error(str(exc))
             else:
@@ -435,7 +442,7 @@ def dictionary_section(db: str, state: dict, busy: bool) -> None:
                    "（下面的改动会连同这些修改一起生效）。")
         if st.button("应用 data/ 中的词典文件", disabled=busy):
             start_job(db, "应用词典文件", apply_dictionary, db, textseg.read_userdict_file(),
-                      textseg.read_stopwords_file(), "应用 data/ 中的文件")
+                      textseg.read_stopwords_file(), "应用 data/ 中的文件", *who())
             st.rerun()
     with st.form("dict_edit", clear_on_submit=True):
         c1, c2 = st.columns(2)
@@ -458,7 +465,7 @@ def dictionary_section(db: str, state: dict, busy: bool) -> None:
             if (new_ud, new_sw) == (userdict, stopwords):
                 st.info("词典没有变化。")
             else:
-                start_job(db, "词典更新", apply_dictionary, db, new_ud, new_sw, "分析员在页面上修改")
+                start_job(db, "词典更新", apply_dictionary, db, new_ud, new_sw, "分析员在页面上修改", *who())
                 st.rerun()
 
     st.markdown("**新词建议**：经常相邻出现、内部结合紧（PMI 高）、左右搭配自由（边界熵高），而词典里还没有的词。")
@@ -482,7 +489,7 @@ def dictionary_section(db: str, state: dict, busy: bool) -> None:
             chosen = list(edited.loc[edited["accept"], "word"])
             if st.button(f"采纳选中的 {len(chosen)} 个词并重新分词", disabled=busy or not chosen):
                 start_job(db, "采纳新词", apply_dictionary, db, hw.add_words_to_userdict(userdict, chosen),
-                          stopwords, f"采纳新词建议：{'、'.join(chosen)}")
+                          stopwords, f"采纳新词建议：{'、'.join(chosen)}", *who())
                 st.session_state["show_proposals"] = False
                 st.rerun()
 
@@ -518,7 +525,7 @@ def render() -> None:
         st.warning(f"还有 {n:,} 条意见没有分词（导入时会自动分词；这份数据是在分词功能之前导入的）。"
                    if n else "还没有分词词典版本。")
         if st.button("现在分词", type="primary", disabled=busy):
-            start_job(db, "分词", hw.segment_pending_at, db)
+            start_job(db, "分词", hw.segment_pending_at, db, user=who()[0], role=who()[1])
             st.rerun()
         if state["active"] is None:
             return

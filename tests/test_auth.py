@@ -616,3 +616,80 @@ def test_the_first_admin_can_be_added_in_demo_mode_and_login_follows(users_file,
     assert labels.AUTH_LOGIN_TITLE in texts(at) and not shows_data(at)
     login(at, "首位管理员", "first-admin-pass-1")  # back on the page the URL names
     assert [t.value for t in at.title] == ["用户与审计"] and "首位管理员" in texts(at)
+
+
+# ───────────────────────── the candidate pool and the dictionary are audited ─────────────────────────
+
+def test_candidate_pool_changes_are_audited_inside_their_transaction(store):
+    from analytics import hotwords as hw
+    from analytics.store import writing
+
+    con = connect(store, read_only=True)
+    last = con.execute("SELECT max(day) FROM opinion_seg").fetchone()[0]
+    con.close()
+    start, end = last.replace(day=1), last
+    # A change that fails after the record leaves neither the candidate nor its record.
+    with pytest.raises(RuntimeError):
+        with writing(store) as con:
+            hw.add_candidate(con, "电梯", start, end, "分析乙", role=auth.ROLE_ANALYST)
+            raise RuntimeError("boom")
+    assert not events(store, actor="分析乙", actions=["candidate_add"])
+    with writing(store) as con:
+        cid = hw.add_candidate(con, "电梯", start, end, "分析乙", role=auth.ROLE_ANALYST, town="北干街道")
+        hw.set_candidate_status(con, cid, "已列入监督计划", "分析乙", "主任会议同意", role=auth.ROLE_ANALYST)
+        hw.add_candidate_note(con, cid, "请财经委跟进", "分析乙", role=auth.ROLE_ANALYST)
+    got = {e["action"]: e for e in events(store, actor="分析乙", text=f"备选项目 {cid}")}
+    assert set(got) == {"candidate_add", "candidate_status", "candidate_note"}
+    assert all(e["role"] == auth.ROLE_ANALYST and e["target"] == f"备选项目 {cid}" for e in got.values())
+    assert json.loads(got["candidate_add"]["detail"])["filters"] == {"town": "北干街道"}
+    assert json.loads(got["candidate_status"]["detail"]) == {"from": "候选", "to": "已列入监督计划", "note": "主任会议同意"}
+
+
+def test_dictionary_changes_are_audited(store, tmp_path):
+    from analytics import hotwords as hw
+
+    db = tmp_path / "dict.duckdb"
+    shutil.copy(store, db)
+    con = connect(db, read_only=True)
+    old = hw.active_version(con)
+    userdict, stopwords = hw.dictionary_texts(con)
+    con.close()
+    v = hw.set_dictionary_at(db, hw.add_words_to_userdict(userdict, ["宁新村"]), stopwords, "分析乙",
+                             "测试加词", role=auth.ROLE_ANALYST)
+    [e] = events(db, actor="分析乙", actions=["dictionary"])
+    assert e["target"] == f"词典版本 {v}" and e["role"] == auth.ROLE_ANALYST
+    assert json.loads(e["detail"])["note"] == "测试加词"
+    from analytics.store import writing
+
+    with writing(db) as con:
+        hw.activate_version(con, old, "管理丙", role=auth.ROLE_ADMIN)
+    [back] = events(db, actor="管理丙", actions=["dictionary"])
+    assert back["target"] == f"词典版本 {old}" and json.loads(back["detail"])["switched_back"] is True
+
+
+def test_the_pages_write_the_pool_as_the_signed_in_user(three_users, store, monkeypatch):
+    at = login(app_at(store, monkeypatch, "candidates").run(), "分析乙")
+    assert [t.value for t in at.title] == ["监督项目备选库"] and not at.exception
+    [w for w in at.text_input if w.label.startswith("热词（空格")][0].input("积水 排涝")
+    at.button[[b.label for b in at.button].index("加入备选库")].click().run()
+    assert not at.exception
+    [e] = [e for e in events(store, actor="分析乙", actions=["candidate_add"])
+           if json.loads(e["detail"])["words"] == ["积水", "排涝"]]
+    assert e["role"] == auth.ROLE_ANALYST
+    from analytics import hotwords as hw
+
+    con = connect(store, read_only=True)
+    try:
+        pool = hw.list_candidates(con)
+    finally:
+        con.close()
+    assert pool.loc[pool["candidate_id"] == int(e["target"].split()[-1]), "created_by"].item() == "分析乙"
+
+
+def test_every_download_in_the_pages_is_audited():
+    """Downloads go through ``_access.download_button`` (which records the export); a page calling
+    ``st.download_button`` itself would skip the audit log."""
+    for path in sorted((ROOT / "pages").glob("*.py")):
+        if path.name == "_access.py":
+            continue
+        assert "st.download_button" not in path.read_text(encoding="utf-8"), path.name

@@ -108,7 +108,7 @@ def env(store, tmp_path, monkeypatch):
     from pages import hotwords as hot_page
 
     jobs = []
-    monkeypatch.setattr(hot_page, "start_job", lambda db, label, fn, *args: jobs.append((label, args)))
+    monkeypatch.setattr(hot_page, "start_job", lambda db, label, fn, *args, **kw: jobs.append((label, args)))
     files = []
     real_add, real_deferred = MediaFileManager.add, MediaFileManager.add_deferred
 

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
 from analytics import hotwords as hw
-from analytics import labels, parquet
+from analytics import labels, parquet, privacy
 from analytics.__main__ import main as cli
 from analytics.store import StoreError, connect
 
@@ -77,7 +77,9 @@ def test_large_tables_are_partitioned_by_year_and_town(stores):
         got = {(p.parent.parent.name, unquote(p.parent.name)) for p in (out / "opinions").rglob("*.parquet")}
         assert got == want
         for table, entry in marker["tables"].items():
-            assert entry["rows"] == con.execute(f"SELECT count(*) FROM {table}").fetchone()[0], table
+            n = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            # The export's own audit record is written after the dataset: the store has that one more.
+            assert entry["rows"] == n - (table == "audit_log"), table
         assert marker["tables"]["units"]["partition_by"] == [] and (out / "units.parquet").is_file()
     finally:
         con.close()
@@ -86,6 +88,7 @@ def test_large_tables_are_partitioned_by_year_and_town(stores):
 def test_views_have_the_store_tables_names_columns_types_and_rows(stores):
     db, out = stores
     a, b = connect(db, read_only=True), connect(out, read_only=True)
+    a.create_function("cockpit_mask_name", privacy.mask_name, ["VARCHAR"], "VARCHAR")
     try:
         tables = [r[0] for r in a.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY 1").fetchall()]
@@ -96,8 +99,11 @@ def test_views_have_the_store_tables_names_columns_types_and_rows(stores):
             if t in ("opinions", "suggestions", "activities", "words", "opinion_words"):
                 order = a.execute(f"SELECT column_name FROM (DESCRIBE {t})").fetchall()
                 cols = ", ".join(c for (c,) in order)
-                q = f"SELECT {cols} FROM {t} ORDER BY ALL"
-                assert a.execute(q).fetchall() == b.execute(q).fetchall(), t
+                # Submitters' names leave the store masked (parquet.MASKED_ON_EXPORT), by the views' rule.
+                masked = ", ".join(f"cockpit_mask_name({c})" if (t, c) in parquet.MASKED_ON_EXPORT else c
+                                   for (c,) in order)
+                q = "SELECT {} FROM " + t + " ORDER BY ALL"
+                assert a.execute(q.format(masked)).fetchall() == b.execute(q.format(cols)).fetchall(), t
     finally:
         a.close()
         b.close()
