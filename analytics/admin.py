@@ -693,25 +693,32 @@ def batches_for_display(df: pd.DataFrame) -> pd.DataFrame:
 REJECT_COLUMNS = ["文件", "工作表", "行号", "列", "原因", "原始内容"]
 
 
-def _raw_text(raw: str | dict | None, masked_headers: set[str]) -> str:
-    """The rejected row's values as "表头=值；…", names of citizens masked (privacy rule)."""
-    from analytics.privacy import mask_name
+def _raw_text_values(raw: str | dict | None, masked_headers: set[str]) -> dict[str, str]:
+    """A rejected row's cells {表头: 值} as they may be shown: citizens' names masked (``mask_name``)
+    and phone, ID, bank card, e-mail and plate numbers in every cell masked (``mask_text``) — the
+    row was rejected before the import masked it. Empty cells are left out."""
+    from analytics.privacy import mask_name, mask_text
 
     if raw is None:
-        return ""
+        return {}
     try:
         values = json.loads(raw) if isinstance(raw, str) else raw
     except ValueError:
-        return ""
-    parts = []
+        return {}
+    if not isinstance(values, dict):
+        return {}
+    out = {}
     for h, v in values.items():
         if v is None or v == "":
             continue
         text = str(v)
-        if h in masked_headers:
-            text = mask_name(text)
-        parts.append(f"{h}={text}")
-    return "；".join(parts)
+        out[str(h)] = mask_name(text) if h in masked_headers else mask_text(text)
+    return out
+
+
+def _raw_text(raw: str | dict | None, masked_headers: set[str]) -> str:
+    """The rejected row's values as "表头=值；…", personal data masked (``_raw_text_values``)."""
+    return "；".join(f"{h}={v}" for h, v in _raw_text_values(raw, masked_headers).items())
 
 
 # Columns holding the names of private persons: shown masked wherever a rejected row is shown.
@@ -886,7 +893,12 @@ def undo_batch_at(db, batch_id: int, user: str | None = None, wait: float | None
         report = undo_batch(snap.con, batch_id, user, progress)
         audit.record(snap.con, "undo", user or _user(), role=role, target=f"批次 {batch_id}（{report.file_name}）",
                      detail={"batch_id": batch_id, "removed": report.removed, "restored": report.restored})
-        return report
+    from analytics import derived
+
+    warmed = derived.warm_quietly(db)  # the counts later processes would make on their first query
+    if isinstance(warmed, str):
+        print(warmed, file=sys.stderr)
+    return report
 
 
 # ───────────────────────────── command line ─────────────────────────────

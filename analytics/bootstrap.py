@@ -176,6 +176,9 @@ def _fill_with_demo(con, db: Path, progress, seed, years, scale, demo_dir, t0) -
         raise BootstrapError(f"演示数据导入失败：{detail}")
     cur = con.cursor()
     cur.execute("INSERT OR REPLACE INTO meta VALUES ('demo_data', '1'), ('demo_seed', ?)", [str(seed)])
+    from analytics import derived
+
+    derived.build_into(con)  # what the first query of every later process would otherwise count
     if progress:
         progress("演示数据已就绪", 1.0)
     return {

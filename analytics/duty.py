@@ -578,14 +578,16 @@ def rep_period_figures(con: duckdb.DuckDBPyConnection, periods: list[Period],
         as_of = data_as_of(con)
     if not periods:
         return pd.DataFrame(columns=["period", "rep_id", "points", "on_pace", "on_track"])
-    first, last = min(p.start.year for p in periods), max(p.start.year for p in periods)
-    days = _day_counts(con, first, last, cfg)
-    roster = days.roster
-    if roster.empty:
+    # Every window lies inside one calendar year (a period never spans two; duties count from
+    # 1 January of the period's year), so the counts are taken per year.
+    years = {y: _day_counts(con, y, cfg) for y in sorted({p.start.year for p in periods})}
+    if next(iter(years.values())).roster.empty:
         return pd.DataFrame(columns=["period", "rep_id", "points", "on_pace", "on_track"])
     windows = [(p, date(p.start.year, 1, 1), cutoff(p.start.year, as_of, p.end)) for p in periods]
     out = []
     for p, year_start, cut in windows:
+        days = years[p.start.year]
+        roster = days.roster
         pts = np.zeros(len(roster))
         for n, rule in enumerate(days.rules):
             pts = pts + days.between(days.rule_cum[n], p.start, p.end) * days.points[rule]
@@ -615,14 +617,66 @@ class _DayCounts:
         return cum[:, (b - self.start).days] - cum[:, (a - self.start).days]
 
 
-def _day_counts(con: duckdb.DuckDBPyConnection, first_year: int, last_year: int, cfg: DutyConfig) -> _DayCounts:
-    """The record of whole years [first_year, last_year] counted per day (``events``, ``rule_counts``
-    and ``duty_occurrences``: their one definition). Kept per store state (``analytics.memo``): the
-    pass over the year's record is the slow part at a million opinions, the counts are small."""
+DAY_COUNTS = "duty.day_counts"  # its name in analytics.memo and in the store's derived table
+COUNTING_VERSION = 1  # of _count_days and what it calls: stored counts of another version are not used
+WARM_YEARS = 2  # years the importer counts ahead (the latest with data and the one before)
+
+
+def _settings_key(year: int, cfg: DutyConfig) -> tuple:
+    # Everything the counting reads besides the data: the settings of duty.toml and indices.toml
+    # [answers], the matching rules, and COUNTING_VERSION (raise it when the counting code changes).
+    return (year, COUNTING_VERSION, tuple(sorted(rule_points(cfg).items())), cfg.duties, metrics.RESOLVED_CLASSES,
+            metrics.ANSWERED_CLASSES, metrics.NAME_SEPARATORS, RECEPTION_TYPE)
+
+
+def _day_counts(con: duckdb.DuckDBPyConnection, year: int, cfg: DutyConfig) -> _DayCounts:
+    """The record of one calendar year counted per day (``events``, ``rule_counts`` and
+    ``duty_occurrences``: their one definition). The pass over a year's record is the slow part at a
+    million opinions, the counts are small: they are kept per store state in this process
+    (``analytics.memo``) and, for the latest years, in the store itself, counted by the importer
+    (``analytics.derived``; used only while the data is as it was counted from)."""
     from analytics import memo
 
-    key = (first_year, last_year, tuple(sorted(rule_points(cfg).items())), cfg.duties)
-    return memo.remember(con, "duty.day_counts", key, lambda: _count_days(con, first_year, last_year, cfg))
+    return memo.remember(con, DAY_COUNTS, _settings_key(year, cfg), lambda: _count_days(con, year, year, cfg))
+
+
+def _encode_days(days: _DayCounts) -> bytes:
+    """The counts per day (not the running totals, which compress worse) as an npz."""
+    from analytics import derived
+
+    return derived.pack(rule_days=np.diff(days.rule_cum, axis=2), duty_days=np.diff(days.duty_cum, axis=2),
+                        roster=np.array(days.roster.astype(str).tolist(), dtype=str),
+                        meta={"start": days.start.isoformat(), "rules": days.rules, "points": days.points})
+
+
+def _decode_days(payload: bytes) -> _DayCounts:
+    from analytics import derived
+
+    z = derived.unpack(payload)
+    meta = z["meta"]
+
+    def cum(per_day: np.ndarray) -> np.ndarray:
+        out = np.zeros(per_day.shape[:2] + (per_day.shape[2] + 1,), dtype=np.int32)
+        np.cumsum(per_day, axis=2, dtype=np.int32, out=out[:, :, 1:])
+        return out
+
+    return _DayCounts(start=date.fromisoformat(meta["start"]), roster=pd.Series(z["roster"].tolist(), name="rep_id"),
+                      rules=list(meta["rules"]), points={k: float(v) for k, v in meta["points"].items()},
+                      rule_cum=cum(z["rule_days"]), duty_cum=cum(z["duty_days"]))
+
+
+def _warm(con: duckdb.DuckDBPyConnection) -> None:
+    """For ``analytics.derived.warm``: the day counts of the latest ``WARM_YEARS`` years with data."""
+    cfg = load_config()
+    for year in years_with_data(con)[:WARM_YEARS]:
+        _day_counts(con, year, cfg)
+
+
+def _register_derived() -> None:
+    from analytics import derived, memo
+
+    memo.persist(DAY_COUNTS, _encode_days, _decode_days)
+    derived.register("duty", _warm)
 
 
 def _count_days(con: duckdb.DuckDBPyConnection, first_year: int, last_year: int, cfg: DutyConfig) -> _DayCounts:
@@ -834,3 +888,6 @@ def cli_register(subparsers) -> None:
     add_db_argument(p)
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.set_defaults(func=_run)
+
+
+_register_derived()

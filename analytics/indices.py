@@ -754,7 +754,7 @@ def _cells(cur: duckdb.DuckDBPyConnection, ctx: _Context, periods: list[Period])
     from analytics import memo
 
     key = (tuple(p.code for p in periods), repr(ctx.cfg), repr(ctx.params), ctx.as_of)
-    return memo.remember(cur, "indices.cells", key, lambda: _count_cells(cur, ctx, periods))
+    return memo.remember(cur, CELLS, key, lambda: _count_cells(cur, ctx, periods))
 
 
 def _count_cells(cur: duckdb.DuckDBPyConnection, ctx: _Context, periods: list[Period]) -> pd.DataFrame:
@@ -1413,3 +1413,46 @@ def cli_register(subparsers) -> None:
     add_db_argument(p)
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.set_defaults(func=_run_indices)
+
+
+# ───────────────────────────── kept in the store (analytics/derived.py) ─────────────────────────────
+
+CELLS = "indices.cells"  # its name in analytics.memo and in the store's derived table
+
+
+def _encode_cells(cells: pd.DataFrame) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    cells.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def _decode_cells(payload: bytes) -> pd.DataFrame:
+    import io
+
+    return pd.read_parquet(io.BytesIO(payload))
+
+
+def _warm(con: duckdb.DuckDBPyConnection) -> None:
+    """For ``analytics.derived.warm``: what the default views ask for first — the latest quarter at
+    each level and its ranking (which also needs the quarter before)."""
+    from analytics import ranking
+
+    period = default_period(con)
+    if period is None:
+        return
+    cfg = load_config()
+    for level in ("town", "station", "district"):
+        compute_indices(con, period, level, cfg)
+    ranking.ranking(con, period, cfg)
+
+
+def _register_derived() -> None:
+    from analytics import derived, memo
+
+    memo.persist(CELLS, _encode_cells, _decode_cells)
+    derived.register("indices", _warm)
+
+
+_register_derived()

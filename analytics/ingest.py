@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from analytics import admin, dates
+from analytics import admin, dates, derived
 from analytics.admin import Limits, Profile, header_signature
 from analytics.contract import CONTRACT_PATH, KINDS, Contract, Kind, load_contract, norm_header
 from analytics.privacy import mask_phone, mask_text
@@ -1229,6 +1229,13 @@ def import_files(db, paths: Iterable[str | Path], user: str | None = None, progr
         if r.error:
             audit.record_at(db, "import", user or _current_user(), role=role, target=Path(r.file).name, ok=False,
                             detail={"error": r.error})
+    if any(r.batch_id is not None for r in reports):
+        # The counts later processes would otherwise make on their first query (analytics/derived.py).
+        if progress:
+            progress(done, done, "正在预先计算代表履职的逐日计数")
+        warmed = derived.warm_quietly(db)
+        if isinstance(warmed, str):
+            print(warmed, file=sys.stderr)
     if progress:
         progress(done, done, "导入完成")
     return reports

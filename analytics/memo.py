@@ -65,12 +65,13 @@ def remember(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:
     Callers must treat the result as read-only (it is shared)."""
     state = store_state(con)
     if state is None:
-        return compute()
+        return _stored_or_computed(con, name, key, compute)
     full = (name, state, key)
     with _lock:
         _forget_older_states(state)
         if full in _entries:
             _entries.move_to_end(full)
+            _captured(name, key, _entries[full])
             return _entries[full]  # type: ignore[return-value]
         building = _building.setdefault(full, threading.Lock())
     with building:  # two sessions asking at once: one computes, the other waits for it
@@ -78,7 +79,7 @@ def remember(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:
             if full in _entries:
                 _entries.move_to_end(full)
                 return _entries[full]  # type: ignore[return-value]
-        value = compute()
+        value = _stored_or_computed(con, name, key, compute)
         with _lock:
             _entries[full] = value
             _entries.move_to_end(full)
@@ -86,6 +87,62 @@ def remember(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:
                 _entries.popitem(last=False)
             _building.pop(full, None)
     return value
+
+
+# ── results also kept in the store (analytics/derived.py) ──
+# name -> (encode(value) -> bytes, decode(bytes) -> value), registered by the module that owns the
+# result. For these names a miss here first looks in the store's ``derived`` table (rows the importer
+# wrote for the data as it is now), and under ``capture()`` what is computed is collected for it.
+PERSISTED: dict[str, tuple[Callable[[object], bytes], Callable[[bytes], object]]] = {}
+_capture = threading.local()
+
+
+def persist(name: str, encode: Callable[[object], bytes], decode: Callable[[bytes], object]) -> None:
+    PERSISTED[name] = (encode, decode)
+
+
+def stored_key(key: Hashable) -> str:
+    """The key of a result in the store's derived table: a digest of the memo key's repr (the keys
+    are tuples of settings, period codes and dates, whose repr is stable)."""
+    from analytics import derived
+
+    return derived.settings_key(key)
+
+
+class capture:
+    """``with memo.capture() as got:`` — results of PERSISTED names computed inside (not found in
+    the store) are collected in ``got`` as (name, stored key, payload), for ``derived.warm``."""
+
+    def __enter__(self) -> list[tuple[str, str, bytes]]:
+        self.got: list[tuple[str, str, bytes]] = []
+        _capture.got = self.got
+        return self.got
+
+    def __exit__(self, *exc) -> None:
+        _capture.got = None
+
+
+def _stored_or_computed(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:
+    codec = PERSISTED.get(name)
+    if codec is None:
+        return compute()
+    from analytics import derived
+
+    skey = stored_key(key)
+    payload = derived.load(con, name, skey)
+    if payload is not None:
+        return codec[1](payload)  # type: ignore[return-value]
+    value = compute()
+    _captured(name, key, value)
+    return value
+
+
+def _captured(name: str, key: Hashable, value) -> None:
+    """Under ``capture()``, collect a PERSISTED result (computed now, or kept from before in this
+    process — the store may not have it yet)."""
+    got = getattr(_capture, "got", None)
+    if got is not None and name in PERSISTED:
+        got.append((name, stored_key(key), PERSISTED[name][0](value)))
 
 
 _current: dict[str, tuple] = {}  # store path (or dataset) -> the newest state seen

@@ -144,6 +144,13 @@ MIGRATIONS: dict[int, list[str]] = {
             actor VARCHAR NOT NULL, role VARCHAR, action VARCHAR NOT NULL, target VARCHAR,
             ok BOOLEAN NOT NULL, detail JSON, client VARCHAR)""",
     ],
+    # Results computed when data is written and read by later processes (analytics/derived.py:
+    # the statements are derived.SCHEMA; a test keeps the two equal).
+    5: [
+        """CREATE TABLE IF NOT EXISTS derived (
+        name VARCHAR NOT NULL, key VARCHAR NOT NULL, fingerprint VARCHAR NOT NULL,
+        built_at TIMESTAMP NOT NULL, payload BLOB NOT NULL, PRIMARY KEY (name, key))""",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -161,13 +168,15 @@ def default_db_path(explicit: str | os.PathLike | None = None) -> Path:
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    # fetchall, not fetchone: DuckDB 2 refuses some later calls (create_function) on a connection
+    # whose last result was not read to the end.
     has_meta = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not has_meta:
         return 0
-    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return int(row[0]) if row else 0
+    rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    return int(rows[0][0]) if rows else 0
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:

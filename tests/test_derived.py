@@ -1,0 +1,182 @@
+"""Results kept in the store (analytics/derived.py): the importer counts ahead what the first query
+of every later process would count; a stored result is used only while the data and the settings
+are the ones it was computed from, and it is exactly what computing would give."""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analytics import derived, duty, indices, memo, ranking, store
+from analytics.ingest import import_files
+from analytics.periods import Period
+from analytics.store import connect
+
+
+@pytest.fixture()
+def db(demo_db, tmp_path) -> Path:
+    path = tmp_path / "cockpit.duckdb"
+    shutil.copy(demo_db, path)
+    memo.clear()
+    yield path
+    memo.clear()
+
+
+def rows(path: Path) -> list[tuple]:
+    con = connect(path, read_only=True)
+    try:
+        return con.execute("SELECT name, key, fingerprint FROM derived ORDER BY name, key").fetchall()
+    finally:
+        con.close()
+
+
+def figures(path: Path, period: Period) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The town indices, the station indices and the ranking of ``period``, on a fresh read."""
+    memo.clear()
+    con = connect(path, read_only=True)
+    try:
+        rank = ranking.ranking(con, period) if period.grain == "quarter" else pd.DataFrame()
+        return (indices.compute_indices(con, period, "town"), indices.compute_indices(con, period, "station"), rank)
+    finally:
+        con.close()
+
+
+def without_store(monkeypatch):
+    monkeypatch.setattr(derived, "load", lambda *a, **k: None)
+
+
+def no_counting(monkeypatch):
+    def refuse(*a, **k):
+        raise AssertionError("counted again although the store holds the result")
+    monkeypatch.setattr(duty, "_count_days", refuse)
+    monkeypatch.setattr(indices, "_count_cells", refuse)
+
+
+def test_migration_5_is_the_derived_table():
+    assert [" ".join(s.split()) for s in store.MIGRATIONS[5]] == [" ".join(s.split()) for s in derived.SCHEMA]
+
+
+def test_the_first_start_counts_ahead_and_later_processes_read_it(db, monkeypatch):
+    got = rows(db)
+    assert {n for n, _, _ in got} == {duty.DAY_COUNTS, indices.CELLS}
+    con = connect(db, read_only=True)
+    try:
+        period = indices.default_period(con)
+        assert {fp for _, _, fp in got} == {derived.fingerprint(con)}
+    finally:
+        con.close()
+    with monkeypatch.context() as m:
+        no_counting(m)  # the default views are answered from the store alone
+        stored = figures(db, period)
+    with monkeypatch.context() as m:
+        without_store(m)
+        computed = figures(db, period)
+    for a, b in zip(stored, computed):
+        pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("code", ["Q1", "month", "year"])
+def test_other_periods_agree_whether_counted_or_read(db, monkeypatch, code):
+    """Day counts are stored per year and serve every period inside it (a Q1 ranking compares with
+    the previous year's Q4, which is counted)."""
+    con = connect(db, read_only=True)
+    try:
+        latest = indices.default_period(con)
+    finally:
+        con.close()
+    period = {"Q1": Period("quarter", latest.year, 1), "month": Period("month", latest.year, 3),
+              "year": Period("year", latest.year)}[code]
+    stored = figures(db, period)
+    with monkeypatch.context() as m:
+        without_store(m)
+        computed = figures(db, period)
+    for a, b in zip(stored, computed):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_change_of_data_makes_them_stale_and_the_import_counts_again(db, monkeypatch, tmp_path):
+    con = connect(db, read_only=True)
+    try:
+        period = indices.default_period(con)
+        name, town = con.execute("SELECT name, town FROM reps ORDER BY rep_id LIMIT 1").fetchone()
+        before_fp = derived.fingerprint(con)
+        before_key = sorted(k for n, k, _ in rows(db) if n == duty.DAY_COUNTS)
+    finally:
+        con.close()
+    before = figures(db, period)
+    csv = tmp_path / "activities.csv"
+    day = period.end.replace(day=1) - pd.Timedelta(days=20)
+    csv.write_text("活动编号,活动日期,镇街,活动类型,活动主题,参与代表\n"
+                   + "".join(f"NEW{i},{day:%Y-%m-%d},{town},视察,测试,{name}\n" for i in range(40)),
+                   encoding="utf-8")
+    # Stale rows are never read: with the importer's counting switched off, the figures are computed.
+    with monkeypatch.context() as m:
+        m.setattr(derived, "warm_quietly", lambda db, wait=5.0: {})
+        (r,) = import_files(db, [csv])
+        assert r.imported == 40, r
+        assert {fp for _, _, fp in rows(db)} == {before_fp}  # nothing rewritten
+        changed = figures(db, period)
+    assert not changed[0].equals(before[0])  # 40 visits changed the 践行 index
+    con = connect(db, read_only=True)
+    try:
+        assert derived.load(con, duty.DAY_COUNTS, before_key[0]) is None
+    finally:
+        con.close()
+    # The importer counts again; the new rows give what computing gives.
+    (r,) = import_files(db, [csv.rename(tmp_path / "again.csv")])
+    assert r.unchanged == 40
+    new = rows(db)
+    assert len({fp for _, _, fp in new}) == 1 and new[0][2] != before_fp
+    with monkeypatch.context() as m:
+        no_counting(m)
+        stored = figures(db, period)
+    for a, b in zip(stored, changed):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_an_unchanged_re_import_keeps_them(db, demo_db, monkeypatch):
+    before = rows(db)
+    exports = sorted((demo_db.parent / "demo_exports").iterdir())
+    assert exports
+    calls = []
+    monkeypatch.setattr(duty, "_count_days", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr(indices, "_count_cells", lambda *a, **k: calls.append(1))
+    reports = import_files(db, exports)
+    assert all(r.imported == r.updated == 0 for r in reports if r.error is None)
+    assert rows(db) == before and not calls
+
+
+def test_other_settings_are_not_served_from_the_store(db, monkeypatch):
+    con = connect(db, read_only=True)
+    try:
+        period = indices.default_period(con)
+    finally:
+        con.close()
+    cfg = duty.load_config()
+    stricter = dataclasses.replace(cfg, on_track_min=cfg.on_track_min - 1,
+                                   points={**cfg.points, "opinion_received": cfg.points["opinion_received"] + 5})
+    monkeypatch.setattr(duty, "load_config", lambda *a, **k: stricter)
+    counted = []
+    real = duty._count_days
+    monkeypatch.setattr(duty, "_count_days", lambda *a, **k: counted.append(1) or real(*a, **k))
+    memo.clear()
+    con = connect(db, read_only=True)
+    try:
+        duty.rep_period_figures(con, [period], stricter)
+    finally:
+        con.close()
+    assert counted  # the stored counts were for other point rules
+
+
+def test_a_failed_count_ahead_never_fails_the_import(db, monkeypatch, tmp_path):
+    def broken(con):
+        raise RuntimeError("boom")
+    monkeypatch.setitem(derived.WARMERS, "broken", broken)
+    csv = tmp_path / "a.csv"
+    csv.write_text("活动编号,活动日期,镇街,活动类型\nX1,2024-05-01,瓜沥镇,视察\n", encoding="utf-8")
+    (r,) = import_files(db, [csv])
+    assert r.imported == 1
+    assert "预先计算未完成" in derived.warm_quietly(db)
