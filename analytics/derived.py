@@ -52,6 +52,14 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     return hashlib.sha256(json.dumps(sorted(rows), default=str).encode()).hexdigest()[:32]
 
 
+def _fingerprint_now(con: duckdb.DuckDBPyConnection) -> str:
+    """``fingerprint``, computed once per store state in this process (``analytics.memo``): a
+    ranking reads four stored results, and at a million rows the fingerprint costs ~50 ms."""
+    from analytics import memo
+
+    return memo.remember(con, "derived.fingerprint", (), lambda: fingerprint(con))
+
+
 def settings_key(*parts) -> str:
     """A short stable key for the settings a result depends on (their repr)."""
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
@@ -76,7 +84,7 @@ def load(con: duckdb.DuckDBPyConnection, name: str, key: str, fp: str | None = N
     if not rows:
         return None
     stored, payload = rows[0]
-    if stored != (fp or fingerprint(con)):
+    if stored != (fp or _fingerprint_now(con)):
         return None
     return bytes(payload)
 
@@ -130,7 +138,7 @@ def unpack(payload: bytes) -> dict:
 
 # Warmers run by ``warm``: name -> function(read-only connection) that asks for the results worth
 # keeping (through analytics.memo, whose PERSISTED names are captured). Registered by the modules
-# that own them (analytics.duty, analytics.indices).
+# that own them (analytics.duty, analytics.indices, analytics.hotwords).
 WARMERS: dict[str, Callable] = {}
 
 
@@ -139,7 +147,7 @@ def register(name: str, warmer: Callable) -> None:
 
 
 def _warmers() -> dict[str, Callable]:
-    from analytics import duty, indices  # noqa: F401  (they register their warmers)
+    from analytics import duty, hotwords, indices  # noqa: F401  (they register their warmers)
 
     return WARMERS
 

@@ -821,6 +821,100 @@ def _bursts_of(states: np.ndarray) -> list[tuple[int, int]]:
     return out
 
 
+RISING_COUNTS = "hotwords.rising_counts"
+
+
+def _history_start(end: date, grain: str, history: int) -> date:
+    """First day of the first of ``history`` buckets ending with the bucket that holds end − 1 day."""
+    last = _buckets(end - timedelta(days=1), end, grain)[-1]
+    if grain == "month":
+        return (pd.Timestamp(last) - pd.DateOffset(months=history - 1)).date()
+    return last - timedelta(weeks=history - 1)
+
+
+def _rising_key(cur, v, first, end, g, fsql, fparams, extra_params, min_total) -> tuple:
+    # seg_state: a count kept in the store (analytics/derived.py) must not outlive a catch-up of
+    # segmentation under the same dictionary version.
+    return (v, seg_state(cur), first, end, g, fsql, tuple(fparams), tuple(extra_params), min_total)
+
+
+def _encode_rising(value) -> bytes:
+    from analytics import derived
+
+    tot, rows = value
+    t = np.array(tot, dtype=np.int64).reshape(-1, 2)
+    r = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    return derived.pack(tot=t, rows=r)
+
+
+def _decode_rising(payload: bytes):
+    from analytics import derived
+
+    z = derived.unpack(payload)
+    return ([(int(b), int(n)) for b, n in z["tot"]], [(int(w), int(b), int(n)) for w, b, n in z["rows"]])
+
+
+def _warm(con) -> None:
+    """For ``analytics.derived.warm``: the rising words of the latest quarter (the pages' default)
+    and of the latest 90 days (the command line's), whole district, month buckets."""
+    from analytics import metrics
+
+    if active_version(con) is None or pending_count(con):
+        return
+    q = metrics.latest_period(con, "quarter")
+    windows = [(q.start, q.end)] if q is not None else []
+    if data_range(con) is not None:
+        windows.append(latest_window(con))
+    for start, end in windows:
+        rising_words(con, start, end)
+
+
+def prefetch_rising_by_town(con, end, town_words: dict[str, Sequence[str]], history: int = 24,
+                            params: BurstParams = BurstParams(), dict_version: int | None = None) -> int:
+    """Count, in one pass, what ``rising_words(con, …, end, grain="month", history, words=W,
+    town=T)`` counts for each town T and its words W, and keep it per store state
+    (``analytics.memo``) where those calls will find it; the towns' calls then cost milliseconds
+    each instead of a pass each. Returns the towns filled (0 when the connection has no state to
+    key by: the calls then count for themselves, with the same results)."""
+    from analytics import memo
+
+    if not town_words or memo.store_state(con) is None:
+        return 0
+    v = _resolve_version(con, dict_version)
+    end = _as_date(end)
+    first = _history_start(end, "month", history)
+    cur = con.cursor()
+    ids = {t: _ids(cur, w) for t, w in town_words.items()}
+    towns = sorted(ids)
+    bucket_sql = "year(day) * 12 + month(day) - 1"
+    tot = cur.execute(f"""
+        SELECT town, {bucket_sql}, count(*) FROM opinion_seg
+        WHERE dict_version = ? AND day >= ? AND day < ? AND list_contains(?, town) GROUP BY ALL""",
+                      [v, first, end, towns]).fetchall()
+    pairs = [(t, i) for t in towns for i in ids[t]]
+    rows = cur.execute(f"""
+        WITH p AS (SELECT unnest(CAST(? AS VARCHAR[])) AS town, unnest(CAST(? AS INTEGER[])) AS word_id),
+        c AS (
+            SELECT w.town, w.word_id, {bucket_sql} AS b, count(*) AS n
+            FROM opinion_words w SEMI JOIN p ON w.town = p.town AND w.word_id = p.word_id
+            WHERE w.dict_version = ? AND w.day >= ? AND w.day < ?
+            GROUP BY ALL
+        ), keep AS (SELECT town, word_id FROM c GROUP BY ALL HAVING sum(n) >= ?)
+        SELECT c.town, c.word_id, c.b, c.n FROM c JOIN keep USING (town, word_id)""",
+                       [[t for t, _ in pairs], [i for _, i in pairs], v, first, end, params.min_total]).fetchall()
+    by_tot: dict[str, list] = {t: [] for t in towns}
+    by_rows: dict[str, list] = {t: [] for t in towns}
+    for t, b, n in tot:
+        by_tot[t].append((b, n))
+    for t, w, b, n in rows:
+        by_rows[t].append((w, b, n))
+    fsql, _ = _filters({"town": "x"})
+    for t in towns:
+        key = _rising_key(cur, v, first, end, "month", fsql, [t], ids[t], params.min_total)
+        memo.put(cur, RISING_COUNTS, key, (by_tot[t], by_rows[t]))
+    return len(towns)
+
+
 def rising_words(con, start, end, grain: str = "month", history: int = 24, top: int = 30,
                  params: BurstParams = BurstParams(), dict_version: int | None = None,
                  words: Sequence[str] | None = None, **filters) -> pd.DataFrame:
@@ -841,11 +935,7 @@ def rising_words(con, start, end, grain: str = "month", history: int = 24, top: 
     g = _GRAIN_SQL.get(grain)
     if g not in ("month", "week"):
         raise HotwordsError("上升词只按月或按周计算。")
-    last = _buckets(end - timedelta(days=1), end, grain)[-1]
-    if grain == "month":
-        first = (pd.Timestamp(last) - pd.DateOffset(months=history - 1)).date()
-    else:
-        first = last - timedelta(weeks=history - 1)
+    first = _history_start(end, grain, history)
     buckets = _buckets(first, end, grain)
     T = len(buckets)
     index = {b: i for i, b in enumerate(buckets)}
@@ -881,11 +971,12 @@ def rising_words(con, start, end, grain: str = "month", history: int = 24, top: 
 
     # The counts per word and bucket are a pass over every word row of the history (18 M rows at a
     # million opinions, ~0.2 s); what the model does with them takes milliseconds. Kept per store
-    # state (analytics.memo), so the sessions and views asking for the same window share one pass.
+    # state (analytics.memo), so the sessions and views asking for the same window share one pass
+    # (and ``prefetch_rising_by_town`` can fill many towns' counts in one pass).
     from analytics import memo
 
-    key = (v, first, end, g, fsql, tuple(fparams), tuple(extra_params), params.min_total)
-    tot, rows = memo.remember(cur, "hotwords.rising_counts", key, counts)
+    key = _rising_key(cur, v, first, end, g, fsql, fparams, extra_params, params.min_total)
+    tot, rows = memo.remember(cur, RISING_COUNTS, key, counts)
     d = np.zeros(T)
     for b, n in tot:
         if b in index:
@@ -1594,3 +1685,13 @@ def cli_register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="输出 JSON")
     add_db_argument(p)
     p.set_defaults(func=_run)
+
+
+def _register_derived() -> None:
+    from analytics import derived, memo
+
+    memo.persist(RISING_COUNTS, _encode_rising, _decode_rising)
+    derived.register("hotwords", _warm)
+
+
+_register_derived()

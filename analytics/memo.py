@@ -145,6 +145,21 @@ def _captured(name: str, key: Hashable, value) -> None:
         got.append((name, stored_key(key), PERSISTED[name][0](value)))
 
 
+def put(con, name: str, key: Hashable, value) -> bool:
+    """Keep ``value`` as what ``remember(con, name, key, …)`` would compute (a caller that got many
+    results in one pass). False when ``con`` has no state to key by (nothing kept)."""
+    state = store_state(con)
+    if state is None:
+        return False
+    with _lock:
+        _forget_older_states(state)
+        _entries[(name, state, key)] = value
+        _entries.move_to_end((name, state, key))
+        while len(_entries) > MAX_ENTRIES:
+            _entries.popitem(last=False)
+    return True
+
+
 _current: dict[str, tuple] = {}  # store path (or dataset) -> the newest state seen
 
 

@@ -256,8 +256,8 @@ def suggestion_rows(con: duckdb.DuckDBPyConnection, scope: Scope = Scope(), as_o
     params = {"session": scope.session, "start": p.start if p else None, "end": p.end if p else None,
               "town": scope.town, "id": suggestion_id}
     cur = con.cursor()
-    rows = cur.execute(_ROWS_SQL, params).fetchall()
-    df = pd.DataFrame.from_records(rows, columns=[d[0] for d in cur.description])
+    # Fetched columnar: as Python tuples, 100,000 suggestions cost ~1.8 s to fetch and frame.
+    df = cur.execute(_ROWS_SQL, params).df()
     for c in DATE_COLUMNS:
         df[c] = pd.to_datetime(df[c])
     now = pd.Timestamp(as_of) if as_of else pd.NaT
@@ -517,6 +517,9 @@ def promises(rows: pd.DataFrame, as_of: date | None, cfg: SuggestionConfig | Non
     cfg = cfg or load_config()
     sel = rows[rows["answer_class"].isin(list(cfg.follow_up_months)) & rows["answered_at"].notna()]
     out = []
+    # Only the columns used: itertuples walks every column of every row (~40 here, some long text).
+    sel = sel[["suggestion_id", "title", "lead_rep", "town", "main_handler", "answer_class", "answered_at",
+               "second_answered_at"]]
     for r in sel.itertuples(index=False):
         due = add_months(r.answered_at.date(), cfg.follow_up_months[r.answer_class])
         second = r.second_answered_at.date() if pd.notna(r.second_answered_at) else None
@@ -593,7 +596,7 @@ def rising_after_solved(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, as_o
         method = METHOD_HOTWORDS if _hotwords_ready(con) else METHOD_KEYWORDS
     seg = hotwords.segmenter_for(con) if method == METHOD_HOTWORDS else textseg.get_segmenter()
     words = title_words(list(sel["title"]), seg, cfg.title_stopwords)
-    sel = sel.assign(words=words)
+    sel = sel[["suggestion_id", "title", "town", "lead_rep", "answered_at"]].assign(words=words)
     sel = sel[sel["words"].map(len) > 0]
     if sel.empty:
         return pd.DataFrame(columns=RISING_COLUMNS)
@@ -614,13 +617,17 @@ def _rising_hotwords(con, sel: pd.DataFrame, as_of: date, cfg: SuggestionConfig)
 
     end = as_of + timedelta(days=1)
     found: dict[str, list] = {}
+    # One pass over the word rows for every town's words (the calls below then find their counts).
+    hotwords.prefetch_rising_by_town(
+        con, end, {town: sorted({w for ws in part["words"] for w in ws}) for town, part in sel.groupby("town")},
+        history=cfg.rising_history_months)
     for town, part in sel.groupby("town", sort=True):
         vocab = sorted({w for ws in part["words"] for w in ws})
         start = min(part["answered_at"]).date().replace(day=1)
         df = hotwords.rising_words(con, start, end, grain="month", history=cfg.rising_history_months,
                                    top=10_000, words=vocab, town=town)
         bursts = {r.word: r for r in df.itertuples(index=False)}
-        for r in part.itertuples(index=False):
+        for r in part[["suggestion_id", "answered_at", "words"]].itertuples(index=False):
             month = r.answered_at.date().replace(day=1)
             for w in r.words:
                 b = bursts.get(w)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from analytics import derived, duty, indices, memo, ranking, store
+from analytics import hotwords as hw
 from analytics.ingest import import_files
 from analytics.periods import Period
 from analytics.store import connect
@@ -61,7 +62,7 @@ def test_migration_5_is_the_derived_table():
 
 def test_the_first_start_counts_ahead_and_later_processes_read_it(db, monkeypatch):
     got = rows(db)
-    assert {n for n, _, _ in got} == {duty.DAY_COUNTS, indices.CELLS}
+    assert {n for n, _, _ in got} == {duty.DAY_COUNTS, indices.CELLS, hw.RISING_COUNTS}
     con = connect(db, read_only=True)
     try:
         period = indices.default_period(con)
@@ -74,6 +75,37 @@ def test_the_first_start_counts_ahead_and_later_processes_read_it(db, monkeypatc
     with monkeypatch.context() as m:
         without_store(m)
         computed = figures(db, period)
+    for a, b in zip(stored, computed):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_rising_words_of_the_default_windows_are_read_from_the_store(db, monkeypatch):
+    from analytics import metrics
+
+    def rising(path):
+        memo.clear()
+        con = connect(path, read_only=True)
+        try:
+            q = metrics.latest_period(con, "quarter")
+            easy = hw.BurstParams()
+            return [hw.rising_words(con, q.start, q.end, params=easy), hw.rising_words(con, *hw.latest_window(con))]
+        finally:
+            con.close()
+
+    with monkeypatch.context() as m:
+        real = memo._stored_or_computed
+
+        def no_count(con, name, key, compute):
+            if name == hw.RISING_COUNTS:
+                def refuse():
+                    raise AssertionError("counted again although the store holds the counts")
+                return real(con, name, key, refuse)
+            return real(con, name, key, compute)
+        m.setattr(memo, "_stored_or_computed", no_count)
+        stored = rising(db)
+    with monkeypatch.context() as m:
+        without_store(m)
+        computed = rising(db)
     for a, b in zip(stored, computed):
         pd.testing.assert_frame_equal(a, b)
 

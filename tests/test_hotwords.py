@@ -545,3 +545,36 @@ def test_candidates_page_lists_what_the_hotwords_page_added(demo_db, tmp_path, m
     assert f"{word}问题专项监督（候选）" in [s.value for s in at.subheader]
     parts = [m.value for m in at.markdown if m.value.startswith("| 规模 | 突发 | 广度 | 持续 | 未解决 |")]
     assert len(parts) == 2  # the score's parts, as captured and as of now
+
+
+def test_rising_counts_of_many_towns_in_one_pass_equal_each_towns_own(demo_db, monkeypatch):
+    """``prefetch_rising_by_town`` fills what each town's ``rising_words(…, words=…, town=…)`` would
+    count (the suggestions page asks 23 towns at once); the answers are the same, and the towns'
+    calls then find their counts instead of counting."""
+    from analytics import memo
+
+    con = connect(demo_db, read_only=True)
+    try:
+        last = con.execute("SELECT max(day) FROM opinion_seg").fetchone()[0]
+        end = last + timedelta(days=1)
+        start = date(last.year, 1, 1)
+        towns = [t for (t,) in con.execute(
+            "SELECT town FROM opinion_seg GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 4").fetchall()]
+        words = {t: list(hw.top_words(con, start, end, town=t, top=40)["word"]) + ["不存在的词"] for t in towns}
+        # A small store: an easy model, so that something rises in every town
+        easy = hw.BurstParams(s=1.2, gamma=0.1, min_docs=1, min_total=2, min_strength=0.0)
+        memo.clear()
+        own = {t: hw.rising_words(con, start, end, top=10_000, words=words[t], town=t, params=easy) for t in towns}
+        memo.clear()
+        assert hw.prefetch_rising_by_town(con, end, words, params=easy) == len(towns)
+
+        def refuse(*a, **k):
+            raise AssertionError("counted again")
+        monkeypatch.setattr(memo, "_stored_or_computed", refuse)
+        for t in towns:
+            pd.testing.assert_frame_equal(
+                hw.rising_words(con, start, end, top=10_000, words=words[t], town=t, params=easy), own[t])
+        assert all(len(df) for df in own.values())  # something rose: the comparison is not of empty frames
+    finally:
+        con.close()
+        memo.clear()
