@@ -444,20 +444,26 @@ class Progress:
 
 def progress(con: duckdb.DuckDBPyConnection, year: int, as_of: date | None = None,
              period_end: date | None = None, cfg: DutyConfig | None = None,
-             ev: pd.DataFrame | None = None) -> Progress:
+             ev: pd.DataFrame | None = None, days: _DayCounts | None = None) -> Progress:
     """十必做 progress of every representative in the roster for ``year``, counted from 1 January
-    to the cut-off (``cutoff``); ``as_of`` defaults to the data's latest date."""
+    to the cut-off (``cutoff``); ``as_of`` defaults to the data's latest date. The counts come from
+    ``ev`` (the record) or, when given, from ``days`` (the same record counted per day)."""
     cfg = cfg or load_config()
     if as_of is None:
         as_of = data_as_of(con)
     cut = cutoff(year, as_of, period_end)
     share = elapsed(year, cut)
-    if ev is None:
-        ev = events(con, date(year, 1, 1), cut)
-    else:
-        ev = ev[(ev["day"] >= date(year, 1, 1)) & (ev["day"] < cut)]
     roster = reps(con)
-    counts = duty_counts(ev, cfg).reindex(roster["rep_id"]).fillna(0).astype(int)
+    if days is not None:
+        counts = pd.DataFrame({d.key: days.between(days.duty_cum[n], date(year, 1, 1), cut)
+                               for n, d in enumerate(cfg.duties)}, index=days.roster.to_numpy())
+        counts = counts.reindex(roster["rep_id"]).fillna(0).astype(int)
+    else:
+        if ev is None:
+            ev = events(con, date(year, 1, 1), cut)
+        else:
+            ev = ev[(ev["day"] >= date(year, 1, 1)) & (ev["day"] < cut)]
+        counts = duty_counts(ev, cfg).reindex(roster["rep_id"]).fillna(0).astype(int)
     duties = pd.DataFrame([{"key": d.key, "label": d.label, "how": d.how, "target": d.target,
                             "due": due(d.target, share)} for d in cfg.duties])
     wide = roster.copy()
@@ -522,7 +528,7 @@ def _quarter(d: date) -> str:
 
 def points_table(con: duckdb.DuckDBPyConnection, year: int, as_of: date | None = None,
                  period_end: date | None = None, cfg: DutyConfig | None = None,
-                 ev: pd.DataFrame | None = None) -> pd.DataFrame:
+                 ev: pd.DataFrame | None = None, days: _DayCounts | None = None) -> pd.DataFrame:
     """履职积分 of every representative in the roster for ``year`` up to the cut-off: each
     quarter's points (亮分; None for a quarter not yet begun), the total, the percentile among all
     representatives (Hazen mid-rank: 100·(below + ½·equal)/N, the indices' rule) and the rank
@@ -532,11 +538,13 @@ def points_table(con: duckdb.DuckDBPyConnection, year: int, as_of: date | None =
     if as_of is None:
         as_of = data_as_of(con)
     cut = cutoff(year, as_of, period_end)
+    roster = reps(con)
+    if days is not None:
+        return _points_from_days(roster, year, cut, days)
     if ev is None:
         ev = events(con, date(year, 1, 1), cut)
     else:
         ev = ev[(ev["day"] >= date(year, 1, 1)) & (ev["day"] < cut)]
-    roster = reps(con)
     rc = rule_counts(ev, cfg)
     rc["quarter"] = [_quarter(d) for d in rc["day"]]
     out = roster.copy()
@@ -549,6 +557,32 @@ def points_table(con: duckdb.DuckDBPyConnection, year: int, as_of: date | None =
         out[q] = _points_from_counts(c, cfg).to_numpy()
     c = _by_rule(rc, roster["rep_id"])
     out["total"] = _points_from_counts(c, cfg).to_numpy()
+    out["percentile"] = hazen_scores(out["total"].to_numpy(float)) if len(out) else []
+    out["rank"] = out["total"].rank(method="min", ascending=False).astype(int) if len(out) else []
+    return out[POINTS_COLUMNS]
+
+
+def _points_from_days(roster: pd.DataFrame, year: int, cut: date, days: _DayCounts) -> pd.DataFrame:
+    """``points_table`` from the day counts: Σ over the rules in the same (sorted) order of count ×
+    points, per quarter begun and in total — the same figures as from the record."""
+    from analytics.indices import hazen_scores
+
+    def points(a: date, b: date) -> pd.Series:
+        total = np.zeros(len(days.roster))
+        for n, rule in enumerate(days.rules):
+            total = total + days.between(days.rule_cum[n], a, b).astype(float) * days.points[rule]
+        return pd.Series(total, index=days.roster.to_numpy()).reindex(roster["rep_id"]).fillna(0.0).to_numpy()
+
+    out = roster.copy()
+    for q in QUARTERS:
+        qn = int(q[1])
+        a = date(year, 3 * qn - 2, 1)
+        if a >= cut:
+            out[q] = None
+            continue
+        b = min(date(year + (qn == 4), (3 * qn) % 12 + 1, 1), cut)
+        out[q] = points(a, b)
+    out["total"] = points(date(year, 1, 1), cut)
     out["percentile"] = hazen_scores(out["total"].to_numpy(float)) if len(out) else []
     out["rank"] = out["total"].rank(method="min", ascending=False).astype(int) if len(out) else []
     return out[POINTS_COLUMNS]
@@ -791,10 +825,11 @@ def report(con: duckdb.DuckDBPyConnection, year: int, period_end: date | None = 
 
 def _report(con: duckdb.DuckDBPyConnection, year: int, period_end: date | None, cfg: DutyConfig) -> dict:
     as_of = data_as_of(con)
-    cut = cutoff(year, as_of, period_end)
-    ev = events(con, date(year, 1, 1), cut)
-    prog = progress(con, year, as_of, period_end, cfg, ev)
-    pts = points_table(con, year, as_of, period_end, cfg, ev)
+    # From the year's day counts (kept in the store by the importer for the latest years): the same
+    # counts as from the record, without a pass over it.
+    days = _day_counts(con, year, cfg)
+    prog = progress(con, year, as_of, period_end, cfg, days=days)
+    pts = points_table(con, year, as_of, period_end, cfg, days=days)
     n = len(prog.wide)
     return {"year": year, "as_of": prog.as_of, "elapsed": prog.elapsed, "progress": prog,
             "behind": behind(prog), "points": pts, "reps": n,

@@ -362,3 +362,29 @@ def test_page_on_the_demo_store(demo_db, monkeypatch):
     cards = {m.label.split("：")[0]: m.value for m in at.metric}
     assert cards["代表人数"].endswith("人") and cards["“十必做”进度正常"].endswith("%")
     assert len(at.dataframe[0].value) == int(cards["代表人数"].split()[0].replace(",", ""))
+
+
+@pytest.mark.parametrize("month", [None, 2, 4, 7, 10])
+def test_progress_and_points_from_day_counts_equal_those_from_the_record(demo_db, month):
+    """The 代表履职 page counts from the year's day counts (kept in the store by the importer); the
+    record gives the same figures, to the last bit of every float."""
+    con = connect(demo_db, read_only=True)
+    try:
+        cfg = duty.load_config()
+        as_of = duty.data_as_of(con)
+        year = duty.years_with_data(con)[0]
+        period_end = date(year, month, 1) if month else None
+        cut = duty.cutoff(year, as_of, period_end)
+        ev = duty.events(con, date(year, 1, 1), cut)
+        days = duty._day_counts(con, year, cfg)
+        a = duty.progress(con, year, as_of, period_end, cfg, ev)
+        b = duty.progress(con, year, as_of, period_end, cfg, days=days)
+        pd.testing.assert_frame_equal(a.wide, b.wide)
+        pd.testing.assert_frame_equal(a.long, b.long)
+        assert a.wide[[c for c in a.wide.columns if c.endswith("_done")]].to_numpy().sum() > 0
+        pa = duty.points_table(con, year, as_of, period_end, cfg, ev)
+        pb = duty.points_table(con, year, as_of, period_end, cfg, days=days)
+        pd.testing.assert_frame_equal(pa, pb)
+        assert pa["total"].sum() > 0
+    finally:
+        con.close()
