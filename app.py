@@ -14,6 +14,10 @@ URL reaches a page without passing through here.
 """
 from __future__ import annotations
 
+import json
+import os
+import time
+
 import streamlit as st
 
 from analytics import labels
@@ -43,17 +47,47 @@ def build_pages(access: _access.Access) -> list:
     ]
 
 
+RUN_LOG_ENV = "COCKPIT_RUN_LOG"  # a file: one JSON line per script run (bench/load.py reads it)
+
+
 def main() -> None:
+    """One script run: the shell and the page. With ``COCKPIT_RUN_LOG`` set, each run's page, wall
+    time and outcome (finished, or cut short by a rerun) are appended to that file — the server's
+    side of a page's completion time, apart from the browser's."""
+    path = os.environ.get(RUN_LOG_ENV)
+    if not path:
+        _main()
+        return
+    t0, outcome, where = time.perf_counter(), "done", {}
+    try:
+        _main(where)
+    except BaseException as exc:  # a rerun or a stop (Streamlit's control flow), or an error
+        outcome = type(exc).__name__
+        raise
+    finally:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        line = {"at": time.time(), "page": where.get("page"), "seconds": round(time.perf_counter() - t0, 4),
+                "outcome": outcome, "session": ctx.session_id if ctx else None}
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(line) + "\n")
+
+
+def _main(where: dict | None = None) -> None:
+    where = {} if where is None else where
     st.set_page_config(page_title=labels.APP_TITLE, page_icon=":material/hub:", layout="wide")
     access = _access.resolve()
     if access.mode == "demo":
         page = st.navigation(build_pages(access), position="sidebar")
+        where["page"] = page.url_path or labels.PAGES[0].url_path
         _access.demo_notice()
         _layout.shell()
         page.run()
         return
     signed_in = access.user is not None
     page = st.navigation(build_pages(access), position="sidebar" if signed_in else "hidden")
+    where["page"] = page.url_path or labels.PAGES[0].url_path
     if access.mode == "closed":
         _access.closed(access)
     elif not signed_in:

@@ -893,9 +893,9 @@ def undo_batch_at(db, batch_id: int, user: str | None = None, wait: float | None
         report = undo_batch(snap.con, batch_id, user, progress)
         audit.record(snap.con, "undo", user or _user(), role=role, target=f"批次 {batch_id}（{report.file_name}）",
                      detail={"batch_id": batch_id, "removed": report.removed, "restored": report.restored})
-    from analytics import derived
+        from analytics import derived
 
-    warmed = derived.warm_quietly(db)  # the counts later processes would make on their first query
+        warmed = derived.build_quietly(snap.con)  # counted into the copy before it is swapped in
     if isinstance(warmed, str):
         print(warmed, file=sys.stderr)
     return report

@@ -187,6 +187,15 @@ def build_into(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return _tally(built)
 
 
+def build_quietly(con: duckdb.DuckDBPyConnection) -> dict[str, int] | str:
+    """``build_into`` on an import's or an undo's copy of the store before it is swapped in; a
+    failure is returned as text (the import itself goes on) instead of raised."""
+    try:
+        return build_into(con)
+    except Exception as exc:  # noqa: BLE001 — the data is imported; this is a cache
+        return f"预先计算未完成（不影响导入，查询时会即时计算）：{exc}"
+
+
 def warm(db, progress=None, wait: float | None = None) -> dict[str, int]:
     """Compute what is missing for the store's current data and store it; {name: results written}.
 

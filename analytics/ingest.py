@@ -1193,6 +1193,7 @@ def import_files(db, paths: Iterable[str | Path], user: str | None = None, progr
     total = _estimate(files)
     reports: list[FileReport] = []
     done = 0
+    warmed = None  # what counting ahead did (analytics/derived.py), once it ran
     with snapshot_lock(db, wait, f"导入 {len(files)} 个文件（{names}）", user):
         for n, path in enumerate(files, start=1):
             if progress:
@@ -1223,19 +1224,26 @@ def import_files(db, paths: Iterable[str | Path], user: str | None = None, progr
                     snap.keep = report.batch_id is not None
                     if snap.keep:
                         record(snap.con, report)
+                        if n == len(files):
+                            # What later processes would count first, counted into the copy before it is
+                            # swapped in: readers never wait for a write of it (analytics/derived.py).
+                            if progress:
+                                progress(done, total, "正在预先计算代表履职的逐日计数和默认视图")
+                            warmed = derived.build_quietly(snap.con)
             reports.append(report)
             done += report.rows_read + report.skipped
     for r in reports:
         if r.error:
             audit.record_at(db, "import", user or _current_user(), role=role, target=Path(r.file).name, ok=False,
                             detail={"error": r.error})
-    if any(r.batch_id is not None for r in reports):
-        # The counts later processes would otherwise make on their first query (analytics/derived.py).
+    if warmed is None and any(r.batch_id is not None for r in reports):
+        # The last file changed nothing (or could not be read) while an earlier one did: counted
+        # now, in a short write of its own (nothing is written when the counts are still valid).
         if progress:
-            progress(done, done, "正在预先计算代表履职的逐日计数")
+            progress(done, done, "正在预先计算代表履职的逐日计数和默认视图")
         warmed = derived.warm_quietly(db)
-        if isinstance(warmed, str):
-            print(warmed, file=sys.stderr)
+    if isinstance(warmed, str):
+        print(warmed, file=sys.stderr)
     if progress:
         progress(done, done, "导入完成")
     return reports

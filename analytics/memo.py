@@ -50,7 +50,12 @@ def store_state(con) -> tuple | None:
         if row and row[0] and row[1]:
             path = row[0]
             main = _stat(path)
-            return None if main is None else ("file", path, main, _stat(path + ".wal"))
+            # A reader opened through a hard link (store.open_reader after a swap, private_reading)
+            # reads the same file as the store's path: keyed by that path, its results are shared.
+            from analytics.store import READER_LINK_INFIX
+
+            where = path.split(READER_LINK_INFIX)[0]
+            return None if main is None else ("file", where, main, _stat(path + ".wal"))
         has = cur.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? "
                           "AND database_name = current_database()", [DATASET_VIEW]).fetchone()[0]
         if has:
@@ -65,6 +70,11 @@ def remember(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:
     Callers must treat the result as read-only (it is shared)."""
     state = store_state(con)
     if state is None:
+        local = getattr(_capture, "values", None)
+        if local is not None:  # under capture(): a writer's results are kept for the capture's length
+            if (name, key) not in local:
+                local[(name, key)] = _stored_or_computed(con, name, key, compute)
+            return local[(name, key)]
         return _stored_or_computed(con, name, key, compute)
     full = (name, state, key)
     with _lock:
@@ -116,10 +126,14 @@ class capture:
     def __enter__(self) -> list[tuple[str, str, bytes]]:
         self.got: list[tuple[str, str, bytes]] = []
         _capture.got = self.got
+        # A writer's connection has no state to key by: inside the capture its results are kept here
+        # (the warmers ask for the same day counts and cells several times).
+        _capture.values = {}
         return self.got
 
     def __exit__(self, *exc) -> None:
         _capture.got = None
+        _capture.values = None
 
 
 def _stored_or_computed(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:

@@ -386,14 +386,19 @@ def writer_lock(db: str | os.PathLike | None = None, timeout: float | None = Non
 class _Gate:
     """This process's connections to one store file. DuckDB keeps one database instance per file
     path and process: while any connection to the old file is open, a new connection to the same
-    path gets the old file, even after the path was swapped. So new readers wait until the old
-    file's connections are closed (a few milliseconds), and until an in-place writer is done."""
+    path gets the old file, even after the path was swapped. So while the old file's connections are
+    open, new readers open the new file through a hard link of its own (``<db>.reader-<pid>-i<inode>``,
+    another path, so another instance), shared by every reader of that file until the last one closes
+    it; without hard links they wait for the old file's readers to close. Everyone waits for an
+    in-place writer."""
 
     def __init__(self) -> None:
         self.readers = 0
         self.ino: int | None = None  # the file (inode) the open readers have
         self.writer = False
         self.private = 0  # open ``private_reading`` connections (their own instance each)
+        self.links: dict[int, list] = {}  # inode -> [link path, open readers through it]
+        self.no_links = False  # the file system refused a hard link: wait instead
 
 
 _GATE_COND = threading.Condition()
@@ -414,10 +419,52 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, lock_errors) or (isinstance(exc, StoreError) and isinstance(exc.__cause__, lock_errors))
 
 
-def _leave(key: str) -> None:
+_OPEN_VIA: dict[int, int] = {}  # id(connection) -> inode, for readers opened through a link
+
+
+def _leave(key: str, via: int | None = None) -> None:
     with _GATE_COND:
-        _GATES[key].readers -= 1
+        gate = _GATES[key]
+        if via is None:
+            gate.readers -= 1
+        else:
+            entry = gate.links[via]
+            entry[1] -= 1
+            if entry[1] == 0:
+                del gate.links[via]
+                for p in (entry[0], wal_path(entry[0])):
+                    try:
+                        p.unlink()
+                    except FileNotFoundError:
+                        pass
         _GATE_COND.notify_all()
+
+
+def _link_for(gate: _Gate, path: Path, ino: int) -> Path | None:
+    """Under _GATE_COND: the hard link through which readers of inode ``ino`` open it (made if
+    needed); None when links are impossible here or the file was swapped meanwhile."""
+    entry = gate.links.get(ino)
+    if entry is not None:
+        return entry[0]
+    if gate.no_links:
+        return None
+    link = path.with_name(f"{path.name}{READER_LINK_INFIX}{os.getpid()}-i{ino}")
+    try:
+        try:
+            os.link(path, link)
+        except FileExistsError:  # left by an earlier process of the same pid
+            link.unlink()
+            os.link(path, link)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        gate.no_links = True
+        return None
+    if _ino(link) != ino:  # swapped between the stat and the link
+        link.unlink(missing_ok=True)
+        return None
+    gate.links[ino] = [link, 0]
+    return link
 
 
 def open_reader(db: str | os.PathLike | None = None, wait: float = READ_WAIT_S) -> duckdb.DuckDBPyConnection:
@@ -433,6 +480,7 @@ def open_reader(db: str | os.PathLike | None = None, wait: float = READ_WAIT_S) 
     pause = _PAUSE_MIN_S
     last_error: Exception | None = None
     while True:
+        via = None  # the inode when opened through a link
         with _GATE_COND:
             gate = _GATES.setdefault(key, _Gate())
             while True:
@@ -440,20 +488,29 @@ def open_reader(db: str | os.PathLike | None = None, wait: float = READ_WAIT_S) 
                 if ino is None:
                     raise StoreError(f"数据库文件不存在：{path}")
                 stale = gate.readers > 0 and gate.ino != ino
-                if not (gate.writer or stale):
-                    break
+                if not gate.writer:
+                    if not stale:
+                        break
+                    link = _link_for(gate, path, ino)
+                    if link is not None:
+                        via = ino
+                        break
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise StoreBusy(f"数据库 {path.name} 正在更新，已等待 {wait:.0f} 秒，请稍后刷新页面。")
                 _GATE_COND.wait(min(left, 0.05))
-            gate.readers += 1
-            first = gate.readers == 1
-            if first:
-                gate.ino = ino
+            if via is None:
+                gate.readers += 1
+                first = gate.readers == 1
+                if first:
+                    gate.ino = ino
+            else:
+                gate.links[via][1] += 1
+                first = False
         try:
-            con = connect(path, read_only=True)
+            con = connect(gate.links[via][0] if via is not None else path, read_only=True)
         except (StoreError, duckdb.Error) as exc:  # a writer elsewhere holds the file?
-            _leave(key)
+            _leave(key, via)
             last_error = exc
             if not path.exists():
                 raise StoreError(f"数据库文件不存在：{path}") from exc
@@ -469,14 +526,17 @@ def open_reader(db: str | os.PathLike | None = None, wait: float = READ_WAIT_S) 
             con.close()
             _leave(key)
             continue
+        if via is not None:
+            _OPEN_VIA[id(con)] = via
         return con
 
 
 def close_reader(db: str | os.PathLike | None, con: duckdb.DuckDBPyConnection) -> None:
+    via = _OPEN_VIA.pop(id(con), None)
     try:
         con.close()
     finally:
-        _leave(str(_abs(db)))
+        _leave(str(_abs(db)), via)
 
 
 @contextmanager
@@ -591,7 +651,7 @@ def _open_in_place(path: Path, deadline: float) -> duckdb.DuckDBPyConnection:
         while gate.writer:  # cannot happen under the writer lock; kept for safety
             _GATE_COND.wait(0.05)
         gate.writer = True
-        while gate.readers or gate.private:
+        while gate.readers or gate.private or gate.links:
             left = deadline - time.monotonic()
             if left <= 0:
                 gate.writer = False

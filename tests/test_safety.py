@@ -129,12 +129,38 @@ def test_readers_in_other_processes_never_fail_during_a_command_line_import(base
     assert fingerprint(base)["opinions"] == 4200
 
 
-def test_readers_in_the_same_process_see_the_new_file_once_it_is_in(base, tmp_path):
+def test_readers_in_the_same_process_see_the_new_file_at_once(base, tmp_path):
     """The app's case: imports and readers in one process. DuckDB keeps one instance per path and
-    process, so a reader opened before the swap would pin the old file for later readers; the gate
-    makes later readers wait for it, then they see the new file."""
+    process, so a reader opened before the swap pins the old file under the store's path; later
+    readers open the new file through a hard link of their own at once (no convoy behind a long
+    reader), and the link goes when its last reader closes."""
     held = store.open_reader(base)  # a page still reading the old file
     assert held.execute("SELECT count(*) FROM opinions").fetchone()[0] == 200
+    (report,) = ingest.import_files(base, [opinions_csv(tmp_path / "new.csv", "N", 50)])
+    assert report.imported == 50
+    t0 = time.monotonic()
+    a = store.open_reader(base)
+    b = store.open_reader(base)
+    assert time.monotonic() - t0 < 1.0
+    assert [c.execute("SELECT count(*) FROM opinions").fetchone()[0] for c in (a, b)] == [250, 250]
+    assert held.execute("SELECT count(*) FROM opinions").fetchone()[0] == 200  # it still reads a whole store
+    links = [n for n in leftovers(base) if store.READER_LINK_INFIX in n]
+    assert len(links) == 1  # one link for the new file, shared
+    store.close_reader(base, a)
+    assert [n for n in leftovers(base) if store.READER_LINK_INFIX in n] == links  # b still reads through it
+    store.close_reader(base, b)
+    store.close_reader(base, held)
+    assert leftovers(base) == []
+    with store.reading(base) as con:  # and the store's own path has the new file again
+        assert con.execute("SELECT count(*) FROM opinions").fetchone()[0] == 250
+
+
+def test_without_hard_links_later_readers_wait_for_the_old_file(base, tmp_path, monkeypatch):
+    def no_links(*a, **k):
+        raise PermissionError("no hard links here")
+    monkeypatch.setattr(store.os, "link", no_links)
+    store._GATES.pop(str(base.resolve()), None)
+    held = store.open_reader(base)
     (report,) = ingest.import_files(base, [opinions_csv(tmp_path / "new.csv", "N", 50)])
     assert report.imported == 50
     got, waited = [], []
@@ -149,7 +175,7 @@ def test_readers_in_the_same_process_see_the_new_file_once_it_is_in(base, tmp_pa
     t.start()
     time.sleep(0.5)
     assert got == []  # waiting for the old file's reader to finish
-    assert held.execute("SELECT count(*) FROM opinions").fetchone()[0] == 200  # it still reads a whole store
+    assert held.execute("SELECT count(*) FROM opinions").fetchone()[0] == 200
     store.close_reader(base, held)
     t.join(10)
     assert got == [250] and waited[0] >= 0.4
