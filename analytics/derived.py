@@ -60,6 +60,27 @@ def _fingerprint_now(con: duckdb.DuckDBPyConnection) -> str:
     return memo.remember(con, "derived.fingerprint", (), lambda: fingerprint(con))
 
 
+_CODE: list[str] = []
+
+
+def code_stamp() -> str:
+    """A digest of the code and settings the results are computed with: every ``analytics/*.py`` and
+    ``data/*.toml``/``*.txt`` file. Part of every stored key (``memo.stored_key``), so results stored
+    by another version of the program — or with other settings — are never used. Read once per
+    process."""
+    if not _CODE:
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parent.parent
+        h = hashlib.sha256()
+        for p in sorted([*root.joinpath("analytics").glob("*.py"), *root.joinpath("data").glob("*.toml"),
+                         *root.joinpath("data").glob("*.txt")]):
+            h.update(p.name.encode())
+            h.update(p.read_bytes())
+        _CODE.append(h.hexdigest()[:16])
+    return _CODE[0]
+
+
 def settings_key(*parts) -> str:
     """A short stable key for the settings a result depends on (their repr)."""
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]

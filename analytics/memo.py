@@ -112,11 +112,12 @@ def persist(name: str, encode: Callable[[object], bytes], decode: Callable[[byte
 
 
 def stored_key(key: Hashable) -> str:
-    """The key of a result in the store's derived table: a digest of the memo key's repr (the keys
-    are tuples of settings, period codes and dates, whose repr is stable)."""
+    """The key of a result in the store's derived table: a digest of the program's code and settings
+    (``derived.code_stamp``) and of the memo key's repr (tuples of settings, period codes and dates,
+    whose repr is stable)."""
     from analytics import derived
 
-    return derived.settings_key(key)
+    return derived.settings_key(derived.code_stamp(), key)
 
 
 class capture:

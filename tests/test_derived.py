@@ -236,3 +236,19 @@ def test_an_import_counts_ahead_in_its_copy_before_the_swap(db, monkeypatch, tmp
         con.close()
     got = rows(db)
     assert got and {f for _, _, f in got} == {fp}
+
+
+def test_results_stored_by_another_version_of_the_program_are_not_used(db, monkeypatch):
+    """The stored keys carry a digest of analytics/*.py and data/*.toml|txt: after an upgrade (or a
+    settings change) the first queries count again, until the next import counts ahead."""
+    con = connect(db, read_only=True)
+    try:
+        period = indices.default_period(con)
+    finally:
+        con.close()
+    monkeypatch.setattr(derived, "_CODE", ["another-version"])
+    counted = []
+    real = duty._count_days
+    monkeypatch.setattr(duty, "_count_days", lambda *a, **k: counted.append(1) or real(*a, **k))
+    figures(db, period)
+    assert counted
