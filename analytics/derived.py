@@ -168,7 +168,7 @@ def register(name: str, warmer: Callable) -> None:
 
 
 def _warmers() -> dict[str, Callable]:
-    from analytics import duty, hotwords, indices  # noqa: F401  (they register their warmers)
+    from analytics import duty, hotwords, indices, suggestions  # noqa: F401  (they register their warmers)
 
     return WARMERS
 

@@ -146,7 +146,10 @@ def _stored_or_computed(con, name: str, key: Hashable, compute: Callable[[], T])
     skey = stored_key(key)
     payload = derived.load(con, name, skey)
     if payload is not None:
-        return codec[1](payload)  # type: ignore[return-value]
+        try:
+            return codec[1](payload)  # type: ignore[return-value]
+        except Exception:  # noqa: BLE001 — a payload that cannot be read is recomputed, not trusted
+            pass
     value = compute()
     _captured(name, key, value)
     return value
@@ -157,7 +160,11 @@ def _captured(name: str, key: Hashable, value) -> None:
     process — the store may not have it yet)."""
     got = getattr(_capture, "got", None)
     if got is not None and name in PERSISTED:
-        got.append((name, stored_key(key), PERSISTED[name][0](value)))
+        try:
+            payload = PERSISTED[name][0](value)
+        except Exception:  # noqa: BLE001 — a result that cannot be stored is computed when asked
+            return
+        got.append((name, stored_key(key), payload))
 
 
 def put(con, name: str, key: Hashable, value) -> bool:

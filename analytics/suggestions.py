@@ -756,8 +756,93 @@ def report(con: duckdb.DuckDBPyConnection, scope: Scope, cfg: SuggestionConfig |
     from analytics import memo
 
     cfg = cfg or load_config()
-    key = (scope.session, scope.period.code if scope.period else None, scope.town, repr(cfg), with_rising)
-    return memo.remember(con, "suggestions.report", key, lambda: _report(con, scope, cfg, with_rising))
+    # The rising flags depend on the segmentation (kept in the store, the report must not outlive it).
+    key = (scope.session, scope.period.code if scope.period else None, scope.town, repr(cfg), with_rising,
+           _hot_state(con) if with_rising else None)
+    return memo.remember(con, REPORT, key, lambda: _report(con, scope, cfg, with_rising))
+
+
+REPORT = "suggestions.report"  # its name in analytics.memo and in the store's derived table
+
+
+def _hot_state(con) -> str:
+    from analytics import hotwords
+
+    try:
+        return hotwords.seg_state(con.cursor())
+    except duckdb.Error:
+        return "none"
+
+
+def _encode_report(rep: dict) -> bytes:
+    """The report as an npz: each table as Parquet bytes, the rest as JSON (dates tagged)."""
+    import io
+
+    from analytics import derived
+
+    arrays, meta = {}, {}
+    for k, v in rep.items():
+        if isinstance(v, pd.DataFrame):
+            arrays[f"f{len(arrays)}"] = v
+            meta[k] = {"frame": f"f{len(arrays) - 1}"}
+        elif isinstance(v, dict) and v and all(isinstance(x, pd.DataFrame) for x in v.values()):
+            names = {}
+            for kk, x in v.items():
+                arrays[f"f{len(arrays)}"] = x
+                names[kk] = f"f{len(arrays) - 1}"
+            meta[k] = {"frames": names}
+        elif isinstance(v, Scope):
+            meta[k] = {"scope": v.as_dict()}
+        elif isinstance(v, date):
+            meta[k] = {"date": v.isoformat()}
+        else:
+            json.dumps(v)  # anything else must be JSON as it is (raises otherwise: then nothing is stored)
+            meta[k] = {"value": v}
+
+    def parquet(df: pd.DataFrame) -> np.ndarray:
+        buf = io.BytesIO()
+        df.to_parquet(buf)
+        return np.frombuffer(buf.getvalue(), dtype=np.uint8)
+
+    return derived.pack(**{n: parquet(df) for n, df in arrays.items()}, meta=meta)
+
+
+def _decode_report(payload: bytes) -> dict:
+    import io
+
+    from analytics import derived
+
+    z = derived.unpack(payload)
+    frame = lambda n: pd.read_parquet(io.BytesIO(z[n].tobytes()))  # noqa: E731
+    out = {}
+    for k, m in z["meta"].items():
+        if "frame" in m:
+            out[k] = frame(m["frame"])
+        elif "frames" in m:
+            out[k] = {kk: frame(n) for kk, n in m["frames"].items()}
+        elif "scope" in m:
+            sc = m["scope"]
+            out[k] = Scope(session=sc["session"], period=parse_period(sc["period"]) if sc["period"] else None,
+                           town=sc["town"])
+        elif "date" in m:
+            out[k] = date.fromisoformat(m["date"])
+        else:
+            out[k] = m["value"]
+    return out
+
+
+def _warm(con: duckdb.DuckDBPyConnection) -> None:
+    """For ``analytics.derived.warm``: the report of the latest session (the page's default)."""
+    session = latest_session(con)
+    if session is not None:
+        report(con, Scope(session=session))
+
+
+def _register_derived() -> None:
+    from analytics import derived, memo
+
+    memo.persist(REPORT, _encode_report, _decode_report)
+    derived.register("suggestions", _warm)
 
 
 def _report(con: duckdb.DuckDBPyConnection, scope: Scope, cfg: SuggestionConfig, with_rising: bool) -> dict:
@@ -935,3 +1020,6 @@ def cli_register(subparsers) -> None:
     add_db_argument(p)
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.set_defaults(func=_run)
+
+
+_register_derived()

@@ -12,6 +12,7 @@ import pytest
 
 from analytics import derived, duty, indices, memo, ranking, store
 from analytics import hotwords as hw
+from analytics import suggestions
 from analytics.ingest import import_files
 from analytics.periods import Period
 from analytics.store import connect
@@ -62,7 +63,7 @@ def test_migration_5_is_the_derived_table():
 
 def test_the_first_start_counts_ahead_and_later_processes_read_it(db, monkeypatch):
     got = rows(db)
-    assert {n for n, _, _ in got} == {duty.DAY_COUNTS, indices.CELLS, hw.RISING_COUNTS}
+    assert {n for n, _, _ in got} == {duty.DAY_COUNTS, indices.CELLS, hw.RISING_COUNTS, suggestions.REPORT}
     con = connect(db, read_only=True)
     try:
         period = indices.default_period(con)
@@ -252,3 +253,29 @@ def test_results_stored_by_another_version_of_the_program_are_not_used(db, monke
     monkeypatch.setattr(duty, "_count_days", lambda *a, **k: counted.append(1) or real(*a, **k))
     figures(db, period)
     assert counted
+
+
+def test_the_suggestions_report_of_the_latest_session_is_read_from_the_store(db, monkeypatch):
+    def report(path):
+        memo.clear()
+        con = connect(path, read_only=True)
+        try:
+            return suggestions.report(con, suggestions.Scope(session=suggestions.latest_session(con)))
+        finally:
+            con.close()
+
+    with monkeypatch.context() as m:
+        m.setattr(suggestions, "_report", lambda *a, **k: (_ for _ in ()).throw(AssertionError("computed again")))
+        stored = report(db)
+    with monkeypatch.context() as m:
+        without_store(m)
+        computed = report(db)
+    assert set(stored) == set(computed) and computed["n"] > 0
+    for k, v in computed.items():
+        if isinstance(v, pd.DataFrame):
+            pd.testing.assert_frame_equal(stored[k], v)
+        elif isinstance(v, dict) and v and all(isinstance(x, pd.DataFrame) for x in v.values()):
+            for kk, x in v.items():
+                pd.testing.assert_frame_equal(stored[k][kk], x)
+        else:
+            assert stored[k] == v, k
