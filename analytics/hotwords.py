@@ -878,7 +878,7 @@ def prefetch_rising_by_town(con, end, town_words: dict[str, Sequence[str]], hist
     key by: the calls then count for themselves, with the same results)."""
     from analytics import memo
 
-    if not town_words or memo.store_state(con) is None:
+    if not town_words or (memo.store_state(con) is None and getattr(memo._capture, "values", None) is None):
         return 0
     v = _resolve_version(con, dict_version)
     end = _as_date(end)

@@ -172,7 +172,11 @@ def put(con, name: str, key: Hashable, value) -> bool:
     results in one pass). False when ``con`` has no state to key by (nothing kept)."""
     state = store_state(con)
     if state is None:
-        return False
+        local = getattr(_capture, "values", None)
+        if local is None:
+            return False
+        local[(name, key)] = value  # under capture(): kept for the capture's length, as remember does
+        return True
     with _lock:
         _forget_older_states(state)
         _entries[(name, state, key)] = value

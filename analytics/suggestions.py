@@ -833,8 +833,10 @@ def _decode_report(payload: bytes) -> dict:
 
 def _warm(con: duckdb.DuckDBPyConnection) -> None:
     """For ``analytics.derived.warm``: the report of the latest session (the page's default)."""
+    # Only with hot words: without them the "still rising" check falls back to comparing titles
+    # against every opinion (minutes at a million), which is what a page asking for it would do.
     session = latest_session(con)
-    if session is not None:
+    if session is not None and _hotwords_ready(con):
         report(con, Scope(session=session))
 
 
