@@ -174,6 +174,10 @@ def test_a_hot_word_opens_its_opinions(server, browser):
     """The analyst's path: click a word under the cloud, read the opinions behind it, highlighted."""
     page = _open(browser, f"{server}/hotwords", 120_000)
     words = page.locator("[data-testid=stMain]").get_by_role("radio")
+    try:  # the pills under the cloud can be drawn a moment after the run reported idle
+        words.first.wait_for(timeout=30_000)
+    except Exception:
+        pass
     assert words.count() > 0, "热词页没有可点选的词（导入时应已分词）"
     word = words.first.inner_text().strip()
     words.first.click()
