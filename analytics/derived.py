@@ -147,6 +147,19 @@ def pack(**arrays) -> bytes:
     return buf.getvalue()
 
 
+def frame_bytes(df, index: bool | None = None) -> bytes:
+    """A table as Parquet bytes (types and index kept), for payloads that hold tables."""
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=index)
+    return buf.getvalue()
+
+
+def frame_from(data: bytes):
+    import pandas as pd
+
+    return pd.read_parquet(io.BytesIO(data))
+
+
 def unpack(payload: bytes) -> dict:
     with np.load(io.BytesIO(payload), allow_pickle=False) as z:
         out = {k: z[k] for k in z.files}
@@ -156,6 +169,8 @@ def unpack(payload: bytes) -> dict:
 
 
 # ───────────────────────────── after a write ─────────────────────────────
+
+WARM_MESSAGE = "正在预先计算代表履职的逐日计数和默认视图"  # what a progress bar says meanwhile
 
 # Warmers run by ``warm``: name -> function(read-only connection) that asks for the results worth
 # keeping (through analytics.memo, whose PERSISTED names are captured). Registered by the modules
@@ -234,7 +249,7 @@ def warm(db, progress=None, wait: float | None = None) -> dict[str, int]:
             return {}
         fp = fingerprint(con)
         if progress:
-            progress("正在预先计算默认视图的指数和代表履职的逐日计数")
+            progress(WARM_MESSAGE)
         built = _compute(con, fp)
         stale = con.execute("SELECT count(*) FROM derived WHERE fingerprint <> ?", [fp]).fetchall()[0][0]
     if not built and not stale:

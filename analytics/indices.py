@@ -1421,17 +1421,15 @@ CELLS = "indices.cells"  # its name in analytics.memo and in the store's derived
 
 
 def _encode_cells(cells: pd.DataFrame) -> bytes:
-    import io
+    from analytics import derived
 
-    buf = io.BytesIO()
-    cells.to_parquet(buf, index=False)
-    return buf.getvalue()
+    return derived.frame_bytes(cells, index=False)
 
 
 def _decode_cells(payload: bytes) -> pd.DataFrame:
-    import io
+    from analytics import derived
 
-    return pd.read_parquet(io.BytesIO(payload))
+    return derived.frame_from(payload)
 
 
 def _warm(con: duckdb.DuckDBPyConnection) -> None:

@@ -1228,7 +1228,7 @@ def import_files(db, paths: Iterable[str | Path], user: str | None = None, progr
                             # What later processes would count first, counted into the copy before it is
                             # swapped in: readers never wait for a write of it (analytics/derived.py).
                             if progress:
-                                progress(done, total, "正在预先计算代表履职的逐日计数和默认视图")
+                                progress(done, total, derived.WARM_MESSAGE)
                             warmed = derived.build_quietly(snap.con)
             reports.append(report)
             done += report.rows_read + report.skipped
@@ -1240,7 +1240,7 @@ def import_files(db, paths: Iterable[str | Path], user: str | None = None, progr
         # The last file changed nothing (or could not be read) while an earlier one did: counted
         # now, in a short write of its own (nothing is written when the counts are still valid).
         if progress:
-            progress(done, done, "正在预先计算代表履职的逐日计数和默认视图")
+            progress(done, done, derived.WARM_MESSAGE)
         warmed = derived.warm_quietly(db)
     if isinstance(warmed, str):
         print(warmed, file=sys.stderr)

@@ -775,22 +775,22 @@ def _hot_state(con) -> str:
 
 
 def _encode_report(rep: dict) -> bytes:
-    """The report as an npz: each table as Parquet bytes, the rest as JSON (dates tagged)."""
-    import io
-
+    """The report as an npz: each table as Parquet bytes (``derived.frame_bytes``), the rest as
+    JSON (dates tagged)."""
     from analytics import derived
 
     arrays, meta = {}, {}
+
+    def stored(df: pd.DataFrame) -> str:
+        name = f"f{len(arrays)}"
+        arrays[name] = np.frombuffer(derived.frame_bytes(df), dtype=np.uint8)
+        return name
+
     for k, v in rep.items():
         if isinstance(v, pd.DataFrame):
-            arrays[f"f{len(arrays)}"] = v
-            meta[k] = {"frame": f"f{len(arrays) - 1}"}
+            meta[k] = {"frame": stored(v)}
         elif isinstance(v, dict) and v and all(isinstance(x, pd.DataFrame) for x in v.values()):
-            names = {}
-            for kk, x in v.items():
-                arrays[f"f{len(arrays)}"] = x
-                names[kk] = f"f{len(arrays) - 1}"
-            meta[k] = {"frames": names}
+            meta[k] = {"frames": {kk: stored(x) for kk, x in v.items()}}
         elif isinstance(v, Scope):
             meta[k] = {"scope": v.as_dict()}
         elif isinstance(v, date):
@@ -798,22 +798,14 @@ def _encode_report(rep: dict) -> bytes:
         else:
             json.dumps(v)  # anything else must be JSON as it is (raises otherwise: then nothing is stored)
             meta[k] = {"value": v}
-
-    def parquet(df: pd.DataFrame) -> np.ndarray:
-        buf = io.BytesIO()
-        df.to_parquet(buf)
-        return np.frombuffer(buf.getvalue(), dtype=np.uint8)
-
-    return derived.pack(**{n: parquet(df) for n, df in arrays.items()}, meta=meta)
+    return derived.pack(**arrays, meta=meta)
 
 
 def _decode_report(payload: bytes) -> dict:
-    import io
-
     from analytics import derived
 
     z = derived.unpack(payload)
-    frame = lambda n: pd.read_parquet(io.BytesIO(z[n].tobytes()))  # noqa: E731
+    frame = lambda n: derived.frame_from(z[n].tobytes())  # noqa: E731
     out = {}
     for k, m in z["meta"].items():
         if "frame" in m:

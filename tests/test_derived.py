@@ -46,6 +46,20 @@ def figures(path: Path, period: Period) -> tuple[pd.DataFrame, pd.DataFrame, pd.
         con.close()
 
 
+def latest_quarter(path: Path) -> Period:
+    con = connect(path, read_only=True)
+    try:
+        return indices.default_period(con)
+    finally:
+        con.close()
+
+
+def same_frames(got, want) -> None:
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        pd.testing.assert_frame_equal(a, b)
+
+
 def without_store(monkeypatch):
     monkeypatch.setattr(derived, "load", lambda *a, **k: None)
 
@@ -76,8 +90,7 @@ def test_the_first_start_counts_ahead_and_later_processes_read_it(db, monkeypatc
     with monkeypatch.context() as m:
         without_store(m)
         computed = figures(db, period)
-    for a, b in zip(stored, computed):
-        pd.testing.assert_frame_equal(a, b)
+    same_frames(stored, computed)
 
 
 def test_rising_words_of_the_default_windows_are_read_from_the_store(db, monkeypatch):
@@ -107,27 +120,21 @@ def test_rising_words_of_the_default_windows_are_read_from_the_store(db, monkeyp
     with monkeypatch.context() as m:
         without_store(m)
         computed = rising(db)
-    for a, b in zip(stored, computed):
-        pd.testing.assert_frame_equal(a, b)
+    same_frames(stored, computed)
 
 
 @pytest.mark.parametrize("code", ["Q1", "month", "year"])
 def test_other_periods_agree_whether_counted_or_read(db, monkeypatch, code):
     """Day counts are stored per year and serve every period inside it (a Q1 ranking compares with
     the previous year's Q4, which is counted)."""
-    con = connect(db, read_only=True)
-    try:
-        latest = indices.default_period(con)
-    finally:
-        con.close()
+    latest = latest_quarter(db)
     period = {"Q1": Period("quarter", latest.year, 1), "month": Period("month", latest.year, 3),
               "year": Period("year", latest.year)}[code]
     stored = figures(db, period)
     with monkeypatch.context() as m:
         without_store(m)
         computed = figures(db, period)
-    for a, b in zip(stored, computed):
-        pd.testing.assert_frame_equal(a, b)
+    same_frames(stored, computed)
 
 
 def test_a_change_of_data_makes_them_stale_and_the_import_counts_again(db, monkeypatch, tmp_path):
@@ -167,8 +174,7 @@ def test_a_change_of_data_makes_them_stale_and_the_import_counts_again(db, monke
     with monkeypatch.context() as m:
         no_counting(m)
         stored = figures(db, period)
-    for a, b in zip(stored, changed):
-        pd.testing.assert_frame_equal(a, b)
+    same_frames(stored, changed)
 
 
 def test_an_unchanged_re_import_keeps_them(db, demo_db, monkeypatch):
@@ -184,11 +190,7 @@ def test_an_unchanged_re_import_keeps_them(db, demo_db, monkeypatch):
 
 
 def test_other_settings_are_not_served_from_the_store(db, monkeypatch):
-    con = connect(db, read_only=True)
-    try:
-        period = indices.default_period(con)
-    finally:
-        con.close()
+    period = latest_quarter(db)
     cfg = duty.load_config()
     stricter = dataclasses.replace(cfg, on_track_min=cfg.on_track_min - 1,
                                    points={**cfg.points, "opinion_received": cfg.points["opinion_received"] + 5})
@@ -242,11 +244,7 @@ def test_an_import_counts_ahead_in_its_copy_before_the_swap(db, monkeypatch, tmp
 def test_results_stored_by_another_version_of_the_program_are_not_used(db, monkeypatch):
     """The stored keys carry a digest of analytics/*.py and data/*.toml|txt: after an upgrade (or a
     settings change) the first queries count again, until the next import counts ahead."""
-    con = connect(db, read_only=True)
-    try:
-        period = indices.default_period(con)
-    finally:
-        con.close()
+    period = latest_quarter(db)
     monkeypatch.setattr(derived, "_CODE", ["another-version"])
     counted = []
     real = duty._count_days
@@ -273,9 +271,8 @@ def test_the_suggestions_report_of_the_latest_session_is_read_from_the_store(db,
     assert set(stored) == set(computed) and computed["n"] > 0
     for k, v in computed.items():
         if isinstance(v, pd.DataFrame):
-            pd.testing.assert_frame_equal(stored[k], v)
+            same_frames([stored[k]], [v])
         elif isinstance(v, dict) and v and all(isinstance(x, pd.DataFrame) for x in v.values()):
-            for kk, x in v.items():
-                pd.testing.assert_frame_equal(stored[k][kk], x)
+            same_frames([stored[k][kk] for kk in v], list(v.values()))
         else:
             assert stored[k] == v, k
