@@ -20,10 +20,10 @@ import time
 
 import streamlit as st
 
-from analytics import labels
+from analytics.core import labels
 from pages import _access, _layout, candidates, cockpit, data, hotwords, ranking, reps, suggestions, users
 
-# url_path -> page module; the order and the words come from analytics.labels.PAGES.
+# url_path -> page module; the order and the words come from analytics.core.labels.PAGES.
 PAGE_MODULES = {
     "cockpit": cockpit,
     "ranking": ranking,

@@ -11,18 +11,18 @@ import sys
 
 # Modules that contribute a command, in the order ``--help`` lists them.
 COMMAND_MODULES = (
-    "analytics.ingest",
-    "analytics.demo",
-    "analytics.metrics",
-    "analytics.indices",
-    "analytics.hotwords",
-    "analytics.ranking",
-    "analytics.points",
-    "analytics.report",
-    "analytics.suggestions",
-    "analytics.duty",
-    "analytics.parquet",
-    "analytics.auth",
+    "analytics.ingest.importer",
+    "analytics.demo.exports",
+    "analytics.domain.metrics",
+    "analytics.domain.indices",
+    "analytics.domain.hotwords",
+    "analytics.domain.ranking",
+    "analytics.domain.points",
+    "analytics.reports.quarterly",
+    "analytics.domain.suggestions",
+    "analytics.domain.duty",
+    "analytics.store.dataset",
+    "analytics.access.users",
 )
 
 
@@ -30,11 +30,11 @@ COMMAND_MODULES = (
 # module it needs (all of them cost ~1 s of start-up). A test keeps this equal to what the
 # modules register.
 COMMANDS = {
-    "ingest": "analytics.ingest", "batches": "analytics.ingest", "undo": "analytics.ingest",
-    "profiles": "analytics.ingest", "demo": "analytics.demo", "summary": "analytics.metrics",
-    "indices": "analytics.indices", "hotwords": "analytics.hotwords", "rank": "analytics.ranking",
-    "points": "analytics.points", "report": "analytics.report", "suggestions": "analytics.suggestions",
-    "reps": "analytics.duty", "export": "analytics.parquet", "users": "analytics.auth",
+    "ingest": "analytics.ingest.importer", "batches": "analytics.ingest.importer", "undo": "analytics.ingest.importer",
+    "profiles": "analytics.ingest.importer", "demo": "analytics.demo.exports", "summary": "analytics.domain.metrics",
+    "indices": "analytics.domain.indices", "hotwords": "analytics.domain.hotwords", "rank": "analytics.domain.ranking",
+    "points": "analytics.domain.points", "report": "analytics.reports.quarterly", "suggestions": "analytics.domain.suggestions",
+    "reps": "analytics.domain.duty", "export": "analytics.store.dataset", "users": "analytics.access.users",
 }
 
 

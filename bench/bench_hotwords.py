@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analytics import hotwords as hw  # noqa: E402
-from analytics import textseg  # noqa: E402
-from analytics.store import connect  # noqa: E402
+from analytics.domain import hotwords as hw  # noqa: E402
+from analytics.text import segment as textseg  # noqa: E402
+from analytics.store.db import connect  # noqa: E402
 
 
 def run(cmd: list[str]) -> None:

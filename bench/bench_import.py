@@ -48,7 +48,7 @@ def main() -> int:
     ap.add_argument("--workdir", type=Path, help="keep files here instead of a temporary folder")
     args = ap.parse_args()
 
-    from analytics.demo import write_demo
+    from analytics.demo.exports import write_demo
     import duckdb
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="cockpit-bench-"))

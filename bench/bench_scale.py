@@ -17,7 +17,7 @@ Steps (``--steps`` picks some; results of earlier runs in the work folder are re
              cache miss);
 7. memory    the app's peak resident memory: `streamlit run` on the store, every page opened once in
              headless Chromium, then VmHWM of the server process (bench/browser.py);
-8. parquet   the store exported as partitioned Parquet (analytics/parquet.py), and queries on it;
+8. parquet   the store exported as partitioned Parquet (analytics/store/dataset.py), and queries on it;
 9. baseline  the same questions answered the straightforward way — pandas over the exported csv,
              jieba.lcut per view on a sample — with the ratio to the cockpit's answer time.
 
@@ -187,7 +187,7 @@ class Bench:
 
     # ── 5 ──
     def step_pages(self) -> dict:
-        from analytics import labels
+        from analytics.core import labels
 
         out = {}
         for p in labels.PAGES:
@@ -208,8 +208,11 @@ class Bench:
 
     # ── 6 ──
     def query_cases(self, con):
-        from analytics import hotwords as hw
-        from analytics import indices, metrics, ranking, suggestions
+        from analytics.domain import hotwords as hw
+        from analytics.domain import indices
+        from analytics.domain import metrics
+        from analytics.domain import ranking
+        from analytics.domain import suggestions
 
         q = metrics.periods_with_data(con, "quarter")[0]
         icfg = indices.load_config()
@@ -229,11 +232,11 @@ class Bench:
         ]
 
     def time_queries(self, db: Path, runs: int, fresh_runs: int) -> dict:
-        """Per query: the first call with nothing remembered (``analytics.memo`` cleared — what a
+        """Per query: the first call with nothing remembered (``analytics.store.memo`` cleared — what a
         command-line run does), then p50/p95 of repeated calls, and calls on a fresh connection
         each (what the app does on a cache miss)."""
-        from analytics import memo
-        from analytics.store import connect
+        from analytics.store import memo
+        from analytics.store.db import connect
 
         con = connect(db, read_only=True)
         out = {}
@@ -323,8 +326,8 @@ class Bench:
 
     # ── 8 ──
     def step_parquet(self) -> dict:
-        from analytics import parquet
-        from analytics.store import connect
+        from analytics.store import dataset as parquet
+        from analytics.store.db import connect
 
         target = self.work / "parquet"
         log("export as Parquet …")
@@ -352,10 +355,11 @@ class Bench:
         import pandas as pd
 
         import browser
-        from analytics import hotwords as hw
-        from analytics import metrics, textseg
-        from analytics.periods import parse_period
-        from analytics.store import connect
+        from analytics.domain import hotwords as hw
+        from analytics.domain import metrics
+        from analytics.text import segment as textseg
+        from analytics.core.periods import parse_period
+        from analytics.store.db import connect
 
         files = {Path(f).name: Path(f) for f in self.files()}
         op_path = files["民情民意_2024.csv"]  # the 2024 export: UTF-8 with BOM, one title row

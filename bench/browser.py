@@ -31,8 +31,8 @@ ERROR_SELECTOR = "[data-testid=stException]"
 
 
 def pages() -> list[tuple[str, str]]:
-    """(url_path, title) of every page, in the navigation's order (from analytics.labels)."""
-    from analytics import labels
+    """(url_path, title) of every page, in the navigation's order (from analytics.core.labels)."""
+    from analytics.core import labels
 
     return [(p.url_path, p.title) for p in labels.PAGES]
 

@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def _switch_off_segmentation() -> None:
-    import analytics.hotwords as hw
-    import analytics.ingest as ingest
+    import analytics.domain.hotwords as hw
+    import analytics.ingest.importer as ingest
 
     def nothing(*args, **kwargs) -> int:
         return 0
@@ -52,9 +52,9 @@ def main() -> int:
     ap.add_argument("files", nargs="+")
     args = ap.parse_args()
 
-    from analytics import hotwords as hw
+    from analytics.domain import hotwords as hw
     from analytics.__main__ import main as cli
-    from analytics.store import connect
+    from analytics.store.db import connect
 
     if args.no_segment:
         _switch_off_segmentation()

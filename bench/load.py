@@ -67,7 +67,7 @@ def pct(values: list[float], q: float) -> float:
 
 def small_export(work: Path) -> tuple[list[str], list[list[str]]]:
     """Header and rows of a small opinions export (the demo's latest month, csv)."""
-    from analytics.demo import write_demo
+    from analytics.demo.exports import write_demo
 
     out = work / "small_exports"
     paths = write_demo(out, seed=1, years=1, scale=0.3)

@@ -1,7 +1,7 @@
 """The benchmark dataset at scale: demo exports with ~1,000,000 opinions, ~100,000 suggestions and
 ~200,000 activities (issue 9), written once into a work folder and reused while its parameters match.
 
-``analytics.demo`` has one scale for all kinds (at the scale that gives a million opinions it writes
+``analytics.demo.exports`` has one scale for all kinds (at the scale that gives a million opinions it writes
 only ~21,000 suggestions and ~80,000 activities), so the suggestion and activity files are written
 again at their own scales with the demo's own writers. Same seed → same files.
 
@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analytics import demo  # noqa: E402
+from analytics.demo import exports as demo  # noqa: E402
 
 DEFAULTS = {"opinions": 1_000_000, "suggestions": 100_000, "activities": 200_000, "years": 2, "seed": 0}
 

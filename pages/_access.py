@@ -11,7 +11,7 @@ Three modes (``Access.mode``):
 - ``closed``: nobody gets in — no users while the app is reached from another machine, or a users /
   security file that cannot be read (a broken file never opens the app).
 
-The rules (roles, hashing, slow-down) live in ``analytics.auth``; the log in ``analytics.audit``.
+The rules (roles, hashing, slow-down) live in ``analytics.access.users``; the log in ``analytics.store.audit``.
 """
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ from typing import Callable
 
 import streamlit as st
 
-from analytics import audit, auth, labels
-from analytics.store import default_db_path
+from analytics.store import audit
+from analytics.access import users as auth
+from analytics.core import labels
+from analytics.store.db import default_db_path
 
 _USER_KEY = "_auth_user"  # session_state: {"name", "via", "since", "last_seen"} of the signed-in user
 _FAIL_KEY = "_auth_failures"  # session_state: this session's failed logins (auth.authenticate's ``session``)
@@ -221,7 +223,7 @@ def can(capability: str) -> bool:
 
 
 def record(action: str, *, target: str | None = None, detail: dict | None = None, ok: bool = True) -> None:
-    """Audit an action of this session's user (a short write of its own; see analytics.audit)."""
+    """Audit an action of this session's user (a short write of its own; see analytics.store.audit)."""
     a = current()
     _audit(action, current_user(), role=a.role, target=target, detail=detail, ok=ok)
 

@@ -21,10 +21,12 @@ from pathlib import Path
 import duckdb
 import streamlit as st
 
-from analytics import bootstrap, labels, metrics
-from analytics.contract import load_contract
-from analytics.periods import GRAINS, Period, PeriodError, parse_period, period_of
-from analytics.store import (StoreError, close_reader, connect, data_version, default_db_path, open_reader,
+from analytics.services import bootstrap
+from analytics.core import labels
+from analytics.domain import metrics
+from analytics.core.contract import load_contract
+from analytics.core.periods import GRAINS, Period, PeriodError, parse_period, period_of
+from analytics.store.db import (StoreError, close_reader, connect, data_version, default_db_path, open_reader,
                              table_counts)
 
 # A writer (an import) may hold the file for a moment: retry this often before saying so.

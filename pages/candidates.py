@@ -3,7 +3,7 @@
 Each candidate keeps the evidence captured when it was added (period, counts, trend, towns, sample
 opinions, score); beside it the page shows the live figures for the sidebar's period, computed now.
 Status 候选 → 已列入监督计划 → 已办结 / 不予采纳, with notes, who and when. Layout only: the pool
-lives in DuckDB (``analytics.hotwords``), written through short transactions (``hw.store_writer``).
+lives in DuckDB (``analytics.domain.hotwords``), written through short transactions (``hw.store_writer``).
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import hotwords as hw
-from analytics.store import StoreError
+from analytics.domain import hotwords as hw
+from analytics.store.db import StoreError
 from pages import _access, _layout
 from pages import hotwords as hot
 

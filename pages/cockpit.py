@@ -21,9 +21,13 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.colors import sample_colorscale
 
-from analytics import alerts, hierarchy, indices, labels, metrics
-from analytics.indices import INDEX_KEYS, SCORE_COLUMNS
-from analytics.periods import Period, parse_period
+from analytics.domain import alerts
+from analytics.domain import hierarchy
+from analytics.domain import indices
+from analytics.core import labels
+from analytics.domain import metrics
+from analytics.domain.indices import INDEX_KEYS, SCORE_COLUMNS
+from analytics.core.periods import Period, parse_period
 from pages import _access, _layout
 
 URL_PATH = "cockpit"

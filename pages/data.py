@@ -2,8 +2,8 @@
 progress, the rejected rows (downloadable), column-mapping profiles for other systems' exports, and
 the history of import batches with undo.
 
-Layout only: reading, checking, counting, importing and undoing happen in ``analytics.ingest`` and
-``analytics.admin``; the store is shared as ``analytics.store`` describes (docs/data-management.md).
+Layout only: reading, checking, counting, importing and undoing happen in ``analytics.ingest.importer`` and
+``analytics.ingest.profiles``; the store is shared as ``analytics.store.db`` describes (docs/data-management.md).
 """
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analytics import admin, ingest, store
-from analytics.contract import KINDS, load_contract
-from analytics.privacy import mask_name
+from analytics.ingest import profiles as admin
+from analytics.ingest import importer as ingest
+from analytics.store import db as store
+from analytics.core.contract import KINDS, load_contract
+from analytics.core.privacy import mask_name
 from pages import _access, _layout
 
 URL_PATH = "data"

@@ -1,6 +1,6 @@
 """热词分析 — hot words of citizens' opinions, rising and falling, with the opinions behind them.
 
-Layout only: every figure comes from ``analytics.hotwords`` (definitions in docs/hotwords.md). Reads
+Layout only: every figure comes from ``analytics.domain.hotwords`` (definitions in docs/hotwords.md). Reads
 go through short read-only connections (``hw.store_reader``) and are cached by the store file's
 stamp; writes (dictionary changes, the candidate pool) go through ``hw.store_writer``, a short
 read-write transaction that waits for readers, so the app never keeps a connection open. Re-cutting
@@ -19,9 +19,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import hotwords as hw
-from analytics.store import StoreError
-from analytics import textseg
+from analytics.domain import hotwords as hw
+from analytics.store.db import StoreError
+from analytics.text import segment as textseg
 from pages import _access, _layout
 
 URL_PATH = "hotwords"

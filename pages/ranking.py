@@ -2,8 +2,8 @@
 ranges and the change against the previous quarter, each index's ranking, per-capita views,
 what-if weights, the monthly action points as progress bars, and the quarterly 晾晒 report.
 
-Layout only: every figure comes from ``analytics.ranking``, ``analytics.points`` and
-``analytics.report``; results are cached by the store's data version.
+Layout only: every figure comes from ``analytics.domain.ranking``, ``analytics.domain.points`` and
+``analytics.reports.quarterly``; results are cached by the store's data version.
 """
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import labels as ui_labels
-from analytics import metrics
-from analytics import points as points_mod
-from analytics import ranking as rk
-from analytics import report
-from analytics.indices import INDEX_KEYS, IndexConfigError, load_config
-from analytics.periods import Period, parse_period, period_of
-from analytics.store import connect
+from analytics.core import labels as ui_labels
+from analytics.domain import metrics
+from analytics.domain import points as points_mod
+from analytics.domain import ranking as rk
+from analytics.reports import quarterly as report
+from analytics.domain.indices import INDEX_KEYS, IndexConfigError, load_config
+from analytics.core.periods import Period, parse_period, period_of
+from analytics.store.db import connect
 from pages import _access, _layout
 
 URL_PATH = "ranking"
@@ -339,7 +339,7 @@ def _render() -> None:
     st.caption(f"{quarter.label} · 23 个镇街（开发区）{note}")
     table = _ranking(sel.db, sel.version, quarter.code)
     labels = _index_labels()
-    # The quarterly report is the analysts' (analytics.auth.CAPABILITIES "report"): no tab for others.
+    # The quarterly report is the analysts' (analytics.access.users.CAPABILITIES "report"): no tab for others.
     with_report = _access.can("report")
     tabs = st.tabs(["综合排名", "分指数排名", "人均视图", "权重模拟", "月度积分", *(["晾晒专报"] if with_report else [])])
     with tabs[0]:

@@ -1,6 +1,6 @@
 """代表履职 — the ten must-dos, duty points and each representative's timeline.
 
-Layout only: every figure comes from ``analytics.duty`` (definitions in docs/duty.md, rules in
+Layout only: every figure comes from ``analytics.domain.duty`` (definitions in docs/duty.md, rules in
 data/duty.toml). The year is the sidebar period's year and progress is counted up to the end of the
 sidebar period (or the data's last day, if earlier); the representative whose timeline is shown is
 in the URL (``?rep=R0001``).
@@ -13,7 +13,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import duty, labels
+from analytics.domain import duty
+from analytics.core import labels
 from pages import _access, _layout
 
 URL_PATH = "reps"

@@ -1,6 +1,6 @@
 """代表建议 — every suggestion followed to its answer and evaluation.
 
-Layout only: every figure comes from ``analytics.suggestions`` (definitions in docs/suggestions.md).
+Layout only: every figure comes from ``analytics.domain.suggestions`` (definitions in docs/suggestions.md).
 The scope is a 届次会次 (``?session=``) or the sidebar's period (``?scope=period``), and the
 sidebar's town; one suggestion's timeline opens from the overdue list, or from ``?suggestion=ID``.
 """
@@ -10,9 +10,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import labels
-from analytics import suggestions as sg
-from analytics.periods import parse_period
+from analytics.core import labels
+from analytics.domain import suggestions as sg
+from analytics.core.periods import parse_period
 from pages import _layout
 
 URL_PATH = "suggestions"

@@ -2,9 +2,9 @@
 identity) and the audit log (filters, download). With ``[privacy] admin_raw_names`` on, also the
 look-up of one opinion's raw submitter name, each look-up audited.
 
-Only 管理员 opens it (``analytics.auth.ROLE_PAGES``); in demo mode (no users yet, this machine only)
-it is where the first administrator can be added. Layout only: users are kept by ``analytics.auth``,
-the log by ``analytics.audit``.
+Only 管理员 opens it (``analytics.access.users.ROLE_PAGES``); in demo mode (no users yet, this machine only)
+it is where the first administrator can be added. Layout only: users are kept by ``analytics.access.users``,
+the log by ``analytics.store.audit``.
 """
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
-from analytics import audit, auth, privacy
-from analytics.safe_export import to_csv, to_xlsx
+from analytics.store import audit
+from analytics.access import users as auth
+from analytics.core import privacy
+from analytics.core.safe_export import to_csv, to_xlsx
 from pages import _access, _layout
 
 URL_PATH = "users"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics import bootstrap
-from analytics.store import connect
+from analytics.services import bootstrap
+from analytics.store.db import connect
 
 FIXTURE_SQL = Path(__file__).resolve().parent / "data" / "metrics_store.sql"
 

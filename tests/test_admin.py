@@ -16,7 +16,10 @@ from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
-from analytics import admin, hotwords, ingest, store
+from analytics.ingest import profiles as admin
+from analytics.domain import hotwords
+from analytics.ingest import importer as ingest
+from analytics.store import db as store
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "编号,提交时间,来源渠道,镇街,内容,提交人"

@@ -26,8 +26,10 @@ from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
 import analytics
-from analytics import bootstrap, labels, metrics
-from analytics.store import connect
+from analytics.services import bootstrap
+from analytics.core import labels
+from analytics.domain import metrics
+from analytics.store.db import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -185,7 +187,7 @@ def test_demo_store_is_marked_and_not_rebuilt(demo_db):
 
 @pytest.fixture()
 def fake_demo(monkeypatch):
-    """Stand-ins for analytics.demo / analytics.ingest that count calls and are slow enough for
+    """Stand-ins for analytics.demo.exports / analytics.ingest.importer that count calls and are slow enough for
     two starters to overlap: the lock, not luck, must keep the second from importing too."""
     calls = []
 
@@ -201,8 +203,8 @@ def fake_demo(monkeypatch):
                     [f"A{len(calls)}"])
         return []
 
-    monkeypatch.setitem(sys.modules, "analytics.demo", types.SimpleNamespace(write_demo=write_demo))
-    monkeypatch.setitem(sys.modules, "analytics.ingest", types.SimpleNamespace(ingest_files=ingest_files))
+    monkeypatch.setitem(sys.modules, "analytics.demo.exports", types.SimpleNamespace(write_demo=write_demo))
+    monkeypatch.setitem(sys.modules, "analytics.ingest.importer", types.SimpleNamespace(ingest_files=ingest_files))
     return calls
 
 
@@ -238,7 +240,7 @@ def test_failed_demo_import_leaves_the_store_empty(tmp_path, monkeypatch, fake_d
         con.execute("INSERT INTO activities (activity_id, date, town, type) VALUES ('A1', DATE '2024-05-01', '瓜沥镇', '视察')")
         return [types.SimpleNamespace(file="履职活动.csv", error="找不到可识别的表头", imported=0, rejected=0)]
 
-    monkeypatch.setattr(sys.modules["analytics.ingest"], "ingest_files", ingest_with_a_bad_file)
+    monkeypatch.setattr(sys.modules["analytics.ingest.importer"], "ingest_files", ingest_with_a_bad_file)
     with pytest.raises(bootstrap.BootstrapError, match="履职活动.csv"):
         bootstrap.ensure_store(db)
     assert not bootstrap.building_path(db).exists()
@@ -261,9 +263,9 @@ def write_demo(out_dir, **kw):
 def ingest_files(con, paths, user=None, progress=None):
     con.execute("INSERT INTO activities (activity_id, date, town, type) VALUES ('A1', DATE '2024-05-01', '瓜沥镇', '视察')")
     return []
-sys.modules['analytics.demo'] = types.SimpleNamespace(write_demo=write_demo)
-sys.modules['analytics.ingest'] = types.SimpleNamespace(ingest_files=ingest_files)
-from analytics.bootstrap import ensure_store
+sys.modules['analytics.demo.exports'] = types.SimpleNamespace(write_demo=write_demo)
+sys.modules['analytics.ingest.importer'] = types.SimpleNamespace(ingest_files=ingest_files)
+from analytics.services.bootstrap import ensure_store
 print(ensure_store({str(db)!r})['action'])
 """
     procs = [subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
@@ -284,8 +286,8 @@ def test_empty_store_start_shows_progress_then_data(tmp_path, monkeypatch, fake_
 # ───────────────────────────── layering ─────────────────────────────
 
 def test_analytics_never_imports_streamlit():
-    names = sorted(m.name for m in pkgutil.iter_modules(analytics.__path__, "analytics."))
-    assert "analytics.metrics" in names and "analytics.bootstrap" in names
+    names = _analytics_modules()
+    assert "analytics.domain.metrics" in names and "analytics.services.bootstrap" in names
     code = ("import importlib, sys\n"
             f"for n in {names!r}: importlib.import_module(n)\n"
             "bad = sorted(m for m in sys.modules if m == 'streamlit' or m.startswith('streamlit.'))\n"
@@ -294,7 +296,14 @@ def test_analytics_never_imports_streamlit():
     assert r.returncode == 0, r.stderr
 
 
+def _analytics_modules() -> list[str]:
+    """Every module of the package, in every sub-package (the layers)."""
+    return sorted(m.name for m in pkgutil.walk_packages(analytics.__path__, "analytics.") if m.name != "analytics.__main__")
+
+
 def test_every_analytics_module_is_importable_here():
     # The subprocess test above is only as good as its module list: make sure the list is real.
-    for m in pkgutil.iter_modules(analytics.__path__, "analytics."):
-        importlib.import_module(m.name)
+    names = _analytics_modules()
+    assert len(names) >= 40 and "analytics.store.db" in names
+    for name in names:
+        importlib.import_module(name)

@@ -1,4 +1,4 @@
-"""Login and roles (analytics/auth.py, analytics/audit.py, pages/_access.py, pages/users.py).
+"""Login and roles (analytics/access/users.py, analytics/store/audit.py, pages/_access.py, pages/users.py).
 
 Unit tests of the rules — hashing, the users file, the settings file, the slow-down of failed logins,
 the audit log and its spool, the command line — then the app through AppTest: with users configured
@@ -26,8 +26,10 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
-from analytics import audit, auth, labels
-from analytics.store import connect
+from analytics.store import audit
+from analytics.access import users as auth
+from analytics.core import labels
+from analytics.store.db import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -253,7 +255,7 @@ def test_hostile_login_input_is_cheap_and_contained(three_users):
 # ───────────────────────────── audit log ─────────────────────────────
 
 def test_store_migration_4_is_the_audit_table():
-    from analytics import store
+    from analytics.store import db as store
 
     assert store.MIGRATIONS[4] == audit.SCHEMA
 
@@ -621,8 +623,8 @@ def test_the_first_admin_can_be_added_in_demo_mode_and_login_follows(users_file,
 # ───────────────────────── the candidate pool and the dictionary are audited ─────────────────────────
 
 def test_candidate_pool_changes_are_audited_inside_their_transaction(store):
-    from analytics import hotwords as hw
-    from analytics.store import writing
+    from analytics.domain import hotwords as hw
+    from analytics.store.db import writing
 
     con = connect(store, read_only=True)
     last = con.execute("SELECT max(day) FROM opinion_seg").fetchone()[0]
@@ -646,7 +648,7 @@ def test_candidate_pool_changes_are_audited_inside_their_transaction(store):
 
 
 def test_dictionary_changes_are_audited(store, tmp_path):
-    from analytics import hotwords as hw
+    from analytics.domain import hotwords as hw
 
     db = tmp_path / "dict.duckdb"
     shutil.copy(store, db)
@@ -659,7 +661,7 @@ def test_dictionary_changes_are_audited(store, tmp_path):
     [e] = events(db, actor="分析乙", actions=["dictionary"])
     assert e["target"] == f"词典版本 {v}" and e["role"] == auth.ROLE_ANALYST
     assert json.loads(e["detail"])["note"] == "测试加词"
-    from analytics.store import writing
+    from analytics.store.db import writing
 
     with writing(db) as con:
         hw.activate_version(con, old, "管理丙", role=auth.ROLE_ADMIN)
@@ -676,7 +678,7 @@ def test_the_pages_write_the_pool_as_the_signed_in_user(three_users, store, monk
     [e] = [e for e in events(store, actor="分析乙", actions=["candidate_add"])
            if json.loads(e["detail"])["words"] == ["积水", "排涝"]]
     assert e["role"] == auth.ROLE_ANALYST
-    from analytics import hotwords as hw
+    from analytics.domain import hotwords as hw
 
     con = connect(store, read_only=True)
     try:

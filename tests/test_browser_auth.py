@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics import auth, labels
+from analytics.access import users as auth
+from analytics.core import labels
 from test_browser import SHOTS, _free_port, _require_browser, browser  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent

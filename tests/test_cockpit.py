@@ -20,8 +20,12 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import alerts, hierarchy, indices, labels, metrics
-from analytics.store import connect
+from analytics.domain import alerts
+from analytics.domain import hierarchy
+from analytics.domain import indices
+from analytics.core import labels
+from analytics.domain import metrics
+from analytics.store.db import connect
 from pages import cockpit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -216,9 +220,9 @@ def loads(text, **kw):
         d["answers"]["solved"] = ["A", "B"]
     return d
 tomllib.loads = loads
-from analytics import metrics
-from analytics.periods import parse_period
-from analytics.store import connect
+from analytics.domain import metrics
+from analytics.core.periods import parse_period
+from analytics.store.db import connect
 con = connect({str(tiny_db)!r}, read_only=True)
 f = metrics.compute(con, "resolution_rate", parse_period("2024Q2"), "瓜沥镇")
 print(metrics.RESOLVED_CLASSES, f.numerator, f.denominator)
@@ -310,7 +314,7 @@ def test_cockpit_page(demo_db, monkeypatch, con_of):
     receipt = frame_with(at, "有效权重", "贡献")
     assert list(receipt.columns) == [labels.RECEIPT_LABELS[c] for c in cockpit.RECEIPT_SHOWN]
     assert list(receipt["分项"]) == INDEX_LABELS[:5]  # the composite's receipt: one row per index
-    # alerts: four tabs with the counts of analytics.alerts
+    # alerts: four tabs with the counts of analytics.domain.alerts
     con = con_of(demo_db)
     n_op = len(alerts.overdue_opinions(con))
     tabs = [t.label for t in at.tabs]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics import store
-from analytics.contract import CONTRACT_PATH, KINDS, ContractError, load_contract, parse_contract
+from analytics.store import db as store
+from analytics.core.contract import CONTRACT_PATH, KINDS, ContractError, load_contract, parse_contract
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "data-contract.md"
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -89,7 +89,7 @@ def test_doc_lists_every_vocabulary_value_and_spelling(raw, doc):
 
 
 def test_doc_says_where_the_contract_lives(doc):
-    assert "data/contract.toml" in doc and "analytics/contract.py" in doc
+    assert "data/contract.toml" in doc and "analytics/core/contract.py" in doc
 
 
 def test_store_columns_match_the_contract(tmp_path):

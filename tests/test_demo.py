@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from analytics import demo
-from analytics.contract import load_contract, norm_header
-from analytics.privacy import mask_text
+from analytics.demo import exports as demo
+from analytics.core.contract import load_contract, norm_header
+from analytics.core.privacy import mask_text
 
 SMALL = dict(seed=0, years=1, scale=0.05)
 KIND_BY_PREFIX = {"基层单元": "units", "代表名册": "reps", "民情民意": "opinions", "代表建议": "suggestions",
@@ -126,8 +126,8 @@ def test_parallel_writer_gives_the_same_bytes(tmp_path, monkeypatch):
 
 def test_big_tables_are_written_as_csv(tmp_path, monkeypatch):
     """At benchmark scales xlsx would take minutes: large tables become csv with the same content."""
-    from analytics.ingest import ingest_files
-    from analytics.store import connect
+    from analytics.ingest.importer import ingest_files
+    from analytics.store.db import connect
 
     monkeypatch.setattr(demo, "XLSX_ROW_LIMIT", 5)
     paths = demo.write_demo(tmp_path / "out", seed=0, years=1, scale=0.02)
@@ -385,8 +385,8 @@ def test_progress_is_reported_and_ends_at_one(tmp_path):
 
 
 def test_the_importer_takes_every_row(small_set, tmp_path):
-    from analytics.ingest import ingest_files
-    from analytics.store import connect
+    from analytics.ingest.importer import ingest_files
+    from analytics.store.db import connect
 
     con = connect(tmp_path / "demo.duckdb")
     try:

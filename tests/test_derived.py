@@ -1,4 +1,4 @@
-"""Results kept in the store (analytics/derived.py): the importer counts ahead what the first query
+"""Results kept in the store (analytics/store/derived.py): the importer counts ahead what the first query
 of every later process would count; a stored result is used only while the data and the settings
 are the ones it was computed from, and it is exactly what computing would give."""
 from __future__ import annotations
@@ -10,12 +10,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics import derived, duty, indices, memo, ranking, store
-from analytics import hotwords as hw
-from analytics import suggestions
-from analytics.ingest import import_files
-from analytics.periods import Period
-from analytics.store import connect
+from analytics.store import derived
+from analytics.domain import duty
+from analytics.domain import indices
+from analytics.store import memo
+from analytics.domain import ranking
+from analytics.store import db as store
+from analytics.domain import hotwords as hw
+from analytics.domain import suggestions
+from analytics.ingest.importer import import_files
+from analytics.core.periods import Period
+from analytics.store.db import connect
 
 
 @pytest.fixture()
@@ -94,7 +99,7 @@ def test_the_first_start_counts_ahead_and_later_processes_read_it(db, monkeypatc
 
 
 def test_rising_words_of_the_default_windows_are_read_from_the_store(db, monkeypatch):
-    from analytics import metrics
+    from analytics.domain import metrics
 
     def rising(path):
         memo.clear()

@@ -28,10 +28,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
-from analytics import duty
+from analytics.domain import duty
 from analytics.__main__ import main as cli_main
-from analytics.periods import parse_period
-from analytics.store import connect
+from analytics.core.periods import parse_period
+from analytics.store.db import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).parent / "data" / "duty_store.sql"
@@ -330,7 +330,7 @@ def test_page_opens_a_timeline_from_the_url(db, monkeypatch):
 def test_practice_index_counts_with_these_rules(con, monkeypatch):
     """The 践行 index's 十必做 share and points are this module's (one definition): with CFG in place
     of data/duty.toml, the town cells carry the hand values of test_figures_for_the_practice_index."""
-    from analytics import indices
+    from analytics.domain import indices
 
     monkeypatch.setattr(duty, "load_config", lambda path=None: CFG)
     cs = indices.component_scores(con, "2024Q2", "town")

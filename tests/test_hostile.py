@@ -34,9 +34,10 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
-from analytics import auth, labels
-from analytics.safe_export import FORMULA_START, safe_cell, safe_frame, sheet_name, to_csv, to_xlsx
-from analytics.store import DATA_TABLES, connect
+from analytics.access import users as auth
+from analytics.core import labels
+from analytics.core.safe_export import FORMULA_START, safe_cell, safe_frame, sheet_name, to_csv, to_xlsx
+from analytics.store.db import DATA_TABLES, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -201,7 +202,7 @@ def test_every_text_input_takes_hostile_values(env, store, url_path, role, must)
     before = counts(store)
     query = {}
     if url_path == "hotwords":  # the candidate form appears with a word chosen
-        from analytics import hotwords as hw
+        from analytics.domain import hotwords as hw
 
         con = connect(store, read_only=True)
         last = con.execute("SELECT max(day) FROM opinion_seg").fetchone()[0]
@@ -262,7 +263,7 @@ def test_exports_after_hostile_input_run_no_formulas(env, store):
         anon.text_input[0].set_value(value)
         anon.text_input[1].set_value("wrong-password-1")
         anon.button[-1].click().run()
-    from analytics import hotwords as hw
+    from analytics.domain import hotwords as hw
 
     con = connect(store)
     try:
@@ -314,7 +315,7 @@ def test_exports_after_hostile_input_run_no_formulas(env, store):
 
 def test_candidate_export_with_control_characters():
     """A NUL or ESC typed into a candidate's title once made openpyxl refuse the whole workbook."""
-    from analytics import hotwords as hw
+    from analytics.domain import hotwords as hw
 
     df = pd.DataFrame({"title": ["a\x00b\x07"], "notes": ["\x1b[2J"]})
     wb = openpyxl.load_workbook(io.BytesIO(hw.to_xlsx({"监督项目备选库": df})))

@@ -14,10 +14,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analytics import hotwords as hw
-from analytics import textseg
+from analytics.domain import hotwords as hw
+from analytics.text import segment as textseg
 from analytics.__main__ import main as cli_main
-from analytics.store import connect
+from analytics.store.db import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 from test_textseg import sample_messages
@@ -462,8 +462,8 @@ def test_cli_json_and_default_window(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory):
     """A small demo store made by the real generator and importer, then segmented."""
-    from analytics.demo import write_demo
-    from analytics.ingest import ingest_files
+    from analytics.demo.exports import write_demo
+    from analytics.ingest.importer import ingest_files
 
     work = tmp_path_factory.mktemp("hot_demo")
     paths = write_demo(work / "exports", years=2, scale=0.05)
@@ -551,7 +551,7 @@ def test_rising_counts_of_many_towns_in_one_pass_equal_each_towns_own(demo_db, m
     """``prefetch_rising_by_town`` fills what each town's ``rising_words(…, words=…, town=…)`` would
     count (the suggestions page asks 23 towns at once); the answers are the same, and the towns'
     calls then find their counts instead of counting."""
-    from analytics import memo
+    from analytics.store import memo
 
     con = connect(demo_db, read_only=True)
     try:

@@ -23,10 +23,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import indices, metrics, store
+from analytics.domain import indices
+from analytics.domain import metrics
+from analytics.store import db as store
 from analytics.__main__ import main
-from analytics.indices import IndexConfigError, load_config, parse_config
-from analytics.periods import parse_period
+from analytics.domain.indices import IndexConfigError, load_config, parse_config
+from analytics.core.periods import parse_period
 
 GOLDEN = Path(__file__).parent / "data" / "indices_golden"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "indices.md"
@@ -116,13 +118,13 @@ GOLDEN_COUNTS = {
     # 进站接待 station-days: T1 S1 04-02, 04-09; T2 S3 04-15 (A06 and A07 on one day); T3 none.
     # stations: T1 S1, S2; T2 S3 (parent written as 城厢街道); T3 S4
     "reception_days_per_station": [(2, 2), (1, 1), (0, 1)],
-    # 十必做 as analytics.duty counts it (data/duty.toml), from 1 January to the end of Q2 = half the
+    # 十必做 as analytics.domain.duty counts it (data/duty.toml), from 1 January to the end of Q2 = half the
     # year: due ⌈target·½ − ½⌉ → 进站接待 3 days of 6, 走访 1 of 2, 视察/调研 1 of 2, 接待群众意见 2 of 4, the
     # once-a-year duties 0. The golden opinions name no 接待代表, so nobody has 2 opinions: 0 on track.
     "on_track_share": [(0, 5), (0, 3), (0, 3)],
     # 主题活动: only A05 (R01)
     "theme_share": [(1, 5), (0, 3), (0, 3)],
-    # 履职积分 by data/duty.toml (analytics.duty): 进站接待 2 a day (the activity itself 0), 视察/调研 2,
+    # 履职积分 by data/duty.toml (analytics.domain.duty): 进站接待 2 a day (the activity itself 0), 视察/调研 2,
     # 学习培训/法治讲座/听庭 1, 主题活动/走访 2; led 5, answered +1, solved (A) +2 (no 答复时间 in the golden
     # suggestions: the answer is dated by 提出时间, in Q2).
     # T1 R01 days 04-02, 04-09 4 + 学习培训 1 + 主题活动 2 + led G01 G02 10 + answers G01 (A) 3, G02 (B) 1 = 21;
@@ -410,7 +412,7 @@ def _raw_config() -> dict:
 
 def test_components_reproduce_the_headline_figures(golden):
     """With the headline's weights (基本满意 = 满意, only A solves) the index components count
-    exactly what analytics.metrics counts, for every town and the district."""
+    exactly what analytics.domain.metrics counts, for every town and the district."""
     raw = _raw_config()
     raw["resolution"]["basic_satisfied_weight"] = 1.0
     raw["resolution"]["answer_credit"] = {"A": 1.0, "B": 0.0, "C": 0.0}

@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from analytics import ingest, store
+from analytics.ingest import importer as ingest
+from analytics.store import db as store
 from analytics.__main__ import main
-from analytics.dates import DateError, parse_column, parse_value
-from analytics.ingest import FileReport, ingest_files, plan_file, read_table
-from analytics.readers import ReadError, estimate_rows
+from analytics.core.dates import DateError, parse_column, parse_value
+from analytics.ingest.importer import FileReport, ingest_files, plan_file, read_table
+from analytics.ingest.readers import ReadError, estimate_rows
 
 DATA = Path(__file__).parent / "data" / "ingest"
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,7 +1,7 @@
 """Masking of personal data in free text: each kind, the spellings real messages use."""
 import pytest
 
-from analytics.privacy import mask_name, mask_phone, mask_text
+from analytics.core.privacy import mask_name, mask_phone, mask_text
 
 
 @pytest.mark.parametrize("text,marker,secret", [

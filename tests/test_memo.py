@@ -1,9 +1,9 @@
-"""analytics.memo: a result is reused only while the store it came from is unchanged."""
+"""analytics.store.memo: a result is reused only while the store it came from is unchanged."""
 from __future__ import annotations
 
 import duckdb
 
-from analytics import memo
+from analytics.store import memo
 
 
 def _store(path) -> None:

@@ -1,7 +1,7 @@
 """Golden tests of the headline figures on tests/data/metrics_store.sql, computed by hand below.
 
 Each expected value says which rows of the fixture make it, so a reader can check it against the
-definitions in analytics/metrics.py without running anything.
+definitions in analytics/domain/metrics.py without running anything.
 """
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from analytics import metrics
+from analytics.domain import metrics
 from analytics.__main__ import main as cli_main
-from analytics.periods import Period, parse_period
-from analytics.store import connect
+from analytics.core.periods import Period, parse_period
+from analytics.store.db import connect
 
 FIXTURE = Path(__file__).parent / "data" / "metrics_store.sql"
 Q1, Q2 = parse_period("2024Q1"), parse_period("2024Q2")

@@ -17,10 +17,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
-from analytics import hotwords as hw
-from analytics import labels, parquet, privacy
+from analytics.domain import hotwords as hw
+from analytics.core import labels
+from analytics.store import dataset as parquet
+from analytics.core import privacy
 from analytics.__main__ import main as cli
-from analytics.store import StoreError, connect
+from analytics.store.db import StoreError, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

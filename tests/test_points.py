@@ -22,9 +22,10 @@ from datetime import date, datetime
 
 import pytest
 
-from analytics import points, store
+from analytics.domain import points
+from analytics.store import db as store
 from analytics.__main__ import main
-from analytics.contract import load_contract
+from analytics.core.contract import load_contract
 
 RULES = {
     "activity_points": {t: 1.0 for t in load_contract().canon["activity_type"]}

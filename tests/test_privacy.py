@@ -37,9 +37,11 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Selectbox
 from streamlit.util import calc_hash
 
-from analytics import auth, labels, privacy
-from analytics.contract import load_contract, norm_header
-from analytics.store import connect
+from analytics.access import users as auth
+from analytics.core import labels
+from analytics.core import privacy
+from analytics.core.contract import load_contract, norm_header
+from analytics.store.db import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -211,7 +213,7 @@ def leaks(blobs: list[str], raw: Raw) -> list[str]:
 @pytest.fixture(scope="module")
 def store(demo_db, tmp_path_factory) -> Path:
     """A copy of the demo store with one candidate in the pool (its evidence holds sample opinions)."""
-    from analytics import hotwords as hw
+    from analytics.domain import hotwords as hw
 
     db = tmp_path_factory.mktemp("privacy") / "cockpit.duckdb"
     shutil.copy(demo_db, db)
@@ -352,7 +354,7 @@ def _explore(at: AppTest, url_path: str, blobs: list[str], downloads: Downloads,
 
 
 def _drilldowns(store: Path) -> dict[str, dict]:
-    from analytics import hotwords as hw
+    from analytics.domain import hotwords as hw
 
     con = connect(store, read_only=True)
     try:
@@ -408,7 +410,9 @@ def test_no_personal_data_on_any_page(store, raw, monkeypatch, tmp_path, downloa
 
 def test_the_collector_would_see_a_leak(store, raw, monkeypatch, tmp_path, downloads):
     """Canary: with the submitter's masking switched off, the same collection finds the names."""
-    from analytics import alerts, hotwords, indices
+    from analytics.domain import alerts
+    from analytics.domain import hotwords
+    from analytics.domain import indices
 
     for module in (alerts, indices, hotwords):
         monkeypatch.setattr(module, "mask_name", lambda n: n)
@@ -471,7 +475,7 @@ def _tables_as_text(con) -> list[str]:
 def test_no_personal_data_in_a_parquet_export(store, raw, tmp_path):
     """A dataset leaves the DuckDB file: submitters' names masked, rejected rows' cells and before-images
     masked; the export is in the audit log. The store itself does hold the raw names (the check can fail)."""
-    from analytics import audit
+    from analytics.store import audit
 
     con = connect(store, read_only=True)
     try:
@@ -494,7 +498,7 @@ def test_no_personal_data_in_a_parquet_export(store, raw, tmp_path):
 
 def test_rejected_rows_are_shown_masked():
     """A rejected row never reached the import's masking: the data page masks its cells when shown."""
-    from analytics import admin
+    from analytics.ingest import profiles as admin
 
     raw = json.dumps({"反映人": "张三丰", "联系电话": "138 1234 5678", "内容": "身份证330102199001011234，电话0571-82712345",
                       "编号": "A-1"}, ensure_ascii=False)

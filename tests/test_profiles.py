@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from analytics import admin, ingest, store
-from analytics.readers import ReadError
+from analytics.ingest import profiles as admin
+from analytics.ingest import importer as ingest
+from analytics.store import db as store
+from analytics.ingest.readers import ReadError
 
 DATA = Path(__file__).parent / "data" / "admin"
 ROOT = Path(__file__).resolve().parent.parent

@@ -29,9 +29,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import indices, metrics, ranking as rk, store
+from analytics.domain import indices
+from analytics.domain import metrics
+from analytics.domain import ranking as rk
+from analytics.store import db as store
 from analytics.__main__ import main
-from analytics.periods import PeriodError
+from analytics.core.periods import PeriodError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_indices import load, read_golden  # noqa: E402  (the indices' golden dataset)
@@ -213,7 +216,7 @@ def test_more_data_narrows_the_range():
 
 @pytest.mark.parametrize("store_name", ["tie", "golden", "demo"])
 def test_undisturbed_draw_reproduces_compute_indices(store_name, tie, tmp_path_factory, demo_db):
-    """The bootstrap rescoring is analytics.indices' scoring: fed the observed numerators it gives
+    """The bootstrap rescoring is analytics.domain.indices' scoring: fed the observed numerators it gives
     the official index and composite scores exactly (the indices' golden data, this module's, a demo)."""
     if store_name == "tie":
         con, periods = tie, ["2024Q2", "2024Q1"]

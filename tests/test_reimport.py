@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics import ingest
-from analytics.ingest import ingest_files
-from analytics.store import connect
+from analytics.ingest import importer as ingest
+from analytics.ingest.importer import ingest_files
+from analytics.store.db import connect
 
 DATA = Path(__file__).parent / "data" / "ingest"
 
@@ -98,8 +98,8 @@ def test_an_undone_batch_or_a_newer_contract_means_reading_again(con, tmp_path, 
 
 
 def test_the_live_store_records_an_unchanged_file_without_copying_the_store(tmp_path, monkeypatch):
-    from analytics import store
-    from analytics.ingest import import_files
+    from analytics.store import db as store
+    from analytics.ingest.importer import import_files
 
     db = tmp_path / "live.duckdb"
     f = tmp_path / "bad_rows.csv"

@@ -19,9 +19,10 @@ import pandas as pd
 import pytest
 from docx.oxml.ns import qn
 
-from analytics import report, store
+from analytics.reports import quarterly as report
+from analytics.store import db as store
 from analytics.__main__ import main
-from analytics.contract import load_contract
+from analytics.core.contract import load_contract
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_ranking import build_tie_store  # noqa: E402
@@ -164,7 +165,7 @@ def test_cli_report_defaults_to_the_latest_quarter(demo_db, tmp_path, capsys):
     assert files[0] in out
     con = store.connect(demo_db, read_only=True)
     try:
-        from analytics.metrics import latest_period
+        from analytics.domain.metrics import latest_period
         assert latest_period(con, "quarter").code in files[0]
     finally:
         con.close()

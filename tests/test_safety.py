@@ -25,8 +25,11 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from analytics import admin, hotwords, ingest, store
-from analytics.readers import ReadError
+from analytics.ingest import profiles as admin
+from analytics.domain import hotwords
+from analytics.ingest import importer as ingest
+from analytics.store import db as store
+from analytics.ingest.readers import ReadError
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "编号,提交时间,来源渠道,镇街,内容"
@@ -80,7 +83,7 @@ def leftovers(db: Path) -> list[str]:
 READER_SCRIPT = r"""
 import json, sys, time
 from pathlib import Path
-from analytics import store
+from analytics.store import db as store
 db, stop = Path(sys.argv[1]), Path(sys.argv[2])
 seen, errors, slowest = {}, [], 0.0
 while not stop.exists():

@@ -28,11 +28,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
-from analytics import metrics
-from analytics import suggestions as sg
+from analytics.domain import metrics
+from analytics.domain import suggestions as sg
 from analytics.__main__ import main as cli_main
-from analytics.periods import parse_period
-from analytics.store import connect
+from analytics.core.periods import parse_period
+from analytics.store.db import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).parent / "data" / "suggestions_store.sql"
@@ -150,7 +150,7 @@ def test_solved_rate_is_the_cockpits(con):
 
 
 def test_weighted_satisfaction_uses_the_indices_weight():
-    from analytics.indices import load_config
+    from analytics.domain.indices import load_config
 
     assert sg.basic_satisfied_weight() == load_config().basic_satisfied_weight
 
@@ -200,7 +200,7 @@ def test_overdue_list(rows):
 
 
 def test_overdue_agrees_with_the_cockpit_alert(con):
-    alerts = pytest.importorskip("analytics.alerts")
+    alerts = pytest.importorskip("analytics.domain.alerts")
     a = alerts.overdue_suggestions(con)
     mine = sg.overdue(sg.suggestion_rows(con))
     assert list(a["suggestion_id"]) == list(mine["suggestion_id"])
@@ -270,7 +270,7 @@ def test_rising_chooses_keywords_without_hot_words(con, rows):
 def test_rising_by_hot_words(tmp_path):
     """With segmented opinions the flag uses hotwords.rising_words: 停车难 bursts in 瓜沥镇 after G05's
     answer; in 城厢街道 it rose before G07's answer only."""
-    from analytics import hotwords
+    from analytics.domain import hotwords
 
     path = tmp_path / "h.duckdb"
     con = connect(path)

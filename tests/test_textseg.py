@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics import textseg
-from analytics.privacy import MASK_MARKERS
+from analytics.text import segment as textseg
+from analytics.core.privacy import MASK_MARKERS
 
 DATA = Path(__file__).parent / "data"
 
@@ -129,8 +129,8 @@ def test_shipped_files_parse():
 
 def demo_texts(tmp_dir: Path, years: int = 1, scale: float = 0.05) -> list[str]:
     """Opinion texts (title + content) of a small demo set, read by the importer's reader."""
-    from analytics.demo import write_demo
-    from analytics.ingest import read_table
+    from analytics.demo.exports import write_demo
+    from analytics.ingest.importer import read_table
 
     texts = []
     for path in write_demo(tmp_dir, years=years, scale=scale):

@@ -1,0 +1,1 @@
+"""Access: users, roles, passwords, sessions. Imports core and store."""

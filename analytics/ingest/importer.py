@@ -1,0 +1,1363 @@
+"""Import of the platforms' exports: ``python -m analytics ingest FILE... [--db PATH] [--json]``.
+
+Three steps, kept apart so the data-management page can preview a file without storing it:
+
+1. ``read_table(path)`` — read and validate: per sheet the detected kind, header rows, the mapping
+   header -> field, the valid rows (a DataFrame) and every rejected row with its Chinese reason.
+2. ``plan_file(con, path)`` — the same, plus how the store would change (imported / updated /
+   unchanged / rejected), computed in a transaction that is rolled back.
+3. ``ingest_files(con, paths)`` — plan and write, one transaction per file, on a connection;
+   ``import_files(db, paths)`` — the same on a store others may be reading: each file is imported
+   into a copy of the store that replaces the live file whole (``store.snapshot``), so readers never
+   wait and never see half a file, and a killed import leaves the store as it was.
+
+Opinions are segmented (hot-word counts, ``analytics.domain.hotwords.segment_pending``) in the same
+transaction as their import: a store is never imported-but-unsegmented.
+
+Columns of other systems' exports are mapped by a saved profile (``analytics.ingest.profiles``): one named
+explicitly (``--profile``), or one whose header signature matches a header row of the sheet; a
+profile found wins over the contract's own header spellings. Limits (file size, rows, columns,
+zip bombs) come from ``data/limits.toml``.
+
+Accounting, per file and per sheet: rows_read = imported + updated + unchanged + rejected.
+Blank rows, 合计/总计/小计 rows, note rows (注：… / 制表人…) and repeated header rows are
+*skipped* — not data, counted apart. Title rows above the header are not rows of data at all.
+
+What the importer knows about the exports (fields, header spellings, value vocabularies) comes
+from ``data/contract.toml`` via ``analytics.core.contract``; ``docs/data-contract.md`` describes it.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import gc
+import getpass
+import json
+import math
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, NamedTuple
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from analytics.ingest import profiles as admin
+from analytics.core import dates
+from analytics.store import derived
+from analytics.ingest.profiles import Limits, Profile, header_signature
+from analytics.core.contract import CONTRACT_PATH, KINDS, Contract, Kind, load_contract, norm_header
+from analytics.core.privacy import mask_phone, mask_text
+from analytics.ingest.readers import (HEADER_SCAN_ROWS, FileInfo, RawSheet, ReadError, estimate_rows, inspect_file,
+                               open_sheets)
+from analytics.store.db import test_hook
+
+CHUNK_ROWS = 50_000  # rows validated and staged at a time: bounds memory for million-row files
+SHOWN_REJECTS = 20  # rejected rows the command line lists; the rest are in rejected_rows
+
+Progress = Callable[[int, "int | None", str], None]
+
+# Characters trimmed around every value: ASCII whitespace, full-width space, NBSP, zero-width
+# space, BOM and the Unicode spaces office software inserts.
+WS = " \t\r\n\x0b\x0c\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+     "\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+_TOTAL_RE = re.compile(r"^(?:合计|总计|小计|共计|总合计)(?:[:：(（\d].*)?$")
+_NOTE_RE = re.compile(r"^(?:注[:：]|备注[:：]|说明[:：]|制表|填报人|审核人|导出时间|导出人|数据来源|统计时间|统计截止)")
+_SPACES = re.compile(r"\s+")
+_INT_RE = re.compile(r"^[+-]?\d+(?:\.0*)?$")
+_INT_UNITS = ("人次", "人", "条", "次", "个", "件")
+
+# Every pattern mask_text replaces contains a digit, '@' or a capital letter (plates), half- or
+# full-width: text without any of them is returned unchanged, so it skips the regex passes.
+_PII_HINT = re.compile(r"[\d@A-Z＠Ａ-Ｚ]")
+
+
+def _mask_free_text(text: str) -> str:
+    return mask_text(text) if _PII_HINT.search(text) else text
+
+
+# Free text that may carry personal data is masked before it is stored (analytics.core.privacy).
+MASKED = {
+    "opinions": {"title": _mask_free_text, "content": _mask_free_text, "phone": mask_phone},
+    "suggestions": {"title": _mask_free_text, "content": _mask_free_text},
+}
+# (kind, later field, earlier field): the later one may not precede the earlier one.
+ORDER_CHECKS = (("opinions", "closed_at", "submitted_at"),)
+
+_ARROW_TYPES = {"int": pa.int64(), "date": pa.date32(), "datetime": pa.timestamp("us")}
+
+
+class Reject(NamedTuple):
+    """One problem with one row; a row with several problems has several of these."""
+    sheet: str | None
+    row_no: int
+    column: str | None
+    reason: str
+    raw: str  # JSON {header: original value}
+
+    def to_json(self) -> dict:
+        return {"sheet": self.sheet, "row": self.row_no, "column": self.column, "reason": self.reason}
+
+
+@dataclass
+class Column:
+    index: int  # 0-based position in the sheet
+    letter: str  # Excel column letter, for messages
+    header: str  # the header text as the user sees it ("" when blank)
+    field: str | None  # contract field name, or None when the column is ignored
+
+
+@dataclass
+class SheetTable:
+    """One sheet as read and validated, nothing stored. ``frame`` holds the valid rows."""
+    file: str
+    sheet: str | None  # worksheet title; None for a CSV file
+    index: int
+    kind: str | None = None
+    kind_label: str | None = None
+    header_rows: list[int] = field(default_factory=list)  # 1-based; usually one, two for two-level headers
+    columns: list[Column] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)  # header texts not in the contract (ignored)
+    missing: list[str] = field(default_factory=list)  # labels of required fields the sheet lacks
+    error: str | None = None  # the sheet cannot be imported, and why
+    note: str | None = None  # e.g. 空工作表
+    profile: str | None = None  # the mapping profile the sheet was read with
+    fixed: dict[str, str] = field(default_factory=dict)  # field -> value for every row (from the profile)
+    rows_read: int = 0
+    skipped: int = 0
+    rejected: int = 0  # rows, not problems
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejects: list[Reject] = field(default_factory=list, repr=False)
+    frame: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def header_row(self) -> int | None:
+        """The last header row: data starts below it."""
+        return self.header_rows[-1] if self.header_rows else None
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        """Column letter -> field name, for the mapped columns."""
+        return {c.letter: c.field for c in self.columns if c.field}
+
+    @property
+    def importable(self) -> bool:
+        return self.kind is not None and self.error is None
+
+    def info(self) -> dict:
+        return {
+            "sheet": self.sheet, "kind": self.kind, "kind_label": self.kind_label,
+            "header_row": self.header_row, "header_rows": self.header_rows,
+            "columns": [{"column": c.letter, "header": c.header, "field": c.field} for c in self.columns if c.header],
+            "unmapped": self.unmapped, "missing": self.missing, "error": self.error, "note": self.note,
+            "profile": self.profile, "fixed": self.fixed, "rows_read": self.rows_read, "imported": self.imported, "updated": self.updated,
+            "unchanged": self.unchanged, "rejected": self.rejected, "skipped": self.skipped,
+        }
+
+
+@dataclass
+class FileReport:
+    file: str
+    kind: str | None = None  # detected kind; comma-joined when sheets differ
+    rows_read: int = 0
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    skipped: int = 0  # blank / 合计 / note / repeated-header rows: not data
+    error: str | None = None  # the file could not be read: nothing was stored
+    batch_id: int | None = None
+    sheets: list[dict] = field(default_factory=list)
+    encoding: str | None = None
+    sha256: str | None = None
+    rejects: list[Reject] = field(default_factory=list, repr=False)
+    segmented: int = 0  # opinions segmented (hot words) in the file's transaction
+
+    @property
+    def profiles(self) -> list[str]:
+        return list(dict.fromkeys(s["profile"] for s in self.sheets if s.get("profile")))
+
+    def to_json(self) -> dict:
+        return {
+            "file": self.file, "kind": self.kind, "rows_read": self.rows_read, "imported": self.imported,
+            "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected,
+            "error": self.error, "skipped": self.skipped, "batch_id": self.batch_id,
+            "encoding": self.encoding, "sha256": self.sha256, "profile": ",".join(self.profiles) or None,
+            "segmented": self.segmented, "sheets": self.sheets,
+        }
+
+    def check(self) -> None:
+        total = self.imported + self.updated + self.unchanged + self.rejected
+        assert total == self.rows_read, f"{self.file}: {total} accounted != {self.rows_read} read"
+
+
+# ── header and kind detection ─────────────────────────────────────────────────
+
+def _letter(index: int) -> str:
+    """0 -> "A", 27 -> "AB": the column letter Excel shows."""
+    out = ""
+    n = index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return _SPACES.sub(" ", str(value)).strip(WS)
+
+
+def _where(sheet: RawSheet | SheetTable) -> str:
+    name = sheet.sheet if isinstance(sheet, SheetTable) else sheet.name
+    return f"工作表“{name}”" if name is not None else "文件"
+
+
+def _required_threshold(n_required: int) -> int:
+    """Required columns a sheet must show to be recognised as a kind (and then told what it lacks)."""
+    return max(2, math.ceil(n_required / 2))
+
+
+def _map_block(normed: list[list[str]], shown: list[list[str]], block: tuple[int, ...],
+               hmap: dict[str, str], width: int) -> list[tuple[str, str | None]]:
+    """(header text, field) per column for a one- or two-row header block; first column wins a field."""
+    out: list[tuple[str, str | None]] = []
+    used: set[str] = set()
+    for c in range(width):
+        texts = []  # (normalised, shown) candidates, most specific first
+        if len(block) == 1:
+            texts.append((_cell(normed, block[0], c), _cell(shown, block[0], c)))
+        else:
+            up_n, lo_n = _cell(normed, block[0], c), _cell(normed, block[1], c)
+            up_s, lo_s = _cell(shown, block[0], c), _cell(shown, block[1], c)
+            if up_n and lo_n and up_n != lo_n:  # group + sub-header: 答复 + 类别 = 答复类别
+                texts.append((up_n + lo_n, f"{up_s}{lo_s}"))
+            texts += [(lo_n, lo_s), (up_n, up_s)]
+        header = next((s for n, s in texts if n), "")
+        fld = None
+        for n, s in texts:
+            f = hmap.get(n) if n else None
+            if f:
+                if f not in used:
+                    fld, header = f, s
+                    used.add(f)
+                else:
+                    header = s
+                break
+        out.append((header, fld))
+    return out
+
+
+def _cell(grid: list[list[str]], r: int, c: int) -> str:
+    row = grid[r]
+    return row[c] if c < len(row) else ""
+
+
+def detect_header(head: list[list], contract: Contract) -> tuple[str | None, list[int], list[Column], list[str], str | None]:
+    """Find the header rows among the leading rows and the kind they describe.
+
+    Returns (kind, header rows 1-based, columns, missing required labels, error). The candidate
+    blocks are every single row and every pair of adjacent rows (a two-level header: a group
+    header above sub-headers) among the first rows; each is mapped with every kind's header
+    spellings. The best has all required columns, then the largest share of them, then the most
+    fields, then fewer rows, then comes first. A sheet is recognised as a kind when at least
+    ``_required_threshold`` of its required columns are there; otherwise it matches nothing.
+    """
+    shown = [[_shown(v) if isinstance(v, str) else "" for v in row] for row in head]
+    normed = [[norm_header(s) if s else "" for s in row] for row in shown]
+    width = max((len(r) for r in head), default=0)
+    maps = {k: contract.header_map(k) for k in KINDS}
+    best = None
+    for r in range(len(head)):
+        if not any(normed[r]):
+            continue
+        blocks = [(r,)]
+        if r + 1 < len(head) and any(normed[r + 1]):
+            blocks.append((r, r + 1))
+        for block in blocks:
+            for k in KINDS:
+                cols = _map_block(normed, shown, block, maps[k], width)
+                fields = {f for _, f in cols if f}
+                required = [f.name for f in contract.kinds[k].fields if f.required]
+                hit = sum(f in fields for f in required)
+                key = (hit >= _required_threshold(len(required)), hit == len(required),
+                       hit / len(required), len(fields), -len(block), -r)
+                if best is None or key > best[0]:
+                    best = (key, k, block, cols, required, fields)
+    if best is None:
+        return None, [], [], [], "没有内容"
+    key, k, block, cols, required, fields = best
+    kind = contract.kinds[k]
+    missing = [kind.field(f).label for f in required if f not in fields]
+    columns = [Column(i, _letter(i), h, f) for i, (h, f) in enumerate(cols)]
+    rows = [r + 1 for r in block]
+    r = block[0]
+    if len(block) == 1 and r > 0:
+        # Headers merged down from the row above (filled into both rows): report both header rows.
+        hmap = maps[k]
+        same = sum(1 for c in range(width) if _cell(normed, r - 1, c) and
+                   _cell(normed, r - 1, c) == _cell(normed, r, c) and _cell(normed, r, c) in hmap)
+        if same >= 2:
+            rows = [r, r + 1]
+    if not key[0]:
+        if len(fields) < 2:
+            return None, [], [], [], (f"前 {HEADER_SCAN_ROWS} 行中找不到可识别的表头；各类导出需要的表头见 "
+                                      "docs/data-contract.md（例如民情民意需要 编号、提交时间、镇街、内容）")
+        return None, rows, columns, missing, (f"无法识别为任何一类导出：最接近的是“{kind.label}”，"
+                                              f"但缺少必填列 {'、'.join(missing)}")
+    if missing:
+        hints = "；".join(f"{lab}（也可写作 {'、'.join(_aliases(kind, lab)) or '—'}）" for lab in missing)
+        return k, rows, columns, missing, f"是“{kind.label}”导出，但缺少必填列：{hints}"
+    return k, rows, columns, [], None
+
+
+def header_score(rows: list[list], contract: Contract) -> int:
+    """How many known headers (of the best-matching kind) one of the first rows holds."""
+    maps = [contract.header_map(k) for k in KINDS]
+    best = 0
+    for row in rows[:HEADER_SCAN_ROWS]:
+        normed = {norm_header(v) for v in row if isinstance(v, str) and v.strip()}
+        best = max(best, *(len({m[h] for h in normed if h in m}) for m in maps))
+    return best
+
+
+def _inspect(path: str | Path, contract: Contract, limits: Limits | None = None) -> FileInfo:
+    limits = limits or admin.load_limits()
+    return inspect_file(path, score_head=lambda rows: header_score(rows, contract), limits=limits.read)
+
+
+# ── mapping profiles ──────────────────────────────────────────────────────────
+
+def _head_texts(row: list) -> tuple[list[str], list[str]]:
+    shown = [_shown(v) if isinstance(v, str) else "" for v in row]
+    return shown, [norm_header(x) if x else "" for x in shown]
+
+
+def match_profile(head: list[list], profiles: Iterable[Profile], explicit: Profile | None = None
+                  ) -> tuple[Profile, int] | None:
+    """(profile, 0-based header row) for a sheet's first rows: the explicit profile at the first row
+    holding all of its mapped headers; else a saved profile whose header signature equals a row's."""
+    if explicit is not None:
+        wanted = set(explicit.mapping)
+        for r, row in enumerate(head):
+            _, normed = _head_texts(row)
+            if wanted <= set(normed):
+                return explicit, r
+        return None
+    by_sig = {p.signature: p for p in profiles}
+    if not by_sig:
+        return None
+    for r, row in enumerate(head):
+        shown, _ = _head_texts(row)
+        if sum(1 for x in shown if x) < 2:
+            continue
+        hit = by_sig.get(header_signature(shown))
+        if hit is not None:
+            return hit, r
+    return None
+
+
+def apply_profile(head: list[list], profile: Profile, r: int, contract: Contract
+                  ) -> tuple[str, list[int], list[Column], list[str], str | None]:
+    """Like ``detect_header``, for a sheet read with a profile: (kind, header rows, columns,
+    missing required labels, error)."""
+    kind = contract.kinds[profile.kind]
+    shown, normed = _head_texts(head[r])
+    used: set[str] = set()
+    columns = []
+    for i, (h, n) in enumerate(zip(shown, normed)):
+        f = profile.mapping.get(n) if n else None
+        if f in used or (f is not None and f not in kind.columns):
+            f = None
+        if f:
+            used.add(f)
+        columns.append(Column(i, _letter(i), h, f))
+    missing = [f.label for f in kind.fields if f.required and f.name not in used and f.name not in profile.fixed]
+    error = None
+    if missing:
+        error = (f"按映射方案“{profile.name}”读取时缺少必填字段：{'、'.join(missing)}"
+                 "（请在“数据管理”页修改该方案，把某一列对应到它或填写固定值）")
+    elif kind.key not in used:
+        error = f"按映射方案“{profile.name}”读取时，编号字段“{kind.field(kind.key).label}”没有对应的列"
+    return profile.kind, [r + 1], columns, missing, error
+
+
+def _aliases(kind: Kind, label: str) -> list[str]:
+    for f in kind.fields:
+        if f.label == label:
+            return list(f.aliases)
+    return []
+
+
+# ── values ────────────────────────────────────────────────────────────────────
+
+def _clean(v: object) -> object:
+    """Trim text (full-width spaces, tabs, newlines, NBSP); '' -> None; 12.0 -> 12; NaN -> None."""
+    if v is None:
+        return None
+    t = type(v)
+    if t is str:
+        return v.strip(WS) or None
+    if t is float:
+        if v != v:
+            return None
+        return int(v) if v.is_integer() and abs(v) < 1e16 else v
+    return v
+
+
+def _as_text(v: object) -> str:
+    if type(v) is str:
+        return v
+    if isinstance(v, dt.datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S") if (v.hour, v.minute, v.second) != (0, 0, 0) else v.strftime("%Y-%m-%d")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def _to_int(v: object) -> int:
+    if isinstance(v, bool):
+        raise ValueError(f"“{v}”不是整数")
+    if isinstance(v, int):
+        n = v
+    elif isinstance(v, float):
+        if not v.is_integer():
+            raise ValueError(f"“{v:g}”不是整数")
+        n = int(v)
+    else:
+        s = unicodedata.normalize("NFKC", str(v)).replace(",", "").replace(" ", "")
+        for unit in _INT_UNITS:
+            if s.endswith(unit) and len(s) > len(unit):
+                s = s[: -len(unit)]
+                break
+        if not _INT_RE.match(s):
+            raise ValueError(f"“{v}”不是整数")
+        n = int(s.split(".")[0])
+    if n < 0:
+        raise ValueError(f"“{v}”是负数，应为不小于 0 的整数")
+    return n
+
+
+class _Validator:
+    """Validates chunks of one kind's rows; remembers keys across chunks and sheets of one file."""
+
+    def __init__(self, contract: Contract, kind: str):
+        self.contract = contract
+        self.kind: Kind = contract.kinds[kind]
+        # key -> sheet index << 32 | row number of its first row (an int: a million keys stay small)
+        self.seen: dict[str, int] = {}
+        self.sheet_names: dict[int, str | None] = {}
+        self._caches: dict[str, dict] = {}
+        allowed = {v: "、".join(contract.canon[v]) for v in contract.canon}
+        self._allowed = allowed
+
+    def _lookup(self, fld, values: list) -> tuple[list, dict[int, str]]:
+        vocab = fld.vocab if fld.type == "enum" else "town"
+        cache = self._caches.setdefault(vocab, {})
+        out, errors = [], {}
+        for i, v in enumerate(values):
+            if v is None:
+                out.append(None)
+                continue
+            key = v if isinstance(v, str) else _as_text(v)
+            hit = cache.get(key, False)
+            if hit is False:
+                hit = self.contract.lookup(vocab, key)
+                cache[key] = hit
+            if hit is None:
+                if vocab == "town":
+                    errors[i] = (f"“{key}”不是萧山区的镇街（可写全称如“瓜沥镇”“城厢街道”、简称如“瓜沥”，"
+                                 f"或“萧山经济技术开发区/开发区”）")
+                else:
+                    errors[i] = f"“{key}”不是可接受的{fld.label}（可接受：{self._allowed[vocab]}）"
+            out.append(hit)
+        return out, errors
+
+    def validate(self, sheet: SheetTable, chunk: list[tuple[int, list]], all_str: bool
+                 ) -> tuple[pa.Table, list[Reject], int]:
+        """(valid rows as Arrow, rejects, number of rejected rows) for one chunk."""
+        n = len(chunk)
+        col_of = {c.field: c for c in sheet.columns if c.field}
+        problems: dict[int, list[tuple[str | None, str]]] = {}
+
+        def flag(i: int, column: str | None, reason: str) -> None:
+            problems.setdefault(i, []).append((column, reason))
+
+        arrays: dict[str, object] = {}
+        parsed: dict[str, object] = {}
+        for fld in self.kind.fields:
+            col = col_of.get(fld.name)
+            if col is None and fld.name in sheet.fixed:  # one value for every row, from the profile
+                values = [sheet.fixed[fld.name]] * n
+                header = f"{fld.label}（固定值）"
+            elif col is None:  # absent optional field: unknown (NULL), never zero
+                arrays[fld.name] = pa.nulls(n, _ARROW_TYPES.get(fld.type, pa.string()))
+                continue
+            else:
+                j = col.index
+                if all_str:
+                    values = [(r[j].strip(WS) or None) if j < len(r) else None for _, r in chunk]
+                else:
+                    values = [_clean(r[j]) if j < len(r) else None for _, r in chunk]
+                header = col.header or col.letter
+            errors: dict[int, str] = {}
+            if fld.type in ("id", "text"):
+                out = values if all_str else [None if v is None else _as_text(v) for v in values]
+                masker = MASKED.get(self.kind.name, {}).get(fld.name)
+                if masker is not None:
+                    out = [None if v is None else masker(v) for v in out]
+                arr = pa.array(out, pa.string())
+            elif fld.type == "int":
+                cache = self._caches.setdefault("int", {})
+                out = []
+                for i, v in enumerate(values):
+                    if v is None:
+                        out.append(None)
+                        continue
+                    hit = cache.get(v) if not isinstance(v, float) else None
+                    if hit is None:
+                        try:
+                            hit = _to_int(v)
+                        except ValueError as exc:
+                            hit = str(exc)
+                        if not isinstance(v, float):
+                            cache[v] = hit
+                    if isinstance(hit, str):
+                        errors[i] = hit
+                        out.append(None)
+                    else:
+                        out.append(hit)
+                arr = pa.array(out, pa.int64())
+            elif fld.type in ("date", "datetime"):
+                series, errors = dates.parse_column(values, date_only=fld.type == "date")
+                parsed[fld.name] = series
+                arr = pa.Array.from_pandas(series)
+                if fld.type == "date":
+                    arr = arr.cast(pa.date32())
+            else:  # enum, town
+                out, errors = self._lookup(fld, values)
+                arr = pa.array(out, pa.string())
+            for i, reason in errors.items():
+                flag(i, header, reason)
+            if fld.required:
+                for i, v in enumerate(values):
+                    if v is None:
+                        flag(i, header, f"必填项“{fld.label}”为空")
+            if fld.name == self.kind.key:
+                key_values = arr.to_pylist()
+            arrays[fld.name] = arr
+
+        for kname, later, earlier in ORDER_CHECKS:
+            if kname == self.kind.name and later in parsed and earlier in parsed:
+                a, b = parsed[later], parsed[earlier]
+                bad = (a < b) & ~((a == a.dt.floor("D")) & (a.dt.floor("D") == b.dt.floor("D")))
+                lcol = col_of.get(later)
+                lheader = (lcol.header or lcol.letter) if lcol else f"{self.kind.field(later).label}（固定值）"
+                for i in np.flatnonzero(bad.to_numpy(dtype=bool, na_value=False)):
+                    flag(int(i), lheader,
+                         f"{self.kind.field(later).label}（{a.iloc[i]}）早于{self.kind.field(earlier).label}（{b.iloc[i]}）")
+
+        key_col = col_of[self.kind.key]
+        key_header = key_col.header or key_col.letter
+        self.sheet_names[sheet.index] = sheet.sheet
+        for i, key in enumerate(key_values):
+            if key is None:
+                continue
+            row_no = chunk[i][0]
+            first = self.seen.get(key)
+            if first is None:
+                self.seen[key] = sheet.index << 32 | row_no
+                continue
+            first_sheet, first_row = first >> 32, first & 0xFFFFFFFF
+            if first_sheet == sheet.index:
+                flag(i, key_header, f"与第{first_row}行编号重复")
+            else:
+                flag(i, key_header, f"与工作表“{self.sheet_names[first_sheet]}”第{first_row}行编号重复")
+
+        rejects: list[Reject] = []
+        keep = np.ones(n, dtype=bool)
+        if problems:
+            headers = _raw_headers(sheet)
+            maskers = {c.index: MASKED[self.kind.name][c.field] for c in sheet.columns
+                       if c.field in MASKED.get(self.kind.name, {})}
+            for i in sorted(problems):
+                keep[i] = False
+                row_no, values = chunk[i]
+                raw = json.dumps({h: _raw_value(values[j] if j < len(values) else None, maskers.get(j))
+                                  for j, h in headers}, ensure_ascii=False)
+                for column, reason in problems[i]:
+                    rejects.append(Reject(sheet.sheet, row_no, column, reason, raw))
+        arrays["_row_no"] = pa.array([r for r, _ in chunk], pa.int64())
+        arrays["_sheet"] = pa.array(np.full(n, sheet.index, dtype=np.int32))
+        table = pa.table(arrays)
+        if problems:
+            table = table.filter(pa.array(keep))
+        return table, rejects, n - int(keep.sum())
+
+
+def _raw_headers(sheet: SheetTable) -> list[tuple[int, str]]:
+    """(position, unique header text) for every column that has a header, for the raw-row JSON."""
+    out, seen = [], set()
+    for c in sheet.columns:
+        if not c.header:
+            continue
+        name = c.header if c.header not in seen else f"{c.header}（{c.letter}列）"
+        seen.add(name)
+        out.append((c.index, name))
+    return out
+
+
+def _raw_value(v: object, masker=None) -> object:
+    """A cell as the user typed it, for the rejected-row record; personal data masked as when stored."""
+    if masker is not None and v is not None:
+        return masker(_as_text(v))
+    if v is None or isinstance(v, (str, int, float, bool)):
+        return v
+    return _as_text(v)
+
+
+# ── reading a whole file ──────────────────────────────────────────────────────
+
+Sink = Callable[[str, SheetTable, pa.Table], None]
+
+
+def _first_text(values) -> object:
+    """The first non-empty cell of a row (trimmed when text), or None for a blank row."""
+    for v in values:
+        if v is None:
+            continue
+        if type(v) is str:
+            s = v.strip(WS)
+            if s:
+                return s
+            continue
+        if type(v) is float and v != v:
+            continue
+        return v
+    return None
+
+
+def _is_filler_row(first: object, values) -> bool:
+    """合计/总计/小计 rows and one-cell notes (注：…, 制表人…) are not data."""
+    if type(first) is not str:
+        return False
+    if first[0] in "合总小共":
+        return bool(_TOTAL_RE.match(_SPACES.sub("", first)))
+    if _NOTE_RE.match(first):
+        return sum(1 for v in values if _first_text((v,)) is not None) == 1
+    return False
+
+
+@contextlib.contextmanager
+def _no_gc():
+    """Pause the cyclic garbage collector while reading: the rows are millions of small lists
+    without cycles, and repeated full collections over them cost a quarter of the import time."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+@dataclass
+class _Options:
+    """What else a file is read with: saved profiles, an explicit profile, the row limit."""
+    profiles: list[Profile] = field(default_factory=list)
+    explicit: Profile | None = None
+    max_rows: int | None = None
+    limits_source: str = "data/limits.toml"
+
+
+def _parse(info: FileInfo, contract: Contract, sink: Sink, limit: int | None = None,
+           progress: Progress | None = None, done: int = 0, total: int | None = None,
+           options: _Options | None = None) -> list[SheetTable]:
+    """Read, detect and validate every sheet; hand the valid rows to ``sink`` chunk by chunk."""
+    with _no_gc():
+        return _parse_sheets(info, contract, sink, limit, progress, done, total, options or _Options())
+
+
+def _parse_sheets(info: FileInfo, contract: Contract, sink: Sink, limit: int | None,
+                  progress: Progress | None, done: int, total: int | None, options: _Options) -> list[SheetTable]:
+    sheets: list[SheetTable] = []
+    validators: dict[str, _Validator] = {}
+    all_str = info.format == "csv"
+    name = info.path.name
+    for raw in open_sheets(info):
+        st = SheetTable(name, raw.name, raw.index, note="隐藏工作表" if raw.hidden else None)
+        sheets.append(st)
+        if not any(_first_text(r) is not None for r in raw.head):
+            st.note = "空工作表" if raw.name is not None else "空文件"
+            if raw.name is None:
+                st.error = "文件里没有任何内容"
+            continue
+        found = match_profile(raw.head, options.profiles, options.explicit)
+        if found is not None:
+            profile, r = found
+            kind, header_rows, columns, missing, error = apply_profile(raw.head, profile, r, contract)
+            st.profile, st.fixed = profile.name, dict(profile.fixed)
+        elif options.explicit is not None:
+            wanted = "、".join(h for h in options.explicit.headers
+                              if norm_header(h) in options.explicit.mapping)
+            kind, header_rows, columns, missing = None, [], [], []
+            error = (f"表头与映射方案“{options.explicit.name}”不符：前 {HEADER_SCAN_ROWS} 行中没有一行同时含有 "
+                     f"{wanted}")
+        else:
+            kind, header_rows, columns, missing, error = detect_header(raw.head, contract)
+        st.kind, st.header_rows, st.columns, st.missing = kind, header_rows, columns, missing
+        st.unmapped = [c.header for c in columns if c.header and not c.field]
+        if kind:
+            st.kind_label = contract.kinds[kind].label
+        if error:
+            st.error = f"{_where(raw)}{error}"
+            continue
+        validator = validators.setdefault(kind, _Validator(contract, kind))
+        key_col = next(c for c in columns if c.field == contract.kinds[kind].key)
+        key_header = norm_header(key_col.header)
+        key_first = key_col.header[:1]
+        last_header = header_rows[-1]
+        pending_blank = 0
+        chunk: list[tuple[int, list]] = []
+
+        def flush() -> None:
+            nonlocal done
+            table, rejects, n_bad = validator.validate(st, chunk, all_str)
+            st.rejects.extend(rejects)
+            st.rejected += n_bad
+            sink(kind, st, table)
+            done += len(chunk)
+            chunk.clear()
+            if progress:
+                progress(done, total, f"正在读取 {name}{'（' + raw.name + '）' if raw.name else ''}：已读 {st.rows_read} 行")
+
+        prev_row = last_header
+        for row_no, values in raw.rows:
+            if row_no <= last_header:
+                continue
+            if row_no > prev_row + 1:  # empty rows the reader left out
+                pending_blank += row_no - prev_row - 1
+            prev_row = row_no
+            first = _first_text(values)
+            if first is None:
+                pending_blank += 1  # counted only if data follows: trailing blank rows are not rows
+                continue
+            st.skipped += pending_blank
+            pending_blank = 0
+            if _is_filler_row(first, values):
+                st.skipped += 1
+                continue
+            kv = values[key_col.index] if key_col.index < len(values) else None
+            if type(kv) is str and kv.strip(WS)[:1] == key_first and norm_header(kv) == key_header:  # repeated header
+                st.skipped += 1
+                continue
+            chunk.append((row_no, values))
+            st.rows_read += 1
+            if options.max_rows is not None and st.rows_read > options.max_rows:
+                raise ReadError(f"无法导入“{name}”：{_where(raw)}的数据超过 {options.max_rows:,} 行的上限"
+                                f"（{options.limits_source} 的 [sheet] max_rows），整个文件没有导入；"
+                                "请按时间段拆成几个文件再导入")
+            if len(chunk) >= CHUNK_ROWS:
+                flush()
+            if limit is not None and st.rows_read >= limit:
+                break
+        if chunk or st.rows_read == 0:
+            flush()
+    return sheets
+
+
+def _file_error(name: str, sheets: list[SheetTable]) -> str | None:
+    """The message when no sheet of the file can be imported; None when at least one can."""
+    if any(s.importable for s in sheets):
+        return None
+    errors = [s.error for s in sheets if s.error]
+    if not errors:
+        return f"无法导入“{name}”：文件中没有数据（所有工作表都是空的）"
+    return f"无法导入“{name}”：" + "；".join(errors)
+
+
+def read_table(path: str | Path, limit: int | None = None, contract: Contract | None = None,
+               profiles: list[Profile] | None = None, profile: Profile | None = None) -> list[SheetTable]:
+    """Read and validate a file without storing anything: per sheet the kind, headers and rows.
+
+    ``frame`` of each importable sheet holds its valid rows (contract field names, stored values,
+    plus ``row_no``); ``rejects`` its problems. ``limit`` stops each sheet after that many data
+    rows (a preview). ``profiles`` are matched by header signature, ``profile`` is applied to every
+    sheet. Raises ReadError when the file cannot be read or no sheet is importable.
+    """
+    contract = contract or load_contract()
+    limits = admin.load_limits()
+    info = _inspect(path, contract, limits)
+    options = _Options(profiles or [], profile, limits.max_rows, limits.source)
+    parts: dict[int, list[pa.Table]] = {}
+
+    def sink(kind: str, st: SheetTable, table: pa.Table) -> None:
+        parts.setdefault(st.index, []).append(table)
+
+    sheets = _parse(info, contract, sink, limit=limit, options=options)
+    error = _file_error(info.path.name, sheets)
+    if error:
+        raise ReadError(error)
+    for st in sheets:
+        if st.importable:
+            table = pa.concat_tables(parts[st.index]).drop_columns(["_sheet"])
+            st.frame = table.to_pandas(date_as_object=False).rename(columns={"_row_no": "row_no"})
+    return sheets
+
+
+# ── the store ─────────────────────────────────────────────────────────────────
+
+def _hash_sql(kind: Kind, alias: str) -> str:
+    """row_hash: md5 of the stored values in contract order, NULL distinct from any text.
+
+    Computed by DuckDB (vectorised) from its text form of each value; should a DuckDB upgrade ever
+    change how it prints a timestamp, the next import reports those rows as updated once, no worse.
+    """
+    parts = [f"CASE WHEN {alias}.{c} IS NULL THEN 'N' ELSE 'V' || CAST({alias}.{c} AS VARCHAR) END"
+             for c in kind.columns]
+    return f"md5(concat_ws(chr(31), {', '.join(parts)}))"
+
+
+class _Stager:
+    """Sink that appends validated chunks to a temporary table per kind on one cursor."""
+
+    def __init__(self, cur, contract: Contract):
+        self.cur, self.contract = cur, contract
+        self.kinds: list[str] = []
+
+    def __call__(self, kind: str, st: SheetTable, table: pa.Table) -> None:
+        cols = ", ".join(self.contract.kinds[kind].columns)
+        if kind not in self.kinds:
+            self.kinds.append(kind)
+            self.cur.execute(f"CREATE OR REPLACE TEMP TABLE stage_{kind} AS "
+                             f"SELECT {cols}, 0::BIGINT AS _row_no, 0::INTEGER AS _sheet FROM {kind} LIMIT 0")
+        if table.num_rows:
+            self.cur.register("ingest_chunk", table)
+            try:
+                self.cur.execute(f"INSERT INTO stage_{kind} SELECT {cols}, _row_no, _sheet FROM ingest_chunk")
+            finally:
+                self.cur.unregister("ingest_chunk")
+
+    def classify(self, sheets: list[SheetTable]) -> None:
+        """Compare staged rows with the store: action insert / update / unchanged, counted per sheet."""
+        by_index = {s.index: s for s in sheets}
+        for kind in self.kinds:
+            k = self.contract.kinds[kind]
+            self.cur.execute(f"""
+                CREATE OR REPLACE TEMP TABLE plan_{kind} AS
+                WITH h AS (SELECT s.*, {_hash_sql(k, 's')} AS row_hash FROM stage_{kind} s)
+                SELECT h.*,
+                       CASE WHEN t.{k.key} IS NULL THEN 'insert'
+                            WHEN t.row_hash = h.row_hash THEN 'unchanged'
+                            ELSE 'update' END AS action
+                FROM h LEFT JOIN {kind} t ON t.{k.key} = h.{k.key}""")
+            self.cur.execute(f"DROP TABLE stage_{kind}")  # the plan holds the rows now: halve the memory
+            counts = self.cur.execute(
+                f"SELECT _sheet, action, count(*) FROM plan_{kind} GROUP BY ALL").fetchall()
+            for sheet_index, action, n in counts:
+                st = by_index[sheet_index]
+                attr = {"insert": "imported", "update": "updated", "unchanged": "unchanged"}[action]
+                setattr(st, attr, getattr(st, attr) + n)
+
+    def write(self, batch_id: int) -> None:
+        cur = self.cur
+        for kind in self.kinds:
+            k = self.contract.kinds[kind]
+            cols = ", ".join(k.columns)
+            key = k.key
+            cur.execute(f"""
+                INSERT INTO row_history (batch_id, kind, row_key, action, old_row)
+                SELECT ?, ?, t.{key}, 'update', to_json(t) FROM {kind} t
+                WHERE t.{key} IN (SELECT {key} FROM plan_{kind} WHERE action = 'update')""", [batch_id, kind])
+            cur.execute(f"""
+                INSERT INTO row_history (batch_id, kind, row_key, action, old_row)
+                SELECT ?, ?, {key}, 'insert', NULL FROM plan_{kind} WHERE action = 'insert'
+                ORDER BY _sheet, _row_no""", [batch_id, kind])
+            test_hook("mid_write")
+            sets = ", ".join(f"{c} = p.{c}" for c in k.columns if c != key)
+            cur.execute(f"""
+                UPDATE {kind} SET {sets}, batch_id = ?, row_hash = p.row_hash
+                FROM plan_{kind} p WHERE {kind}.{key} = p.{key} AND p.action = 'update'""", [batch_id])
+            cur.execute(f"""
+                INSERT INTO {kind} ({cols}, batch_id, row_hash)
+                SELECT {cols}, ?, row_hash FROM plan_{kind} WHERE action = 'insert'
+                ORDER BY _sheet, _row_no""", [batch_id])
+
+    def drop(self) -> None:
+        for kind in self.kinds:
+            self.cur.execute(f"DROP TABLE IF EXISTS stage_{kind}")
+            self.cur.execute(f"DROP TABLE IF EXISTS plan_{kind}")
+
+
+def _write_rejects(cur, batch_id: int, file_name: str, rejects: list[Reject]) -> None:
+    if not rejects:
+        return
+    table = pa.table({
+        "batch_id": pa.array(np.full(len(rejects), batch_id, dtype=np.int64)),
+        "file_name": pa.array([file_name] * len(rejects), pa.string()),
+        "sheet": pa.array([r.sheet for r in rejects], pa.string()),
+        "row_no": pa.array([r.row_no for r in rejects], pa.int32()),
+        "column_name": pa.array([r.column for r in rejects], pa.string()),
+        "reason": pa.array([r.reason for r in rejects], pa.string()),
+        "raw": pa.array([r.raw for r in rejects], pa.string()),
+    })
+    cur.register("ingest_rejects", table)
+    try:
+        cur.execute("INSERT INTO rejected_rows (batch_id, file_name, sheet, row_no, column_name, reason, raw) "
+                    "SELECT batch_id, file_name, sheet, row_no, column_name, reason, raw FROM ingest_rejects")
+    finally:
+        cur.unregister("ingest_rejects")
+
+
+def _summarise(report: FileReport, sheets: list[SheetTable]) -> None:
+    good = [s for s in sheets if s.importable]
+    kinds = list(dict.fromkeys(s.kind for s in good))
+    report.kind = ",".join(kinds) or None
+    for attr in ("rows_read", "imported", "updated", "unchanged", "rejected", "skipped"):
+        setattr(report, attr, sum(getattr(s, attr) for s in good))
+    report.sheets = [s.info() for s in sheets]
+    report.rejects = [r for s in sheets for r in s.rejects]
+    for s in good:
+        assert s.imported + s.updated + s.unchanged + s.rejected == s.rows_read, s.info()
+    report.check()
+
+
+def _run_file(con, path: str | Path, write: bool, user: str | None, contract: Contract,
+              progress: Progress | None, done: int, total: int | None,
+              profile: str | Profile | None = None, limits: Limits | None = None) -> FileReport:
+    report = FileReport(str(path))
+    try:
+        limits = limits or admin.load_limits()
+        info = _inspect(path, contract, limits)
+    except (ReadError, admin.LimitsError) as exc:
+        report.error = str(exc)
+        return report
+    report.encoding, report.sha256 = info.encoding_label, info.sha256
+    cur = con.cursor()
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            profiles = admin.load_profiles(cur)
+            if isinstance(profile, str):
+                explicit = next((p for p in profiles if p.name == profile), None)
+                if explicit is None:
+                    known = "、".join(p.name for p in profiles) or "（还没有保存任何映射方案）"
+                    raise ReadError(f"无法导入“{info.path.name}”：没有名为“{profile}”的映射方案。已有：{known}")
+            else:
+                explicit = profile
+            options = _Options(profiles, explicit, limits.max_rows, limits.source)
+            if write:
+                earlier = _same_file_in_effect(cur, info, contract, explicit, profiles, limits.max_rows)
+                if earlier is not None:  # these very bytes are in the store as they were read: skip reading
+                    report = _record_unchanged(cur, info, earlier, user, report)
+                    if "opinions" in report.kind.split(","):  # as a full import would: any opinion still unsegmented
+                        report.segmented = _segment(cur, progress, done + report.rows_read, total, info.path.name)
+                    test_hook("before_commit")
+                    cur.execute("COMMIT")
+                    test_hook("after_commit")
+                    return report
+            stager = _Stager(cur, contract)
+            sheets = _parse(info, contract, stager, progress=progress, done=done, total=total, options=options)
+            error = _file_error(info.path.name, sheets)
+            if error:
+                raise ReadError(error)
+            stager.classify(sheets)
+            _summarise(report, sheets)
+            test_hook("after_parse")
+            if write:
+                if progress:
+                    progress(done + report.rows_read, total, f"正在写入 {info.path.name}")
+                report.batch_id = cur.execute("SELECT nextval('batch_seq')").fetchone()[0]
+                stager.write(report.batch_id)
+                _write_rejects(cur, report.batch_id, info.path.name, report.rejects)
+                cur.execute(
+                    """INSERT INTO import_batches (batch_id, file_name, sha256, kinds, imported_at, imported_by,
+                           rows_read, imported, updated, unchanged, rejected, skipped, sheets, profile)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    [report.batch_id, info.path.name, info.sha256, report.kind,
+                     dt.datetime.now().replace(microsecond=0), user or _current_user(), report.rows_read,
+                     report.imported, report.updated, report.unchanged, report.rejected, report.skipped,
+                     json.dumps(report.sheets, ensure_ascii=False), ",".join(report.profiles) or None])
+                stager.drop()
+                if "opinions" in stager.kinds:
+                    report.segmented = _segment(cur, progress, done + report.rows_read, total, info.path.name)
+                test_hook("before_commit")
+                cur.execute("COMMIT")
+                test_hook("after_commit")
+            else:
+                cur.execute("ROLLBACK")
+        except ReadError as exc:
+            cur.execute("ROLLBACK")
+            report = FileReport(str(path), error=str(exc), encoding=info.encoding_label, sha256=info.sha256)
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+    finally:
+        cur.close()
+    return report
+
+
+def _same_file_in_effect(cur, info: FileInfo, contract: Contract, explicit: Profile | None,
+                         profiles: list[Profile], max_rows: int) -> dict | None:
+    """The latest batch of a file with exactly these bytes (same sha256) when every row the file
+    holds is in the store as those bytes say — then reading the file again would find every row
+    unchanged, so it need not be read. Every row carries the batch that last wrote it, and batches
+    of the same bytes write the same rows; so that is the case when the rows carried by (not undone)
+    batches of these bytes are as many as the rows the file keeps (read − rejected). None when it
+    cannot be known for certain: no such batch; a later batch (another file) changed one of the rows;
+    or the file would be read differently now — the data contract file changed, a mapping profile
+    was saved (or another profile is asked for), or the row limit is lower than the file.
+    A re-import of a week's unchanged exports then costs a checksum per file."""
+    batches = cur.execute("""
+        SELECT batch_id, imported_at, kinds, rows_read, imported, updated, unchanged, rejected, skipped, sheets, profile
+        FROM import_batches
+        WHERE sha256 = ? AND undone_at IS NULL AND kinds IS NOT NULL
+        ORDER BY batch_id""", [info.sha256]).fetchall()
+    if not batches:
+        return None
+    keys = ["batch_id", "imported_at", "kinds", "rows_read", "imported", "updated", "unchanged", "rejected",
+            "skipped", "sheets", "profile"]
+    b = dict(zip(keys, batches[-1]))
+    since = min(row[1] for row in batches)  # the oldest reading whose rows may still be in the store
+    kinds = [k for k in (b["kinds"] or "").split(",") if k]
+    if not kinds or any(k not in contract.kinds for k in kinds):
+        return None
+    if explicit is not None and (b["profile"] or None) != explicit.name:
+        return None
+    if any(p.created_at is not None and p.created_at >= since for p in profiles):
+        return None
+    try:
+        changed = dt.datetime.fromtimestamp(CONTRACT_PATH.stat().st_mtime)
+    except OSError:
+        return None
+    if changed >= since or b["rows_read"] + b["skipped"] > max_rows:
+        return None
+    ids = [row[0] for row in batches]
+    # kinds come from the contract (a fixed list), never from the file
+    held = sum(cur.execute(f"SELECT count(*) FROM {k} WHERE list_contains(?, batch_id)", [ids]).fetchone()[0]
+               for k in kinds)
+    if held != b["rows_read"] - b["rejected"]:
+        return None
+    b["sheets"] = json.loads(b["sheets"]) if isinstance(b["sheets"], str) else (b["sheets"] or [])
+    return b
+
+
+def _unchanged_in_store(db, info: FileInfo, contract: Contract, profile: str | Profile | None,
+                        limits: Limits) -> bool:
+    """``_same_file_in_effect`` on the live store, through a short read-only look. False whenever
+    that look is not possible (no store yet, an older schema, busy): the file is imported as usual."""
+    from analytics.store.db import StoreError, default_db_path, reading
+
+    if not default_db_path(db).is_file():
+        return False
+    try:
+        with reading(db, wait=5) as con:
+            cur = con.cursor()
+            profiles = admin.load_profiles(cur)
+            explicit = profile
+            if isinstance(profile, str):
+                explicit = next((p for p in profiles if p.name == profile), None)
+                if explicit is None:
+                    return False  # the full path says so, in Chinese
+            return _same_file_in_effect(cur, info, contract, explicit, profiles, limits.max_rows) is not None
+    except StoreError:
+        return False
+
+
+def _record_unchanged(cur, info: FileInfo, b: dict, user: str | None, report: FileReport) -> FileReport:
+    """A batch for a file found unchanged by ``_same_file_in_effect``: every row it keeps is
+    unchanged, its rejected rows are rejected again (copied from the batch before, with their reasons)."""
+    sheets = []
+    for sh in b["sheets"]:
+        sh = dict(sh)
+        if sh.get("kind") and not sh.get("error"):
+            sh["unchanged"] = sh.get("unchanged", 0) + sh.get("imported", 0) + sh.get("updated", 0)
+            sh["imported"] = sh["updated"] = 0
+        sheets.append(sh)
+    report.kind, report.sheets = b["kinds"], sheets
+    report.rows_read, report.rejected, report.skipped = b["rows_read"], b["rejected"], b["skipped"]
+    report.unchanged = b["rows_read"] - b["rejected"]
+    report.batch_id = cur.execute("SELECT nextval('batch_seq')").fetchone()[0]
+    rows = cur.execute("""SELECT sheet, row_no, column_name, reason, raw FROM rejected_rows
+                          WHERE batch_id = ? ORDER BY rowid""", [b["batch_id"]]).fetchall()
+    report.rejects = [Reject(sheet, row_no, column, reason, raw) for sheet, row_no, column, reason, raw in rows]
+    _write_rejects(cur, report.batch_id, info.path.name, report.rejects)
+    report.check()
+    cur.execute(
+        """INSERT INTO import_batches (batch_id, file_name, sha256, kinds, imported_at, imported_by,
+               rows_read, imported, updated, unchanged, rejected, skipped, sheets, profile)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?)""",
+        [report.batch_id, info.path.name, info.sha256, report.kind, dt.datetime.now().replace(microsecond=0),
+         user or _current_user(), report.rows_read, report.unchanged, report.rejected, report.skipped,
+         json.dumps(sheets, ensure_ascii=False), b["profile"]])
+    return report
+
+
+def _segment(cur, progress: Progress | None, done: int, total: int | None, name: str) -> int:
+    """Hot-word counts of the opinions just written, in the file's transaction: an unchanged opinion
+    keeps its words, a changed one is segmented again (``hotwords.segment_pending``)."""
+    from analytics.domain.hotwords import segment_pending
+
+    seg_progress = None
+    if progress:
+        def seg_progress(message: str, fraction: float) -> None:
+            progress(done, total, f"{name}：{message}")
+        progress(done, total, f"正在为 {name} 的意见分词（热词统计）")
+    return segment_pending(cur, progress=seg_progress)
+
+
+def _current_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+def plan_file(con, path: str | Path, contract: Contract | None = None,
+              profile: str | Profile | None = None) -> FileReport:
+    """What importing ``path`` would do (counts per file and sheet, rejects), without changing the
+    store: computed in a transaction that is rolled back (a read-only connection will do)."""
+    return _run_file(con, path, False, None, contract or load_contract(), None, 0, None, profile)
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; a folder stands for the .xlsx/.csv files directly in it, by name."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in (".xlsx", ".xlsm", ".csv"))
+        else:
+            out.append(p)
+    return out
+
+
+def ingest_files(con, paths: Iterable[str | Path], user: str | None = None,
+                 progress: Progress | None = None, profile: str | Profile | None = None) -> list[FileReport]:
+    """Import each file in its own transaction; one FileReport per file, in order.
+
+    ``con`` is a read-write connection from ``analytics.store.db.connect`` that nobody else uses (a
+    test store, the first-start build); for the live store use ``import_files``. A file that cannot
+    be read changes nothing and gets ``error``; any other exception rolls its file back and
+    propagates. ``progress(done_rows, total_rows or None, message)`` is called as rows are read.
+    ``profile`` (a name or a Profile) maps the columns of every sheet.
+    """
+    contract = load_contract()
+    files = list(paths)
+    total = _estimate(files)
+    reports: list[FileReport] = []
+    done = 0
+    for n, path in enumerate(files, start=1):
+        if progress:
+            progress(done, total, f"正在导入第 {n}/{len(files)} 个文件：{Path(path).name}")
+        report = _run_file(con, path, True, user, contract, progress, done, total, profile)
+        reports.append(report)
+        done += report.rows_read + report.skipped
+    if progress:
+        progress(done, done, "导入完成")  # the estimate was rough; the end is the end
+    return reports
+
+
+def import_files(db, paths: Iterable[str | Path], user: str | None = None, progress: Progress | None = None,
+                 profile: str | None = None, wait: float | None = None, role: str | None = None) -> list[FileReport]:
+    """Import files into a store that the app (or anyone) may be reading at the same time.
+
+    Under the store's writer lock (a second import waits up to ``wait`` seconds, default
+    ``[wait] import_seconds`` of data/limits.toml, then raises ``store.StoreBusy`` with a Chinese
+    message saying who is importing), each readable file is imported into a fresh copy of the
+    store, which then replaces the live file whole (``store.snapshot``). Readers keep reading
+    the previous file meanwhile and see each file's rows, with their hot-word counts, at once. A kill
+    at any moment leaves the store as it was before the file being imported; importing again
+    completes it (rows are keyed by the export's own ids: nothing is duplicated).
+
+    Each imported file is recorded in the audit log (``analytics.store.audit``, action "import", by
+    ``user`` with ``role``) in the same copy, so the record and the rows appear together; a file
+    that could not be read is recorded as failed once the store is free again.
+    """
+    from analytics.store import audit
+    from analytics.store.db import snapshot, writing
+
+    contract = load_contract()
+    limits = admin.load_limits()
+    files = list(paths)
+    wait = limits.import_wait_s if wait is None else wait
+    names = "、".join(Path(f).name for f in files[:3]) + ("等" if len(files) > 3 else "")
+    total = _estimate(files)
+    reports: list[FileReport] = []
+    done = 0
+    warmed = None  # what counting ahead did (analytics/store/derived.py), once it ran
+    with snapshot_lock(db, wait, f"导入 {len(files)} 个文件（{names}）", user):
+        for n, path in enumerate(files, start=1):
+            if progress:
+                progress(done, total, f"正在导入第 {n}/{len(files)} 个文件：{Path(path).name}")
+            try:  # a file that cannot be read at all costs no copy of the store
+                info = _inspect(path, contract, limits)
+            except ReadError as exc:
+                reports.append(FileReport(str(path), error=str(exc)))
+                continue
+
+            def record(con, report: FileReport) -> None:
+                audit.record(con, "import", user or _current_user(), role=role, target=Path(path).name,
+                             detail={"batch_id": report.batch_id, "sha256": report.sha256,
+                                     **{k: getattr(report, k) for k in ("rows_read", "imported", "updated",
+                                                                        "unchanged", "rejected")},
+                                     "profile": ",".join(report.profiles) or None})
+
+            if _unchanged_in_store(db, info, contract, profile, limits):
+                # Its bytes are in the store as they were read (``_same_file_in_effect``): the batch
+                # that says so is two small rows, written in place — no copy of the whole store.
+                with writing(db, wait=wait, what=f"导入 {Path(path).name}（未变）", user=user) as con:
+                    report = _run_file(con, path, True, user, contract, progress, done, total, profile, limits)
+                    if report.batch_id is not None:
+                        record(con, report)
+            else:
+                with snapshot(db, wait=wait, what=f"导入 {Path(path).name}", user=user) as snap:
+                    report = _run_file(snap.con, path, True, user, contract, progress, done, total, profile, limits)
+                    snap.keep = report.batch_id is not None
+                    if snap.keep:
+                        record(snap.con, report)
+                        if n == len(files):
+                            # What later processes would count first, counted into the copy before it is
+                            # swapped in: readers never wait for a write of it (analytics/store/derived.py).
+                            if progress:
+                                progress(done, total, derived.WARM_MESSAGE)
+                            warmed = derived.build_quietly(snap.con)
+            reports.append(report)
+            done += report.rows_read + report.skipped
+    for r in reports:
+        if r.error:
+            audit.record_at(db, "import", user or _current_user(), role=role, target=Path(r.file).name, ok=False,
+                            detail={"error": r.error})
+    if warmed is None and any(r.batch_id is not None for r in reports):
+        # The last file changed nothing (or could not be read) while an earlier one did: counted
+        # now, in a short write of its own (nothing is written when the counts are still valid).
+        if progress:
+            progress(done, done, derived.WARM_MESSAGE)
+        warmed = derived.warm_quietly(db)
+    if isinstance(warmed, str):
+        print(warmed, file=sys.stderr)
+    if progress:
+        progress(done, done, "导入完成")
+    return reports
+
+
+def snapshot_lock(db, wait: float, what: str, user: str | None):
+    """The store's writer lock for a whole run of files (``store.writer_lock``)."""
+    from analytics.store.db import writer_lock
+
+    return writer_lock(db, timeout=wait, what=what, user=user)
+
+
+def _estimate(files: list) -> int | None:
+    total = 0
+    for f in files:
+        est = estimate_rows(Path(f))
+        if est is None:
+            return None
+        total += est
+    return total
+
+
+# ── command line ──────────────────────────────────────────────────────────────
+
+def format_report(reports: list[FileReport], shown: int = SHOWN_REJECTS) -> str:
+    """The human summary: one line per file, sheet warnings, then the first rejected rows."""
+    lines = []
+    for r in reports:
+        name = Path(r.file).name
+        if r.error:
+            lines.append(f"✗ {r.error}")
+            continue
+        labels = "、".join(s["kind_label"] for s in r.sheets if s["kind_label"] and not s["error"])
+        extra = f"；跳过空行/合计行等 {r.skipped} 行" if r.skipped else ""
+        lines.append(f"✓ {name}（{labels}）：读取 {r.rows_read} 行 → 新增 {r.imported}、更新 {r.updated}、"
+                     f"不变 {r.unchanged}、拒收 {r.rejected}{extra}"
+                     + (f"  [批次 {r.batch_id}]" if r.batch_id is not None else ""))
+        for s in r.sheets:
+            if s["error"]:
+                lines.append(f"    注意：{s['error']}（该工作表未导入）")
+    rejects = [(Path(r.file).name, x) for r in reports for x in r.rejects]
+    if rejects:
+        n_rows = sum(r.rejected for r in reports)
+        lines.append("")
+        lines.append(f"拒收的行（{n_rows} 行，{len(rejects)} 处问题；列出前 {min(shown, len(rejects))} 处）：")
+        for name, x in rejects[:shown]:
+            where = f"工作表“{x.sheet}” " if x.sheet is not None else ""
+            col = f"【{x.column}】" if x.column else ""
+            lines.append(f"  {name} {where}第 {x.row_no} 行 {col}{x.reason}")
+        if len(rejects) > shown:
+            batches = ", ".join(str(r.batch_id) for r in reports if r.rejects and r.batch_id is not None)
+            lines.append(f"  ……其余 {len(rejects) - shown} 处见“数据管理”页，或数据库表 rejected_rows"
+                         f"（batch_id = {batches}）")
+    return "\n".join(lines)
+
+
+def _cli(args: argparse.Namespace) -> int:
+    from analytics.store.db import StoreError, default_db_path, reading
+
+    files = expand_paths(args.files)
+    if not files:
+        print("没有找到要导入的 .xlsx 或 .csv 文件。", file=sys.stderr)
+        return 2
+    try:
+        admin.load_limits()
+        if args.profile:
+            db = default_db_path(args.db)
+            if not db.exists():
+                raise admin.AdminError(f"数据库 {db} 还不存在，其中没有映射方案“{args.profile}”")
+            with reading(db) as con:
+                admin.get_profile(con, args.profile)
+    except (StoreError, admin.AdminError, admin.LimitsError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    progress = None
+    if not args.json and sys.stderr.isatty():
+        def progress(done: int, total: int | None, message: str) -> None:
+            pct = f"{100 * done / total:.0f}% " if total else ""
+            print(f"\r{pct}{message}\033[K", end="", file=sys.stderr, flush=True)
+    try:
+        reports = import_files(args.db, files, user=args.user, progress=progress, profile=args.profile,
+                               wait=args.wait)
+    except StoreError as exc:  # another import held the store past the wait: nothing was changed
+        print(str(exc), file=sys.stderr)
+        return 3
+    finally:
+        if progress:
+            print(file=sys.stderr)
+    if args.json:
+        print(json.dumps({"db": str(default_db_path(args.db)), "files": [r.to_json() for r in reports]},
+                         ensure_ascii=False, indent=1))
+    else:
+        print(format_report(reports))
+    return 1 if any(r.error for r in reports) else 0
+
+
+def cli_register(sub) -> None:
+    from analytics.__main__ import add_db_argument
+
+    p = sub.add_parser(
+        "ingest", help="导入平台导出的 .xlsx / .csv 文件",
+        description="导入平台导出的 .xlsx / .csv 文件（可给文件夹：导入其中全部 .xlsx/.csv）。"
+                    "每个文件一个事务：能读的文件导入其合格行、记录被拒收的行；读不了的文件不做任何改动。"
+                    "应用正在使用数据库时也可以导入：每个文件导入完成后整体替换，读者不会看到导入一半的数据。"
+                    "有文件读不了时退出码为 1；另一个导入占用数据库超过等待时间时退出码为 3。")
+    p.add_argument("files", nargs="+", metavar="FILE", help="导出文件或文件夹")
+    add_db_argument(p)
+    p.add_argument("--json", action="store_true", help="以 JSON 输出每个文件的结果")
+    p.add_argument("--user", help="记入导入批次的操作人（默认：当前登录名）")
+    p.add_argument("--profile", metavar="NAME",
+                   help="按保存的列映射方案读取（其它系统的导出文件；方案在“数据管理”页建立，见 profiles 命令）")
+    p.add_argument("--wait", type=float, metavar="SECONDS",
+                   help="另一个导入正在进行时最多等待的秒数（默认见 data/limits.toml 的 [wait]）")
+    p.set_defaults(func=_cli)
+    admin.cli_register(sub)

@@ -1,0 +1,1 @@
+"""First start (the demo store) and what runs around an import. Imports the layers below."""

@@ -1,0 +1,1 @@
+"""The store: schema and migrations, connections and the writer lock, the Parquet dataset reader, results kept per store state (memo) and in the store (derived), the audit log. Imports only analytics.core."""

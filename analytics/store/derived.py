@@ -1,0 +1,271 @@
+"""Results computed when data is written, read by every later process: the store's ``derived`` table.
+
+Some figures need a pass over a whole year of records (the 践行 index counts every representative's
+activities, suggestions and opinions from 1 January): seconds at a million opinions, while what it
+yields is small. ``analytics.store.memo`` keeps such a result for the rest of a process's life; this module
+keeps it in the store itself, so that the first call of a new process (the command line, the app
+after a restart or after an import swapped the store in) reads it instead of recounting.
+
+One row per result: ``name`` (what it is, e.g. ``duty.day_counts``), ``key`` (which one: the year and
+a fingerprint of the settings it depends on), ``fingerprint`` (of the data it was computed from),
+``built_at`` and the ``payload`` (bytes; each user encodes its own). A row is used only while the
+data's fingerprint is the one it was built from — ``fingerprint(con)``: row counts and a hash of the
+row hashes of the five data tables, so any import, update or undo that changes a row makes every
+derived row stale, and a re-import that changes nothing leaves them valid. A stale or missing row is
+simply not used: the caller computes as if this module did not exist (and the result is the same,
+which tests check).
+
+Rows are written by the importer after an import or an undo (``warm``, called from
+``analytics.ingest.importer`` and ``analytics.ingest.profiles``) and by the first start's demo build, in one short write
+of their own — never inside a page's request.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from datetime import datetime
+from typing import Callable
+
+import duckdb
+import numpy as np
+from analytics.core.paths import DATA_DIR, PACKAGE_DIR, ROOT
+
+# The data tables whose content the derived results depend on (fixed names, pasted into SQL).
+SOURCE_TABLES = ("units", "reps", "activities", "suggestions", "opinions")
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS derived (
+        name VARCHAR NOT NULL, key VARCHAR NOT NULL, fingerprint VARCHAR NOT NULL,
+        built_at TIMESTAMP NOT NULL, payload BLOB NOT NULL, PRIMARY KEY (name, key))""",
+]
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """Of the data tables' content: changes when any row is added, removed or changed (its row hash)."""
+    sql = " UNION ALL ".join(
+        f"SELECT '{t}', count(*), coalesce(sum(hash(row_hash)), 0)::VARCHAR FROM {t}" for t in SOURCE_TABLES)
+    cur = con.cursor()
+    try:
+        rows = cur.execute(sql).fetchall()
+    finally:
+        cur.close()
+    return hashlib.sha256(json.dumps(sorted(rows), default=str).encode()).hexdigest()[:32]
+
+
+def _fingerprint_now(con: duckdb.DuckDBPyConnection) -> str:
+    """``fingerprint``, computed once per store state in this process (``analytics.store.memo``): a
+    ranking reads four stored results, and at a million rows the fingerprint costs ~50 ms."""
+    from analytics.store import memo
+
+    return memo.remember(con, "derived.fingerprint", (), lambda: fingerprint(con))
+
+
+_CODE: list[str] = []
+
+
+def code_stamp() -> str:
+    """A digest of the code and settings the results are computed with: every ``.py`` file of the
+    ``analytics`` package, in every sub-package, and ``data/*.toml``/``*.txt``. Part of every stored
+    key (``memo.stored_key``), so results stored by another version of the program — or with other
+    settings — are never used. Read once per process."""
+    if not _CODE:
+        h = hashlib.sha256()
+        files = [*PACKAGE_DIR.rglob("*.py"), *DATA_DIR.glob("*.toml"), *DATA_DIR.glob("*.txt")]
+        for p in sorted(files):
+            h.update(p.relative_to(ROOT).as_posix().encode())
+            h.update(p.read_bytes())
+        _CODE.append(h.hexdigest()[:16])
+    return _CODE[0]
+
+
+def settings_key(*parts) -> str:
+    """A short stable key for the settings a result depends on (their repr)."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def _has_table(cur) -> bool:
+    return bool(cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'derived' "
+                            "AND database_name = current_database()").fetchall()[0][0]) or bool(
+        cur.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'derived' "
+                    "AND database_name = current_database()").fetchall()[0][0])
+
+
+def load(con: duckdb.DuckDBPyConnection, name: str, key: str, fp: str | None = None) -> bytes | None:
+    """The payload of (name, key) if it was built from the data as it is now; else None."""
+    cur = con.cursor()
+    try:
+        if not _has_table(cur):
+            return None
+        rows = cur.execute("SELECT fingerprint, payload FROM derived WHERE name = ? AND key = ?", [name, key]).fetchall()
+    finally:
+        cur.close()
+    if not rows:
+        return None
+    stored, payload = rows[0]
+    if stored != (fp or _fingerprint_now(con)):
+        return None
+    return bytes(payload)
+
+
+def keys(con: duckdb.DuckDBPyConnection, name: str, fp: str) -> set[str]:
+    """Keys of ``name`` that are valid for the data's fingerprint ``fp``."""
+    cur = con.cursor()
+    try:
+        if not _has_table(cur):
+            return set()
+        return {k for (k,) in cur.execute("SELECT key FROM derived WHERE name = ? AND fingerprint = ?",
+                                          [name, fp]).fetchall()}
+    finally:
+        cur.close()
+
+
+def save(con: duckdb.DuckDBPyConnection, name: str, key: str, fp: str, payload: bytes) -> None:
+    """Store (replace) one result, inside the caller's write transaction."""
+    con.execute("DELETE FROM derived WHERE name = ? AND key = ?", [name, key])
+    con.execute("INSERT INTO derived VALUES (?, ?, ?, ?, ?)", [name, key, fp, datetime.now(), payload])
+
+
+def drop_stale(con: duckdb.DuckDBPyConnection, fp: str) -> int:
+    """Remove rows built from other data than ``fp`` (inside the caller's write transaction)."""
+    n = con.execute("SELECT count(*) FROM derived WHERE fingerprint <> ?", [fp]).fetchall()[0][0]
+    con.execute("DELETE FROM derived WHERE fingerprint <> ?", [fp])
+    return int(n)
+
+
+# ───────────────────────────── numpy payloads ─────────────────────────────
+
+def pack(**arrays) -> bytes:
+    """Arrays (and JSON-able values under ``meta``) as one compressed npz; no pickles."""
+    meta = arrays.pop("meta", None)
+    if meta is not None:
+        arrays["meta"] = np.array(json.dumps(meta, ensure_ascii=False, default=str))
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def frame_bytes(df, index: bool | None = None) -> bytes:
+    """A table as Parquet bytes (types and index kept), for payloads that hold tables."""
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=index)
+    return buf.getvalue()
+
+
+def frame_from(data: bytes):
+    import pandas as pd
+
+    return pd.read_parquet(io.BytesIO(data))
+
+
+def unpack(payload: bytes) -> dict:
+    with np.load(io.BytesIO(payload), allow_pickle=False) as z:
+        out = {k: z[k] for k in z.files}
+    if "meta" in out:
+        out["meta"] = json.loads(str(out["meta"]))
+    return out
+
+
+# ───────────────────────────── after a write ─────────────────────────────
+
+WARM_MESSAGE = "正在预先计算代表履职的逐日计数和默认视图"  # what a progress bar says meanwhile
+
+# Warmers run by ``warm``: name -> function(read-only connection) that asks for the results worth
+# keeping (through analytics.store.memo, whose PERSISTED names are captured). Registered by the modules
+# that own them (analytics.domain.duty, analytics.domain.indices, analytics.domain.hotwords).
+WARMERS: dict[str, Callable] = {}
+
+
+def register(name: str, warmer: Callable) -> None:
+    WARMERS[name] = warmer
+
+
+def _warmers() -> dict[str, Callable]:
+    from analytics.domain import duty  # noqa: F401  they register their warmers
+    from analytics.domain import hotwords
+    from analytics.domain import indices
+    from analytics.domain import suggestions
+
+    return WARMERS
+
+
+def _compute(con, fp: str) -> list[tuple[str, str, bytes]]:
+    """Run every warmer; what it computed (or found kept in this process) and the store does not
+    hold for this data yet, as (name, key, payload), one per (name, key)."""
+    from analytics.store import memo
+
+    with memo.capture() as got:
+        for warmer in _warmers().values():
+            warmer(con)
+    valid = {name: keys(con, name, fp) for name in {n for n, _, _ in got}}
+    return list({(n, k): (n, k, p) for n, k, p in got if k not in valid[n]}.values())
+
+
+def _tally(built) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for name, _, _ in built:
+        out[name] = out.get(name, 0) + 1
+    return out
+
+
+def build_into(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """``warm`` on a read-write connection nobody else uses (the first start's demo build)."""
+    fp = fingerprint(con)
+    built = _compute(con, fp)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        drop_stale(con, fp)
+        for name, key, payload in built:
+            save(con, name, key, fp, payload)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return _tally(built)
+
+
+def build_quietly(con: duckdb.DuckDBPyConnection) -> dict[str, int] | str:
+    """``build_into`` on an import's or an undo's copy of the store before it is swapped in; a
+    failure is returned as text (the import itself goes on) instead of raised."""
+    try:
+        return build_into(con)
+    except Exception as exc:  # noqa: BLE001 — the data is imported; this is a cache
+        return f"预先计算未完成（不影响导入，查询时会即时计算）：{exc}"
+
+
+def warm(db, progress=None, wait: float | None = None) -> dict[str, int]:
+    """Compute what is missing for the store's current data and store it; {name: results written}.
+
+    Counting runs on a short read-only connection (``store.reading``); the results are written in one
+    short write (``store.writing``) together with the removal of stale rows. If the data changed in
+    between, the rows carry the fingerprint they were computed from and are simply never used."""
+    from analytics.store.dataset import is_dataset
+    from analytics.store.db import default_db_path, reading, writing
+
+    path = default_db_path(db)
+    if is_dataset(path) or not path.is_file():
+        return {}
+    with reading(path) as con:
+        if not _has_table(con.cursor()):
+            return {}
+        fp = fingerprint(con)
+        if progress:
+            progress(WARM_MESSAGE)
+        built = _compute(con, fp)
+        stale = con.execute("SELECT count(*) FROM derived WHERE fingerprint <> ?", [fp]).fetchall()[0][0]
+    if not built and not stale:
+        return {}
+    with writing(path, what="预先计算的结果", **({} if wait is None else {"wait": wait})) as con:
+        drop_stale(con, fp)
+        for name, key, payload in built:
+            save(con, name, key, fp, payload)
+    return _tally(built)
+
+
+def warm_quietly(db, wait: float = 5.0) -> dict[str, int] | str:
+    """``warm`` after an import or an undo: it only saves later processes time, so a busy store or
+    any failure is reported back as text (the import itself has succeeded) instead of raised."""
+    try:
+        return warm(db, wait=wait)
+    except Exception as exc:  # noqa: BLE001 — the data is imported; this is a cache
+        return f"预先计算未完成（不影响导入，查询时会即时计算）：{exc}"

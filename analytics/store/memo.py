@@ -1,0 +1,208 @@
+"""Work done once per state of a store, kept for the next call in the same process.
+
+Some figures need a pass over every row of a year (the 践行 index counts every representative's
+activities, suggestions and opinions from 1 January): at a million opinions that pass takes seconds,
+while what it yields — counts per representative and day — is small. ``remember`` keeps such a
+result, keyed by the store's state, so the next call (another period, another page, the previous
+quarter of a ranking) starts from it.
+
+The state of a store (``store_state``) is told only where it cannot change behind our back:
+- a DuckDB file opened read-only (the app's and the command line's readers): its path, inode, size
+  and modification time, and those of its write-ahead log — any commit by any process changes one
+  of them, and an import that swaps the file in changes the inode;
+- a Parquet dataset (``analytics.store.dataset``): its directory and the time it was exported.
+Any other connection (a writer, an in-memory database) has no state to key by: nothing is kept,
+the work is done every time.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from typing import Callable, Hashable, TypeVar
+
+T = TypeVar("T")
+
+MAX_ENTRIES = 32  # results kept per process (the largest, a year's day counts, ~30 MB at a million opinions)
+# A one-row view (stamp) that analytics.store.dataset.open_dataset creates: which export this is. (A view,
+# not a variable: DuckDB variables belong to one connection, and the analytics use cursors.)
+DATASET_VIEW = "_cockpit_dataset"
+
+_lock = threading.Lock()
+_entries: OrderedDict[Hashable, object] = OrderedDict()
+_building: dict[Hashable, threading.Lock] = {}
+
+
+def _stat(path: str) -> tuple | None:
+    try:
+        s = os.stat(path)
+    except OSError:
+        return None
+    return (s.st_ino, s.st_size, s.st_mtime_ns)
+
+
+def store_state(con) -> tuple | None:
+    """A key that changes whenever the data behind ``con`` can have changed; None when unknown."""
+    cur = con.cursor()
+    try:
+        row = cur.execute("SELECT path, readonly FROM duckdb_databases() "
+                          "WHERE database_name = current_database()").fetchone()
+        if row and row[0] and row[1]:
+            path = row[0]
+            main = _stat(path)
+            # A reader opened through a hard link (store.open_reader after a swap, private_reading)
+            # reads the same file as the store's path: keyed by that path, its results are shared.
+            from analytics.store.db import READER_LINK_INFIX
+
+            where = path.split(READER_LINK_INFIX)[0]
+            return None if main is None else ("file", where, main, _stat(path + ".wal"))
+        has = cur.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? "
+                          "AND database_name = current_database()", [DATASET_VIEW]).fetchone()[0]
+        if has:
+            return ("dataset", cur.execute(f"SELECT stamp FROM {DATASET_VIEW}").fetchone()[0])
+        return None
+    finally:
+        cur.close()
+
+
+def remember(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, or what it returned before for the same store state, ``name`` and ``key``.
+    Callers must treat the result as read-only (it is shared)."""
+    state = store_state(con)
+    if state is None:
+        local = getattr(_capture, "values", None)
+        if local is not None:  # under capture(): a writer's results are kept for the capture's length
+            if (name, key) not in local:
+                local[(name, key)] = _stored_or_computed(con, name, key, compute)
+            return local[(name, key)]
+        return _stored_or_computed(con, name, key, compute)
+    full = (name, state, key)
+    with _lock:
+        _forget_older_states(state)
+        if full in _entries:
+            _entries.move_to_end(full)
+            _captured(name, key, _entries[full])
+            return _entries[full]  # type: ignore[return-value]
+        building = _building.setdefault(full, threading.Lock())
+    with building:  # two sessions asking at once: one computes, the other waits for it
+        with _lock:
+            if full in _entries:
+                _entries.move_to_end(full)
+                return _entries[full]  # type: ignore[return-value]
+        value = _stored_or_computed(con, name, key, compute)
+        with _lock:
+            _entries[full] = value
+            _entries.move_to_end(full)
+            while len(_entries) > MAX_ENTRIES:
+                _entries.popitem(last=False)
+            _building.pop(full, None)
+    return value
+
+
+# ── results also kept in the store (analytics/store/derived.py) ──
+# name -> (encode(value) -> bytes, decode(bytes) -> value), registered by the module that owns the
+# result. For these names a miss here first looks in the store's ``derived`` table (rows the importer
+# wrote for the data as it is now), and under ``capture()`` what is computed is collected for it.
+PERSISTED: dict[str, tuple[Callable[[object], bytes], Callable[[bytes], object]]] = {}
+_capture = threading.local()
+
+
+def persist(name: str, encode: Callable[[object], bytes], decode: Callable[[bytes], object]) -> None:
+    PERSISTED[name] = (encode, decode)
+
+
+def stored_key(key: Hashable) -> str:
+    """The key of a result in the store's derived table: a digest of the program's code and settings
+    (``derived.code_stamp``) and of the memo key's repr (tuples of settings, period codes and dates,
+    whose repr is stable)."""
+    from analytics.store import derived
+
+    return derived.settings_key(derived.code_stamp(), key)
+
+
+class capture:
+    """``with memo.capture() as got:`` — results of PERSISTED names computed inside (not found in
+    the store) are collected in ``got`` as (name, stored key, payload), for ``derived.warm``."""
+
+    def __enter__(self) -> list[tuple[str, str, bytes]]:
+        self.got: list[tuple[str, str, bytes]] = []
+        _capture.got = self.got
+        # A writer's connection has no state to key by: inside the capture its results are kept here
+        # (the warmers ask for the same day counts and cells several times).
+        _capture.values = {}
+        return self.got
+
+    def __exit__(self, *exc) -> None:
+        _capture.got = None
+        _capture.values = None
+
+
+def _stored_or_computed(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:
+    codec = PERSISTED.get(name)
+    if codec is None:
+        return compute()
+    from analytics.store import derived
+
+    skey = stored_key(key)
+    payload = derived.load(con, name, skey)
+    if payload is not None:
+        try:
+            return codec[1](payload)  # type: ignore[return-value]
+        except Exception:  # noqa: BLE001 — a payload that cannot be read is recomputed, not trusted
+            pass
+    value = compute()
+    _captured(name, key, value)
+    return value
+
+
+def _captured(name: str, key: Hashable, value) -> None:
+    """Under ``capture()``, collect a PERSISTED result (computed now, or kept from before in this
+    process — the store may not have it yet)."""
+    got = getattr(_capture, "got", None)
+    if got is not None and name in PERSISTED:
+        try:
+            payload = PERSISTED[name][0](value)
+        except Exception:  # noqa: BLE001 — a result that cannot be stored is computed when asked
+            return
+        got.append((name, stored_key(key), payload))
+
+
+def put(con, name: str, key: Hashable, value) -> bool:
+    """Keep ``value`` as what ``remember(con, name, key, …)`` would compute (a caller that got many
+    results in one pass). False when ``con`` has no state to key by (nothing kept)."""
+    state = store_state(con)
+    if state is None:
+        local = getattr(_capture, "values", None)
+        if local is None:
+            return False
+        local[(name, key)] = value  # under capture(): kept for the capture's length, as remember does
+        return True
+    with _lock:
+        _forget_older_states(state)
+        _entries[(name, state, key)] = value
+        _entries.move_to_end((name, state, key))
+        while len(_entries) > MAX_ENTRIES:
+            _entries.popitem(last=False)
+    return True
+
+
+_current: dict[str, tuple] = {}  # store path (or dataset) -> the newest state seen
+
+
+def _forget_older_states(state: tuple) -> None:
+    """A store seen in a new state (an import swapped a new file in): what was kept for its older
+    states can never be asked for again — let it go now, not when the cache is full. Under _lock."""
+    where = state[1] if state[0] == "file" else state[1].split("|")[0]
+    old = _current.get(where)
+    if old == state:
+        return
+    _current[where] = state
+    if old is not None:
+        for k in [k for k in _entries if k[1] == old]:
+            del _entries[k]
+
+
+def clear() -> None:
+    with _lock:
+        _entries.clear()
+        _current.clear()
