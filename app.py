@@ -8,9 +8,10 @@ form runs until someone signs in — no store is read, no sidebar drawn; then on
 role appear in the menu, and any other page's URL shows a refusal. With no users, on this machine
 only, the app opens in demo mode as it always did.
 
-Every page module under ``pages/`` ends with a guard that calls ``main()`` when Streamlit runs the
-file directly (its legacy ``pages/`` mode does that on a fresh server for the URL ``/<stem>``), so no
-URL reaches a page without passing through here.
+Every page module under ``pages/`` ends with a guard that runs this file (``pages.route_through_app``)
+when Streamlit runs the page file directly (its legacy ``pages/`` mode does that on a fresh server for
+the URL ``/<stem>``), so no URL reaches a page without passing through here; the pages never import
+``app``.
 """
 from __future__ import annotations
 

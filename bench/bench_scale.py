@@ -326,13 +326,13 @@ class Bench:
 
     # ── 8 ──
     def step_parquet(self) -> dict:
-        from analytics.store import dataset as parquet
+        from analytics.reports import parquet_export
         from analytics.store.db import connect
 
         target = self.work / "parquet"
         log("export as Parquet …")
         t = time.perf_counter()
-        marker = parquet.export_parquet(self.store, target)
+        marker = parquet_export.export_parquet(self.store, target)
         seconds = time.perf_counter() - t
         size = sum(p.stat().st_size for p in target.rglob("*.parquet"))
         n_files = sum(1 for _ in target.rglob("*.parquet"))

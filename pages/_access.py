@@ -377,6 +377,6 @@ def download_button(label: str, data, *, file_name: str, what: str, **kwargs):
 
 
 if __name__ == "__main__":  # run directly by Streamlit's legacy pages/ mode: route through app.py
-    from app import main
+    from pages import route_through_app
 
-    main()
+    route_through_app()

@@ -195,6 +195,6 @@ def render() -> None:
 
 
 if __name__ == "__main__":  # run directly by Streamlit's legacy pages/ mode: route through app.py
-    from app import main
+    from pages import route_through_app
 
-    main()
+    route_through_app()

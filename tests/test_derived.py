@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from analytics.domain import ahead
 from analytics.store import derived
 from analytics.domain import duty
 from analytics.domain import indices
@@ -159,8 +160,8 @@ def test_a_change_of_data_makes_them_stale_and_the_import_counts_again(db, monke
                    encoding="utf-8")
     # Stale rows are never read: with the importer's counting switched off, the figures are computed.
     with monkeypatch.context() as m:
-        m.setattr(derived, "build_quietly", lambda con: {})
-        m.setattr(derived, "warm_quietly", lambda db, wait=5.0: {})
+        m.setattr(ahead, "build_quietly", lambda con: {})
+        m.setattr(ahead, "warm_quietly", lambda db, wait=5.0: {})
         (r,) = import_files(db, [csv])
         assert r.imported == 40, r
         assert {fp for _, _, fp in rows(db)} == {before_fp}  # nothing rewritten
@@ -168,7 +169,7 @@ def test_a_change_of_data_makes_them_stale_and_the_import_counts_again(db, monke
     assert not changed[0].equals(before[0])  # 40 visits changed the 践行 index
     con = connect(db, read_only=True)
     try:
-        assert derived.load(con, duty.DAY_COUNTS, before_key[0]) is None
+        assert derived.load(con, duty.DAY_COUNTS, before_key[0], derived.fingerprint(con)) is None
     finally:
         con.close()
     # The importer counts again; the new rows give what computing gives.
@@ -215,15 +216,15 @@ def test_other_settings_are_not_served_from_the_store(db, monkeypatch):
 def test_a_failed_count_ahead_never_fails_the_import(db, monkeypatch, tmp_path):
     def broken(con):
         raise RuntimeError("boom")
-    monkeypatch.setitem(derived.WARMERS, "broken", broken)
+    monkeypatch.setitem(ahead.WARMERS, "broken", broken)
     csv = tmp_path / "a.csv"
     csv.write_text("活动编号,活动日期,镇街,活动类型\nX1,2024-05-01,瓜沥镇,视察\n", encoding="utf-8")
     (r,) = import_files(db, [csv], progress=None)
     assert r.imported == 1
-    assert "预先计算未完成" in derived.warm_quietly(db)
+    assert "预先计算未完成" in ahead.warm_quietly(db)
     con = connect(db)
     try:
-        assert "预先计算未完成" in derived.build_quietly(con)
+        assert "预先计算未完成" in ahead.build_quietly(con)
     finally:
         con.close()
 
@@ -232,7 +233,7 @@ def test_an_import_counts_ahead_in_its_copy_before_the_swap(db, monkeypatch, tmp
     """Readers never wait for a write of the counts: they are in the file that is swapped in."""
     def no_write_in_place(*a, **k):
         raise AssertionError("counted ahead by a write in place")
-    monkeypatch.setattr(derived, "warm_quietly", no_write_in_place)
+    monkeypatch.setattr(ahead, "warm_quietly", no_write_in_place)
     csv = tmp_path / "a.csv"
     csv.write_text("活动编号,活动日期,镇街,活动类型\nX1,2024-05-01,瓜沥镇,视察\n", encoding="utf-8")
     (r,) = import_files(db, [csv])
@@ -256,6 +257,36 @@ def test_results_stored_by_another_version_of_the_program_are_not_used(db, monke
     monkeypatch.setattr(duty, "_count_days", lambda *a, **k: counted.append(1) or real(*a, **k))
     figures(db, period)
     assert counted
+
+
+def test_a_code_change_in_any_sub_package_changes_the_code_stamp(monkeypatch, tmp_path):
+    """The stamp in every stored key covers each layer of analytics/, not only its top folder: a change
+    to one line of a module in a sub-package (or deeper) gives other keys, so stored results of the
+    old code are never read."""
+    root = tmp_path / "tree"
+    shutil.copytree(derived.PACKAGE_DIR, root / "analytics", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(derived.DATA_DIR, root / "data", ignore=shutil.ignore_patterns("*.duckdb*", "*.lock"))
+    monkeypatch.setattr(derived, "ROOT", root)
+    monkeypatch.setattr(derived, "PACKAGE_DIR", root / "analytics")
+    monkeypatch.setattr(derived, "DATA_DIR", root / "data")
+
+    def stamp() -> str:
+        monkeypatch.setattr(derived, "_CODE", [])
+        return derived.code_stamp()
+
+    before = stamp()
+    assert stamp() == before  # the same tree, the same stamp
+    seen = {before}
+    for module in ("domain/duty.py", "store/memo.py", "core/stats.py"):
+        path = root / "analytics" / module
+        path.write_text(path.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+        now = stamp()
+        assert now not in seen, module
+        seen.add(now)
+    (root / "analytics" / "domain" / "deeper").mkdir()
+    (root / "analytics" / "domain" / "deeper" / "x.py").write_text("X = 1\n", encoding="utf-8")
+    assert stamp() not in seen
+    assert memo.stored_key(("k",)) != derived.settings_key(before, ("k",))
 
 
 def test_the_suggestions_report_of_the_latest_session_is_read_from_the_store(db, monkeypatch):

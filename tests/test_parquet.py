@@ -20,6 +20,7 @@ from streamlit.util import calc_hash
 from analytics.domain import hotwords as hw
 from analytics.core import labels
 from analytics.store import dataset as parquet
+from analytics.reports import parquet_export
 from analytics.core import privacy
 from analytics.__main__ import main as cli
 from analytics.store.db import StoreError, connect
@@ -101,8 +102,8 @@ def test_views_have_the_store_tables_names_columns_types_and_rows(stores):
             if t in ("opinions", "suggestions", "activities", "words", "opinion_words"):
                 order = a.execute(f"SELECT column_name FROM (DESCRIBE {t})").fetchall()
                 cols = ", ".join(c for (c,) in order)
-                # Submitters' names leave the store masked (parquet.MASKED_ON_EXPORT), by the views' rule.
-                masked = ", ".join(f"cockpit_mask_name({c})" if (t, c) in parquet.MASKED_ON_EXPORT else c
+                # Submitters' names leave the store masked (parquet_export.MASKED_ON_EXPORT), by the views' rule.
+                masked = ", ".join(f"cockpit_mask_name({c})" if (t, c) in parquet_export.MASKED_ON_EXPORT else c
                                    for (c,) in order)
                 q = "SELECT {} FROM " + t + " ORDER BY ALL"
                 assert a.execute(q.format(masked)).fetchall() == b.execute(q.format(cols)).fetchall(), t

@@ -7,10 +7,10 @@ from ``rep_period_figures`` below: one definition of each.
 
 A representative's record (``events``) — every row one thing he or she did:
 - ``activity``: an activity whose 参与代表 lists the representative, matched by the rule of the
-  indices (``indices._PARTICIPATIONS``: by 代表编号, else by name; a name several representatives
+  indices (``placement.PARTICIPATIONS``: by 代表编号, else by name; a name several representatives
   share goes to the one in the activity's town, else to nobody), dated by the activity;
 - ``led`` / ``seconded``: a suggestion whose 领衔代表 / 附议代表 is the representative (the lead
-  by ``indices._SUGGESTIONS_PLACED``, co-signers by the same name rule within the lead's town), dated
+  by ``placement.SUGGESTIONS_PLACED``, co-signers by the same name rule within the lead's town), dated
   by its 提出时间;
 - ``answer``: the answer to a suggestion the representative led (a 答复时间 or a class A/B/C),
   dated by its 答复时间 (by the 提出时间 when the export gives a class without a date) — so a
@@ -43,7 +43,10 @@ import numpy as np
 import pandas as pd
 
 from analytics.core.paths import DATA_DIR
+from analytics.core.stats import hazen_scores
 from analytics.domain import metrics
+from analytics.domain.placement import (MAP_CTES, PARTICIPATIONS, REP_CELLS, RESOLVE_NAMES, SUGGESTIONS_PLACED,
+                                         WS_SQL, execute)
 from analytics.core.contract import load_contract
 from analytics.core.periods import Period
 
@@ -257,20 +260,13 @@ def due(target: int, share: Fraction) -> int:
 
 # ───────────────────────────── the record ─────────────────────────────
 
-def _indices_sql():
-    from analytics.domain import indices
-
-    return indices
-
-
 def _events_sql() -> str:
-    ix = _indices_sql()
     # Suggestions are placed whenever they were submitted (an answer given this year may belong to a
     # suggestion of last year); each event is then kept when its own date is in [start, end).
-    placed_all = ix._SUGGESTIONS_PLACED.format(period_sub="submitted_at").replace(
+    placed_all = SUGGESTIONS_PLACED.format(period_sub="submitted_at").replace(
         "$start", "$any_start").replace("$end", "$any_end")
     return f"""
-    WITH {ix._MAP_CTES}, {ix._REP_CELLS}, {ix._PARTICIPATIONS.format(period_date="date")},
+    WITH {MAP_CTES}, {REP_CELLS}, {PARTICIPATIONS.format(period_date="date")},
     {placed_all},
     led AS (
         SELECT p.rep_id, p.suggestion_id, CAST(p.period AS DATE) AS day, s.answered_at, s.answer_class,
@@ -279,7 +275,7 @@ def _events_sql() -> str:
     ), co_tok AS (
         SELECT suggestion_id, day, lead_town, rep_id AS lead_id, unnest(regexp_split_to_array(co_reps, $sep)) AS token
         FROM led WHERE co_reps IS NOT NULL AND day >= $start AND day < $end
-    ), co_rep AS ({ix.RESOLVE_NAMES.format(place="lead_town", tok="co_tok")}
+    ), co_rep AS ({RESOLVE_NAMES.format(place="lead_town", tok="co_tok")}
     ), seconded AS (
         SELECT t.suggestion_id, t.day, r.rep_id
         FROM co_tok t JOIN co_rep r ON r.token = t.token AND r.place IS NOT DISTINCT FROM t.lead_town
@@ -288,7 +284,7 @@ def _events_sql() -> str:
         SELECT opinion_id, CAST(submitted_at AS DATE) AS day, town,
                unnest(regexp_split_to_array(reception_rep, $sep)) AS token
         FROM opinions WHERE reception_rep IS NOT NULL AND submitted_at >= $start AND submitted_at < $end
-    ), op_rep AS ({ix.RESOLVE_NAMES.format(place="town", tok="op_tok")}
+    ), op_rep AS ({RESOLVE_NAMES.format(place="town", tok="op_tok")}
     ), received AS (
         SELECT t.opinion_id, t.day, r.rep_id
         FROM op_tok t JOIN op_rep r ON r.token = t.token AND r.place IS NOT DISTINCT FROM t.town
@@ -329,11 +325,10 @@ def events(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pd.DataFra
 
 def _run_events(con: duckdb.DuckDBPyConnection, start: date, end: date):
     """The record's statement executed on a new cursor (``events`` and the day counts fetch it)."""
-    ix = _indices_sql()
     params = {"sm_town": [], "sm_raw": [], "sm_station": [], "su_station": [], "su_town": [],
-              "ws": ix._WS_SQL, "sep": metrics.NAME_SEPARATORS, "start": start, "end": end,
+              "ws": WS_SQL, "sep": metrics.NAME_SEPARATORS, "start": start, "end": end,
               "any_start": date(1, 1, 1), "any_end": date(9999, 12, 31), "classes": list(metrics.ANSWERED_CLASSES)}
-    return ix._execute(con.cursor(), _WITH_DAY_NUMBER.format(sql=_events_sql()), params)
+    return execute(con.cursor(), _WITH_DAY_NUMBER.format(sql=_events_sql()), params)
 
 
 REP_COLUMNS = ["rep_id", "name", "rep_level", "town", "station", "sector"]
@@ -534,7 +529,6 @@ def points_table(con: duckdb.DuckDBPyConnection, year: int, as_of: date | None =
     quarter's points (亮分; None for a quarter not yet begun), the total, the percentile among all
     representatives (Hazen mid-rank: 100·(below + ½·equal)/N, the indices' rule) and the rank
     (1 = most points; ties share the better rank)."""
-    from analytics.domain.indices import hazen_scores
     cfg = cfg or load_config()
     if as_of is None:
         as_of = data_as_of(con)
@@ -566,8 +560,6 @@ def points_table(con: duckdb.DuckDBPyConnection, year: int, as_of: date | None =
 def _points_from_days(roster: pd.DataFrame, year: int, cut: date, days: _DayCounts) -> pd.DataFrame:
     """``points_table`` from the day counts: Σ over the rules in the same (sorted) order of count ×
     points, per quarter begun and in total — the same figures as from the record."""
-    from analytics.domain.indices import hazen_scores
-
     def points(a: date, b: date) -> pd.Series:
         total = np.zeros(len(days.roster))
         for n, rule in enumerate(days.rules):
@@ -700,19 +692,17 @@ def _decode_days(payload: bytes) -> _DayCounts:
                       rule_cum=cum(z["rule_days"]), duty_cum=cum(z["duty_days"]))
 
 
-def _warm(con: duckdb.DuckDBPyConnection) -> None:
-    """For ``analytics.store.derived.warm``: the day counts of the latest ``WARM_YEARS`` years with data."""
+def warm_ahead(con: duckdb.DuckDBPyConnection) -> None:
+    """Counting ahead (``analytics.domain.ahead``): the day counts of the latest ``WARM_YEARS`` years with data."""
     cfg = load_config()
     for year in years_with_data(con)[:WARM_YEARS]:
         _day_counts(con, year, cfg)
 
 
 def _register_derived() -> None:
-    from analytics.store import derived
     from analytics.store import memo
 
     memo.persist(DAY_COUNTS, _encode_days, _decode_days)
-    derived.register("duty", _warm)
 
 
 def _count_days(con: duckdb.DuckDBPyConnection, first_year: int, last_year: int, cfg: DutyConfig) -> _DayCounts:

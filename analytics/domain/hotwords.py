@@ -854,8 +854,8 @@ def _decode_rising(payload: bytes):
     return ([(int(b), int(n)) for b, n in z["tot"]], [(int(w), int(b), int(n)) for w, b, n in z["rows"]])
 
 
-def _warm(con) -> None:
-    """For ``analytics.store.derived.warm``: the rising words of the latest quarter (the pages' default)
+def warm_ahead(con) -> None:
+    """Counting ahead (``analytics.domain.ahead``): the rising words of the latest quarter (the pages' default)
     and of the latest 90 days (the command line's), whole district, month buckets."""
     from analytics.domain import metrics
 
@@ -1688,11 +1688,9 @@ def cli_register(subparsers) -> None:
 
 
 def _register_derived() -> None:
-    from analytics.store import derived
     from analytics.store import memo
 
     memo.persist(RISING_COUNTS, _encode_rising, _decode_rising)
-    derived.register("hotwords", _warm)
 
 
 _register_derived()

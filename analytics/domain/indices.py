@@ -43,6 +43,10 @@ import pandas as pd
 from analytics.core.paths import DATA_DIR
 from analytics.core.contract import load_contract, norm_value
 from analytics.core.labels import LEVEL_LABELS, RECEIPT_LABELS, ROW_LABELS  # noqa: F401 (importers use them from here too)
+from analytics.core.stats import (  # noqa: F401  the scoring functions, used from here by the pages and tests
+    beta_binomial_adjust, gamma_poisson_adjust, hazen_insert, hazen_scores, is_nan, weighted_score)
+from analytics.domain import duty
+from analytics.domain.placement import MAP_CTES, REP_CELLS, PARTICIPATIONS, SUGGESTIONS_PLACED, WS_SQL, execute, fetch_frame
 from analytics.domain.metrics import ANSWERED_CLASSES, EVALUATED, NAME_SEPARATORS, latest_period, parse_solved
 from analytics.core.periods import Period, PeriodError, parse_period, periods_between
 from analytics.core.privacy import mask_name
@@ -63,7 +67,6 @@ DISTRICT_NAME = "全区"
 FULL_SATISFIED, BASIC_SATISFIED = "满意", "基本满意"
 CLOSED, NOT_ACCEPTED = "已办结", "不予受理"  # opinion statuses, as analytics.domain.metrics counts them
 # Characters removed from a name before comparing names (ASCII and full-width spaces).
-_WS_SQL = r"[\s\x{3000}\x{00A0}]+"
 _STATION_SUFFIXES = ("代表联络站", "联络站")
 
 
@@ -357,61 +360,6 @@ def parse_config(raw: dict, source: str = "indices.toml") -> IndexConfig:
 
 # ───────────────────────────── pure scoring functions ─────────────────────────────
 
-def beta_binomial_adjust(x, n, prior_mean: float, strength: float):
-    """Posterior mean of a rate under a Beta(m·p̄, m·(1−p̄)) prior: (x + m·p̄) / (n + m)."""
-    return (np.asarray(x, float) + strength * prior_mean) / (np.asarray(n, float) + strength)
-
-
-def gamma_poisson_adjust(x, exposure, prior_rate: float, strength: float):
-    """Posterior mean of a rate per unit of exposure under a Gamma(m, m/λ̄) prior:
-    (x + m) / (e + m/λ̄) — the prior is worth m events at the peer rate λ̄ (λ̄ > 0)."""
-    return (np.asarray(x, float) + strength) / (np.asarray(exposure, float) + strength / prior_rate)
-
-
-def _key(values) -> np.ndarray:
-    # Compare adjusted values at 12 significant digits: equal inputs in another order are ties.
-    v = np.asarray(values, float)
-    return np.array([float(f"{x:.12g}") for x in v]) if v.size else v
-
-
-def hazen_scores(values) -> np.ndarray:
-    """Mid-rank percentile of each value among all of them: 100·(below + ½·equal)/N, ties share.
-    A single value scores 50; the best of N scores 100·(1 − ½/N), never 100."""
-    v = _key(values)
-    n = v.size
-    if n == 0:
-        return v
-    below = (v[None, :] < v[:, None]).sum(axis=1)
-    equal = (v[None, :] == v[:, None]).sum(axis=1)
-    return 100.0 * (below + 0.5 * equal) / n
-
-
-def hazen_insert(value: float, peers) -> float:
-    """Percentile of a value placed among peers it is not one of: 100·(below + ½·(equal+1))/(N+1)."""
-    v = float(_key([value])[0])
-    p = _key(peers)
-    below = float((p < v).sum())
-    equal = float((p == v).sum())
-    return 100.0 * (below + 0.5 * (equal + 1)) / (p.size + 1)
-
-
-def weighted_score(scores, weights, min_coverage: float) -> float | None:
-    """Weighted mean of the scores that exist; None when they carry < min_coverage of the weight."""
-    total = sum(weights)
-    have = [(s, w) for s, w in zip(scores, weights) if s is not None and not _isnan(s)]
-    covered = sum(w for _, w in have)
-    if total <= 0 or covered / total < min_coverage - 1e-12:
-        return None
-    return sum(s * w for s, w in have) / covered
-
-
-def _isnan(x) -> bool:
-    try:
-        return math.isnan(x)
-    except TypeError:
-        return False
-
-
 # ───────────────────────────── units and attribution ─────────────────────────────
 
 def _station_keys(name: str) -> tuple[str, str]:
@@ -434,7 +382,7 @@ class _Context:
     station_map: list[tuple[str, str, str]]  # (town, station as the exports spell it, station unit_id)
     as_of: datetime
     units_by_id: dict = field(default_factory=dict)  # unit_id -> (level, name)
-    params: dict = field(default_factory=dict)  # the station map as bound lists, for _MAP_CTES
+    params: dict = field(default_factory=dict)  # the station map as bound lists, for MAP_CTES
 
     def town_of(self, unit_id: str) -> str:
         return self.towns.loc[self.towns["unit_id"] == unit_id, "town"].iloc[0]
@@ -544,98 +492,6 @@ _OPINION_PREDICATES = {
     "opinions_evaluated": f"o.satisfaction IN {_EVALUATED_SQL}",
 }
 
-# The station-name map and the station units, passed as bound lists (no temporary objects:
-# the store may be open read-only).
-_MAP_CTES = """
-    station_map AS (
-        SELECT unnest(CAST($sm_town AS VARCHAR[])) AS town, unnest(CAST($sm_raw AS VARCHAR[])) AS raw,
-               unnest(CAST($sm_station AS VARCHAR[])) AS station_id
-    ), station_units AS (
-        SELECT unnest(CAST($su_station AS VARCHAR[])) AS station_id, unnest(CAST($su_town AS VARCHAR[])) AS town
-    )"""
-_PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def _execute(cur: duckdb.DuckDBPyConnection, sql: str, params: dict):
-    """Execute with exactly the named parameters the statement uses (DuckDB rejects extra ones)."""
-    used = set(_PARAM_RE.findall(sql))
-    return cur.execute(sql, {k: v for k, v in params.items() if k in used})
-
-
-def _fetch_frame(cur: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
-    """Small results as a DataFrame, built from fetchall (cheaper than .df() for a few rows)."""
-    rows = _execute(cur, sql, params).fetchall()
-    return pd.DataFrame.from_records(rows, columns=[d[0] for d in cur.description])
-
-
-# Representatives with their cell; name_key = the name without spaces, for matching names.
-_REP_CELLS = """
-    rep_cells AS (
-        SELECT r.rep_id, r.name, r.rep_level, r.town, r.station, coalesce(m.station_id, '') AS station_id,
-               regexp_replace(r.name, $ws, '', 'g') AS name_key
-        FROM reps r LEFT JOIN station_map m ON m.town = r.town AND m.raw = r.station
-    ), rep_keys AS (
-        SELECT rep_id AS key, rep_id, town, 1 AS pri FROM rep_cells
-        UNION ALL SELECT name_key, rep_id, town, 2 FROM rep_cells
-    )"""
-# Each listed participant -> one representative: by 代表编号 (pri 1), else by name (pri 2); a name
-# several representatives share goes to the one in the activity's town, else to nobody. One row
-# per (activity, representative), however often the name is listed. (min = max instead of
-# count(DISTINCT …): the same answer without DuckDB's costly distinct aggregates.) The answer
-# depends only on the listed name and the town, so it is worked out once per distinct (name, town)
-# — a few thousand pairs — and joined back to the ~10 names of every activity.
-RESOLVE_NAMES = """
-        SELECT t.token, t.place,
-               CASE WHEN bool_or(k.pri = 1) THEN min(k.rep_id) FILTER (WHERE k.pri = 1)
-                    WHEN min(k.rep_id) = max(k.rep_id) THEN min(k.rep_id)
-                    WHEN min(k.rep_id) FILTER (WHERE k.town = t.place) = max(k.rep_id) FILTER (WHERE k.town = t.place)
-                    THEN min(k.rep_id) FILTER (WHERE k.town = t.place) END AS rep_id
-        FROM (SELECT DISTINCT token, {place} AS place FROM {tok}) t
-        JOIN rep_keys k ON k.key = regexp_replace(t.token, $ws, '', 'g')
-        GROUP BY t.token, t.place"""
-_PARTICIPATIONS = """
-    tok AS (
-        SELECT activity_id, {period_date} AS period, town, type,
-               unnest(regexp_split_to_array(participants, $sep)) AS token
-        FROM activities
-        WHERE date >= $start AND date < $end AND participants IS NOT NULL
-    ), tok_rep AS (""" + RESOLVE_NAMES.format(place="town", tok="tok").replace("{", "{{").replace("}", "}}") + """
-    ), participations AS (
-        SELECT t.activity_id, t.period, t.type, r.rep_id
-        FROM tok t JOIN tok_rep r ON r.token = t.token AND r.place IS NOT DISTINCT FROM t.town
-        WHERE r.rep_id IS NOT NULL
-        GROUP BY t.activity_id, t.period, t.type, r.rep_id
-    )"""
-# Each suggestion -> its lead representative's cell: by 代表编号, else by name. A name shared by
-# representatives of one town places the suggestion in that town (and in their station when they
-# share one); shared across towns or not in the roster, it counts for the district only (town '').
-# For the town this is the rule of analytics.domain.metrics.
-_SUGGESTIONS_PLACED = """
-    sugg AS (
-        SELECT suggestion_id, {period_sub} AS period, answer_class,
-               trim(lead_rep) AS lead_id, regexp_replace(lead_rep, $ws, '', 'g') AS lead_key
-        FROM suggestions WHERE submitted_at >= $start AND submitted_at < $end
-    ), sugg_cand AS (
-        SELECT s.suggestion_id, r.rep_id, r.town, r.station_id, 1 AS pri FROM sugg s JOIN rep_cells r ON r.rep_id = s.lead_id
-        UNION ALL
-        SELECT s.suggestion_id, r.rep_id, r.town, r.station_id, 2 AS pri FROM sugg s JOIN rep_cells r ON r.name_key = s.lead_key
-    ), sugg_best AS (
-        -- by id when the lead is an id, else every representative of that name
-        SELECT c.* FROM sugg_cand c
-        WHERE c.pri = 1 OR c.suggestion_id NOT IN (SELECT suggestion_id FROM sugg_cand WHERE pri = 1)
-    ), sugg_lead AS (
-        SELECT suggestion_id,
-               CASE WHEN min(town) = max(town) THEN min(town) END AS town,
-               CASE WHEN min(town) = max(town) AND min(station_id) = max(station_id) THEN min(station_id) END AS station_id,
-               CASE WHEN min(rep_id) = max(rep_id) THEN min(rep_id) END AS rep_id
-        FROM sugg_best GROUP BY suggestion_id
-    ), placed AS (
-        SELECT s.suggestion_id, s.period, coalesce(l.town, '') AS town, coalesce(l.station_id, '') AS station_id,
-               l.rep_id, s.answer_class
-        FROM sugg s LEFT JOIN sugg_lead l USING (suggestion_id)
-    )"""
-
-
 @dataclass(frozen=True)
 class _Plan:
     """The SQL for the measures one configuration needs, with its generated column aliases.
@@ -703,9 +559,9 @@ def _plan(cfg: IndexConfig, grain: str) -> _Plan:
     sums += ["suggestions", "suggestions_answered", *[f"answered_{i}" for i in range(len(ANSWERED_CLASSES))]]
 
     sql = f"""
-    WITH {_MAP_CTES}, {_REP_CELLS},
-    {_PARTICIPATIONS.format(period_date=period_of("date"))},
-    {_SUGGESTIONS_PLACED.format(period_sub=period_of("submitted_at"))},
+    WITH {MAP_CTES}, {REP_CELLS},
+    {PARTICIPATIONS.format(period_date=period_of("date"))},
+    {SUGGESTIONS_PLACED.format(period_sub=period_of("submitted_at"))},
     periods AS (SELECT unnest($periods) AS period),
     rep_part AS (
         SELECT period, rep_id, {", ".join(rep_part_cols)}
@@ -763,8 +619,8 @@ def _count_cells(cur: duckdb.DuckDBPyConnection, ctx: _Context, periods: list[Pe
     plan = _plan(cfg, periods[0].grain)
     params = {"start": min(p.start for p in periods), "end": max(p.end for p in periods),
               "periods": [p.code for p in periods], "days": cfg.on_time_days, "as_of": ctx.as_of,
-              "sep": NAME_SEPARATORS, "ws": _WS_SQL, **plan.params, **ctx.params}
-    cells = _fetch_frame(cur, plan.sql, params).rename(columns=plan.rename)
+              "sep": NAME_SEPARATORS, "ws": WS_SQL, **plan.params, **ctx.params}
+    cells = fetch_frame(cur, plan.sql, params).rename(columns=plan.rename)
     cells["opinions_satisfied"] = cells["satisfied_full"] + cfg.basic_satisfied_weight * cells["satisfied_basic"]
     cells["suggestions_solved"] = sum(cells[f"answered_{i}"] * cfg.answer_credit[c]
                                       for i, c in enumerate(ANSWERED_CLASSES))
@@ -774,16 +630,14 @@ def _count_cells(cur: duckdb.DuckDBPyConnection, ctx: _Context, periods: list[Pe
     return cells
 
 
-_REP_CELL_ROWS = f"WITH {_MAP_CTES}, {_REP_CELLS} SELECT rep_id, town, station_id FROM rep_cells"
+_REP_CELL_ROWS = f"WITH {MAP_CTES}, {REP_CELLS} SELECT rep_id, town, station_id FROM rep_cells"
 
 
 def _rep_duty(cur: duckdb.DuckDBPyConnection, ctx: _Context, periods: list[Period]) -> pd.DataFrame:
     """Per (period, representative): 履职积分 and 十必做 on track, as ``analytics.domain.duty`` defines them
     (its one definition), with the representative's cell (town, station_id)."""
-    from analytics.domain import duty
-
     figures = duty.rep_period_figures(cur, periods)
-    where = _fetch_frame(cur, _REP_CELL_ROWS, {**ctx.params, "ws": _WS_SQL})
+    where = fetch_frame(cur, _REP_CELL_ROWS, {**ctx.params, "ws": WS_SQL})
     return figures.merge(where, on="rep_id", how="inner")
 
 
@@ -1140,7 +994,7 @@ def receipt(con: duckdb.DuckDBPyConnection, unit_id: str, index: str, period,
 
 _UNIT_FILTER = "($town IS NULL OR {t} = $town) AND ($station IS NULL OR {s} = $station)"
 _OPINION_ROWS = f"""
-    WITH {_MAP_CTES}
+    WITH {MAP_CTES}
     SELECT o.opinion_id, o.submitted_at, o.channel, o.town, o.station, o.title, o.category, o.submitter,
            o.status, o.closed_at, o.satisfaction, {{extra}}
     FROM opinions o LEFT JOIN station_map m ON m.town = o.town AND m.raw = o.station
@@ -1148,7 +1002,7 @@ _OPINION_ROWS = f"""
     ORDER BY o.submitted_at, o.opinion_id
 """
 _ACTIVITY_ROWS = f"""
-    WITH {_MAP_CTES}
+    WITH {MAP_CTES}
     SELECT a.activity_id, a.date, a.town, a.station, a.type, a.topic, a.participants,
            {_HEADCOUNT_SQL} AS headcount, a.opinions_collected
     FROM activities a LEFT JOIN station_map m ON m.town = a.town AND m.raw = a.station
@@ -1156,7 +1010,7 @@ _ACTIVITY_ROWS = f"""
     ORDER BY a.date, a.activity_id
 """
 _SUGGESTION_ROWS = f"""
-    WITH {_MAP_CTES}, {_REP_CELLS}, {_SUGGESTIONS_PLACED}
+    WITH {MAP_CTES}, {REP_CELLS}, {SUGGESTIONS_PLACED}
     SELECT s.suggestion_id, s.session, s.submitted_at, s.lead_rep, s.title, s.category, s.answer_class,
            s.answered_at, s.evaluation
     FROM suggestions s JOIN placed p USING (suggestion_id)
@@ -1164,7 +1018,7 @@ _SUGGESTION_ROWS = f"""
     ORDER BY s.submitted_at, s.suggestion_id
 """
 _REP_ROWS = f"""
-    WITH {_MAP_CTES}, {_REP_CELLS}, {_PARTICIPATIONS}, {_SUGGESTIONS_PLACED},
+    WITH {MAP_CTES}, {REP_CELLS}, {PARTICIPATIONS}, {SUGGESTIONS_PLACED},
     rep_part AS (
         SELECT rep_id, count(*) AS all_n,
                count(*) FILTER (WHERE $any_type OR list_contains($types, type)) AS typed_n
@@ -1212,7 +1066,7 @@ def receipt_rows(con: duckdb.DuckDBPyConnection, unit_id: str, component: str, p
             extra = f"coalesce({_OPINION_PREDICATES[m]}, FALSE) AS in_numerator, coalesce({_OPINION_PREDICATES[den]}, FALSE) AS in_denominator"
             if m == "opinions_on_time":
                 params.update(days=cfg.on_time_days, as_of=ctx.as_of)
-        rows = _execute(cur, _OPINION_ROWS.format(extra=extra, unit=unit), params).df()
+        rows = execute(cur, _OPINION_ROWS.format(extra=extra, unit=unit), params).df()
         rows["submitter"] = [mask_name(s) if isinstance(s, str) else s for s in rows["submitter"]]
         if m == "opinions":
             rows = rows.drop(columns=["in_numerator"])
@@ -1223,11 +1077,11 @@ def receipt_rows(con: duckdb.DuckDBPyConnection, unit_id: str, component: str, p
         if comp.types:
             types = "AND list_contains($types, a.type)"
             params["types"] = list(comp.types)
-        return _execute(cur, _ACTIVITY_ROWS.format(unit=unit, types=types), {**params, "sep": NAME_SEPARATORS}).df()
+        return execute(cur, _ACTIVITY_ROWS.format(unit=unit, types=types), {**params, "sep": NAME_SEPARATORS}).df()
     if m in ("suggestions", "suggestions_solved"):
         sql = _SUGGESTION_ROWS.format(period_sub=grain_period.format(col="submitted_at"),
                                       unit=_UNIT_FILTER.format(t="p.town", s="p.station_id"))
-        rows = _execute(cur, sql, {**params, "ws": _WS_SQL}).df()
+        rows = execute(cur, sql, {**params, "ws": WS_SQL}).df()
         if m == "suggestions_solved":
             rows["in_denominator"] = rows["answer_class"].isin(ANSWERED_CLASSES)
             rows["credit"] = rows["answer_class"].map(cfg.answer_credit).astype(float).fillna(0.0)
@@ -1237,7 +1091,7 @@ def receipt_rows(con: duckdb.DuckDBPyConnection, unit_id: str, component: str, p
     sql = _REP_ROWS.format(period_date=grain_period.format(col="date"),
                            period_sub=grain_period.format(col="submitted_at"),
                            unit=_UNIT_FILTER.format(t="r.town", s="r.station_id"))
-    rows = _execute(cur, sql, {**params, "ws": _WS_SQL, "sep": NAME_SEPARATORS,
+    rows = execute(cur, sql, {**params, "ws": WS_SQL, "sep": NAME_SEPARATORS,
                                "any_type": not comp.types, "types": list(comp.types) or [""]}).df()
     if m in ("points", "reps_on_track"):
         # points and 十必做 as analytics.domain.duty defines them (docs/duty.md)
@@ -1433,26 +1287,21 @@ def _decode_cells(payload: bytes) -> pd.DataFrame:
     return derived.frame_from(payload)
 
 
-def _warm(con: duckdb.DuckDBPyConnection) -> None:
-    """For ``analytics.store.derived.warm``: what the default views ask for first — the latest quarter at
-    each level and its ranking (which also needs the quarter before)."""
-    from analytics.domain import ranking
-
+def warm_ahead(con: duckdb.DuckDBPyConnection) -> None:
+    """Counting ahead (``analytics.domain.ahead``): what the default views ask for first — the latest quarter at
+    each level (its ranking: ``analytics.domain.ranking.warm_ahead``)."""
     period = default_period(con)
     if period is None:
         return
     cfg = load_config()
     for level in ("town", "station", "district"):
         compute_indices(con, period, level, cfg)
-    ranking.ranking(con, period, cfg)
 
 
 def _register_derived() -> None:
-    from analytics.store import derived
     from analytics.store import memo
 
     memo.persist(CELLS, _encode_cells, _decode_cells)
-    derived.register("indices", _warm)
 
 
 _register_derived()

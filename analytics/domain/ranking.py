@@ -36,7 +36,7 @@ import pandas as pd
 
 from analytics.domain.indices import (INDEX_KEYS, IndexConfig, IndexConfigError, MEASURES, SCORE_COLUMNS,
                                beta_binomial_adjust, component_scores, compute_indices, gamma_poisson_adjust,
-                               load_config)
+                               default_period, load_config)
 from analytics.domain.metrics import latest_period
 from analytics.core.periods import Period, PeriodError, parse_period
 
@@ -463,3 +463,11 @@ def cli_register(subparsers) -> None:
                    help="以 JSON 输出：rank、rank_low、rank_high、unit_id、unit、composite、change（名次变化，"
                         "正数为上升）及五个指数得分")
     p.set_defaults(func=_run_rank)
+
+
+def warm_ahead(con: duckdb.DuckDBPyConnection) -> None:
+    """Counting ahead (``analytics.domain.ahead``): the ranking of the latest quarter (which also needs
+    the quarter before), what the ranking page shows first."""
+    period = default_period(con)
+    if period is not None:
+        ranking(con, period, load_config())

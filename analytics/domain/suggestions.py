@@ -825,8 +825,8 @@ def _decode_report(payload: bytes) -> dict:
     return out
 
 
-def _warm(con: duckdb.DuckDBPyConnection) -> None:
-    """For ``analytics.store.derived.warm``: the report of the latest session (the page's default)."""
+def warm_ahead(con: duckdb.DuckDBPyConnection) -> None:
+    """Counting ahead (``analytics.domain.ahead``): the report of the latest session (the page's default)."""
     # Only with hot words: without them the "still rising" check falls back to comparing titles
     # against every opinion (minutes at a million), which is what a page asking for it would do.
     session = latest_session(con)
@@ -835,11 +835,9 @@ def _warm(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _register_derived() -> None:
-    from analytics.store import derived
     from analytics.store import memo
 
     memo.persist(REPORT, _encode_report, _decode_report)
-    derived.register("suggestions", _warm)
 
 
 def _report(con: duckdb.DuckDBPyConnection, scope: Scope, cfg: SuggestionConfig, with_rising: bool) -> dict:

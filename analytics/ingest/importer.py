@@ -34,10 +34,8 @@ import datetime as dt
 import gc
 import getpass
 import json
-import math
 import re
 import sys
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
@@ -46,12 +44,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from analytics.domain import ahead
 from analytics.ingest import profiles as admin
 from analytics.core import dates
-from analytics.store import derived
 from analytics.ingest.profiles import Limits, Profile, header_signature
-from analytics.core.contract import CONTRACT_PATH, KINDS, Contract, Kind, load_contract, norm_header
+from analytics.core.contract import CONTRACT_PATH, Contract, Kind, load_contract, norm_header
 from analytics.core.privacy import mask_phone, mask_text
+from analytics.ingest.cells import (SPACES, WS, Column, as_text, clean_value, column_letter, detect_header,
+                                   first_text, header_score, shown_text, to_int)
 from analytics.ingest.readers import (HEADER_SCAN_ROWS, FileInfo, RawSheet, ReadError, estimate_rows, inspect_file,
                                open_sheets)
 from analytics.store.db import test_hook
@@ -61,15 +61,8 @@ SHOWN_REJECTS = 20  # rejected rows the command line lists; the rest are in reje
 
 Progress = Callable[[int, "int | None", str], None]
 
-# Characters trimmed around every value: ASCII whitespace, full-width space, NBSP, zero-width
-# space, BOM and the Unicode spaces office software inserts.
-WS = " \t\r\n\x0b\x0c\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
-     "\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
 _TOTAL_RE = re.compile(r"^(?:合计|总计|小计|共计|总合计)(?:[:：(（\d].*)?$")
 _NOTE_RE = re.compile(r"^(?:注[:：]|备注[:：]|说明[:：]|制表|填报人|审核人|导出时间|导出人|数据来源|统计时间|统计截止)")
-_SPACES = re.compile(r"\s+")
-_INT_RE = re.compile(r"^[+-]?\d+(?:\.0*)?$")
-_INT_UNITS = ("人次", "人", "条", "次", "个", "件")
 
 # Every pattern mask_text replaces contains a digit, '@' or a capital letter (plates), half- or
 # full-width: text without any of them is returned unchanged, so it skips the regex passes.
@@ -101,14 +94,6 @@ class Reject(NamedTuple):
 
     def to_json(self) -> dict:
         return {"sheet": self.sheet, "row": self.row_no, "column": self.column, "reason": self.reason}
-
-
-@dataclass
-class Column:
-    index: int  # 0-based position in the sheet
-    letter: str  # Excel column letter, for messages
-    header: str  # the header text as the user sees it ("" when blank)
-    field: str | None  # contract field name, or None when the column is ignored
 
 
 @dataclass
@@ -199,135 +184,9 @@ class FileReport:
 
 # ── header and kind detection ─────────────────────────────────────────────────
 
-def _letter(index: int) -> str:
-    """0 -> "A", 27 -> "AB": the column letter Excel shows."""
-    out = ""
-    n = index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
-def _shown(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return _SPACES.sub(" ", str(value)).strip(WS)
-
-
 def _where(sheet: RawSheet | SheetTable) -> str:
     name = sheet.sheet if isinstance(sheet, SheetTable) else sheet.name
     return f"工作表“{name}”" if name is not None else "文件"
-
-
-def _required_threshold(n_required: int) -> int:
-    """Required columns a sheet must show to be recognised as a kind (and then told what it lacks)."""
-    return max(2, math.ceil(n_required / 2))
-
-
-def _map_block(normed: list[list[str]], shown: list[list[str]], block: tuple[int, ...],
-               hmap: dict[str, str], width: int) -> list[tuple[str, str | None]]:
-    """(header text, field) per column for a one- or two-row header block; first column wins a field."""
-    out: list[tuple[str, str | None]] = []
-    used: set[str] = set()
-    for c in range(width):
-        texts = []  # (normalised, shown) candidates, most specific first
-        if len(block) == 1:
-            texts.append((_cell(normed, block[0], c), _cell(shown, block[0], c)))
-        else:
-            up_n, lo_n = _cell(normed, block[0], c), _cell(normed, block[1], c)
-            up_s, lo_s = _cell(shown, block[0], c), _cell(shown, block[1], c)
-            if up_n and lo_n and up_n != lo_n:  # group + sub-header: 答复 + 类别 = 答复类别
-                texts.append((up_n + lo_n, f"{up_s}{lo_s}"))
-            texts += [(lo_n, lo_s), (up_n, up_s)]
-        header = next((s for n, s in texts if n), "")
-        fld = None
-        for n, s in texts:
-            f = hmap.get(n) if n else None
-            if f:
-                if f not in used:
-                    fld, header = f, s
-                    used.add(f)
-                else:
-                    header = s
-                break
-        out.append((header, fld))
-    return out
-
-
-def _cell(grid: list[list[str]], r: int, c: int) -> str:
-    row = grid[r]
-    return row[c] if c < len(row) else ""
-
-
-def detect_header(head: list[list], contract: Contract) -> tuple[str | None, list[int], list[Column], list[str], str | None]:
-    """Find the header rows among the leading rows and the kind they describe.
-
-    Returns (kind, header rows 1-based, columns, missing required labels, error). The candidate
-    blocks are every single row and every pair of adjacent rows (a two-level header: a group
-    header above sub-headers) among the first rows; each is mapped with every kind's header
-    spellings. The best has all required columns, then the largest share of them, then the most
-    fields, then fewer rows, then comes first. A sheet is recognised as a kind when at least
-    ``_required_threshold`` of its required columns are there; otherwise it matches nothing.
-    """
-    shown = [[_shown(v) if isinstance(v, str) else "" for v in row] for row in head]
-    normed = [[norm_header(s) if s else "" for s in row] for row in shown]
-    width = max((len(r) for r in head), default=0)
-    maps = {k: contract.header_map(k) for k in KINDS}
-    best = None
-    for r in range(len(head)):
-        if not any(normed[r]):
-            continue
-        blocks = [(r,)]
-        if r + 1 < len(head) and any(normed[r + 1]):
-            blocks.append((r, r + 1))
-        for block in blocks:
-            for k in KINDS:
-                cols = _map_block(normed, shown, block, maps[k], width)
-                fields = {f for _, f in cols if f}
-                required = [f.name for f in contract.kinds[k].fields if f.required]
-                hit = sum(f in fields for f in required)
-                key = (hit >= _required_threshold(len(required)), hit == len(required),
-                       hit / len(required), len(fields), -len(block), -r)
-                if best is None or key > best[0]:
-                    best = (key, k, block, cols, required, fields)
-    if best is None:
-        return None, [], [], [], "没有内容"
-    key, k, block, cols, required, fields = best
-    kind = contract.kinds[k]
-    missing = [kind.field(f).label for f in required if f not in fields]
-    columns = [Column(i, _letter(i), h, f) for i, (h, f) in enumerate(cols)]
-    rows = [r + 1 for r in block]
-    r = block[0]
-    if len(block) == 1 and r > 0:
-        # Headers merged down from the row above (filled into both rows): report both header rows.
-        hmap = maps[k]
-        same = sum(1 for c in range(width) if _cell(normed, r - 1, c) and
-                   _cell(normed, r - 1, c) == _cell(normed, r, c) and _cell(normed, r, c) in hmap)
-        if same >= 2:
-            rows = [r, r + 1]
-    if not key[0]:
-        if len(fields) < 2:
-            return None, [], [], [], (f"前 {HEADER_SCAN_ROWS} 行中找不到可识别的表头；各类导出需要的表头见 "
-                                      "docs/data-contract.md（例如民情民意需要 编号、提交时间、镇街、内容）")
-        return None, rows, columns, missing, (f"无法识别为任何一类导出：最接近的是“{kind.label}”，"
-                                              f"但缺少必填列 {'、'.join(missing)}")
-    if missing:
-        hints = "；".join(f"{lab}（也可写作 {'、'.join(_aliases(kind, lab)) or '—'}）" for lab in missing)
-        return k, rows, columns, missing, f"是“{kind.label}”导出，但缺少必填列：{hints}"
-    return k, rows, columns, [], None
-
-
-def header_score(rows: list[list], contract: Contract) -> int:
-    """How many known headers (of the best-matching kind) one of the first rows holds."""
-    maps = [contract.header_map(k) for k in KINDS]
-    best = 0
-    for row in rows[:HEADER_SCAN_ROWS]:
-        normed = {norm_header(v) for v in row if isinstance(v, str) and v.strip()}
-        best = max(best, *(len({m[h] for h in normed if h in m}) for m in maps))
-    return best
 
 
 def _inspect(path: str | Path, contract: Contract, limits: Limits | None = None) -> FileInfo:
@@ -338,7 +197,7 @@ def _inspect(path: str | Path, contract: Contract, limits: Limits | None = None)
 # ── mapping profiles ──────────────────────────────────────────────────────────
 
 def _head_texts(row: list) -> tuple[list[str], list[str]]:
-    shown = [_shown(v) if isinstance(v, str) else "" for v in row]
+    shown = [shown_text(v) if isinstance(v, str) else "" for v in row]
     return shown, [norm_header(x) if x else "" for x in shown]
 
 
@@ -380,7 +239,7 @@ def apply_profile(head: list[list], profile: Profile, r: int, contract: Contract
             f = None
         if f:
             used.add(f)
-        columns.append(Column(i, _letter(i), h, f))
+        columns.append(Column(i, column_letter(i), h, f))
     missing = [f.label for f in kind.fields if f.required and f.name not in used and f.name not in profile.fixed]
     error = None
     if missing:
@@ -389,64 +248,6 @@ def apply_profile(head: list[list], profile: Profile, r: int, contract: Contract
     elif kind.key not in used:
         error = f"按映射方案“{profile.name}”读取时，编号字段“{kind.field(kind.key).label}”没有对应的列"
     return profile.kind, [r + 1], columns, missing, error
-
-
-def _aliases(kind: Kind, label: str) -> list[str]:
-    for f in kind.fields:
-        if f.label == label:
-            return list(f.aliases)
-    return []
-
-
-# ── values ────────────────────────────────────────────────────────────────────
-
-def _clean(v: object) -> object:
-    """Trim text (full-width spaces, tabs, newlines, NBSP); '' -> None; 12.0 -> 12; NaN -> None."""
-    if v is None:
-        return None
-    t = type(v)
-    if t is str:
-        return v.strip(WS) or None
-    if t is float:
-        if v != v:
-            return None
-        return int(v) if v.is_integer() and abs(v) < 1e16 else v
-    return v
-
-
-def _as_text(v: object) -> str:
-    if type(v) is str:
-        return v
-    if isinstance(v, dt.datetime):
-        return v.strftime("%Y-%m-%d %H:%M:%S") if (v.hour, v.minute, v.second) != (0, 0, 0) else v.strftime("%Y-%m-%d")
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    if isinstance(v, float):
-        return repr(v)
-    return str(v)
-
-
-def _to_int(v: object) -> int:
-    if isinstance(v, bool):
-        raise ValueError(f"“{v}”不是整数")
-    if isinstance(v, int):
-        n = v
-    elif isinstance(v, float):
-        if not v.is_integer():
-            raise ValueError(f"“{v:g}”不是整数")
-        n = int(v)
-    else:
-        s = unicodedata.normalize("NFKC", str(v)).replace(",", "").replace(" ", "")
-        for unit in _INT_UNITS:
-            if s.endswith(unit) and len(s) > len(unit):
-                s = s[: -len(unit)]
-                break
-        if not _INT_RE.match(s):
-            raise ValueError(f"“{v}”不是整数")
-        n = int(s.split(".")[0])
-    if n < 0:
-        raise ValueError(f"“{v}”是负数，应为不小于 0 的整数")
-    return n
 
 
 class _Validator:
@@ -470,7 +271,7 @@ class _Validator:
             if v is None:
                 out.append(None)
                 continue
-            key = v if isinstance(v, str) else _as_text(v)
+            key = v if isinstance(v, str) else as_text(v)
             hit = cache.get(key, False)
             if hit is False:
                 hit = self.contract.lookup(vocab, key)
@@ -495,59 +296,14 @@ class _Validator:
             problems.setdefault(i, []).append((column, reason))
 
         arrays: dict[str, object] = {}
-        parsed: dict[str, object] = {}
+        parsed: dict[str, object] = {}  # field -> its parsed dates (a Series), for the order checks
         for fld in self.kind.fields:
             col = col_of.get(fld.name)
-            if col is None and fld.name in sheet.fixed:  # one value for every row, from the profile
-                values = [sheet.fixed[fld.name]] * n
-                header = f"{fld.label}（固定值）"
-            elif col is None:  # absent optional field: unknown (NULL), never zero
+            if col is None and fld.name not in sheet.fixed:  # absent optional field: unknown (NULL), never zero
                 arrays[fld.name] = pa.nulls(n, _ARROW_TYPES.get(fld.type, pa.string()))
                 continue
-            else:
-                j = col.index
-                if all_str:
-                    values = [(r[j].strip(WS) or None) if j < len(r) else None for _, r in chunk]
-                else:
-                    values = [_clean(r[j]) if j < len(r) else None for _, r in chunk]
-                header = col.header or col.letter
-            errors: dict[int, str] = {}
-            if fld.type in ("id", "text"):
-                out = values if all_str else [None if v is None else _as_text(v) for v in values]
-                masker = MASKED.get(self.kind.name, {}).get(fld.name)
-                if masker is not None:
-                    out = [None if v is None else masker(v) for v in out]
-                arr = pa.array(out, pa.string())
-            elif fld.type == "int":
-                cache = self._caches.setdefault("int", {})
-                out = []
-                for i, v in enumerate(values):
-                    if v is None:
-                        out.append(None)
-                        continue
-                    hit = cache.get(v) if not isinstance(v, float) else None
-                    if hit is None:
-                        try:
-                            hit = _to_int(v)
-                        except ValueError as exc:
-                            hit = str(exc)
-                        if not isinstance(v, float):
-                            cache[v] = hit
-                    if isinstance(hit, str):
-                        errors[i] = hit
-                        out.append(None)
-                    else:
-                        out.append(hit)
-                arr = pa.array(out, pa.int64())
-            elif fld.type in ("date", "datetime"):
-                series, errors = dates.parse_column(values, date_only=fld.type == "date")
-                parsed[fld.name] = series
-                arr = pa.Array.from_pandas(series)
-                if fld.type == "date":
-                    arr = arr.cast(pa.date32())
-            else:  # enum, town
-                out, errors = self._lookup(fld, values)
-                arr = pa.array(out, pa.string())
+            values, header = self._values(sheet, fld, col, chunk, all_str)
+            arr, errors = self._convert(fld, values, all_str, parsed)
             for i, reason in errors.items():
                 flag(i, header, reason)
             if fld.required:
@@ -558,6 +314,80 @@ class _Validator:
                 key_values = arr.to_pylist()
             arrays[fld.name] = arr
 
+        self._check_order(col_of, parsed, flag)
+        self._check_keys(sheet, chunk, key_values, col_of[self.kind.key], flag)
+        rejects, keep = self._rejects(sheet, chunk, problems)
+        arrays["_row_no"] = pa.array([r for r, _ in chunk], pa.int64())
+        arrays["_sheet"] = pa.array(np.full(n, sheet.index, dtype=np.int32))
+        table = pa.table(arrays)
+        if problems:
+            table = table.filter(pa.array(keep))
+        return table, rejects, n - int(keep.sum())
+
+    @staticmethod
+    def _values(sheet: SheetTable, fld, col: Column | None, chunk: list[tuple[int, list]], all_str: bool
+                ) -> tuple[list, str]:
+        """A field's trimmed values in a chunk (its column's, or the profile's fixed value for every
+        row when ``col`` is None) and the header its problems are reported under."""
+        if col is None:
+            return [sheet.fixed[fld.name]] * len(chunk), f"{fld.label}（固定值）"
+        j = col.index
+        if all_str:
+            values = [(r[j].strip(WS) or None) if j < len(r) else None for _, r in chunk]
+        else:
+            values = [clean_value(r[j]) if j < len(r) else None for _, r in chunk]
+        return values, col.header or col.letter
+
+    def _convert(self, fld, values: list, all_str: bool, parsed: dict[str, object]
+                 ) -> tuple[pa.Array, dict[int, str]]:
+        """A field's values as an Arrow array of its type, and the reason for each value that is not
+        one (by position). Parsed dates are also left in ``parsed`` for the order checks."""
+        if fld.type in ("id", "text"):
+            out = values if all_str else [None if v is None else as_text(v) for v in values]
+            masker = MASKED.get(self.kind.name, {}).get(fld.name)
+            if masker is not None:
+                out = [None if v is None else masker(v) for v in out]
+            return pa.array(out, pa.string()), {}
+        if fld.type == "int":
+            return self._ints(values)
+        if fld.type in ("date", "datetime"):
+            series, errors = dates.parse_column(values, date_only=fld.type == "date")
+            parsed[fld.name] = series
+            arr = pa.Array.from_pandas(series)
+            if fld.type == "date":
+                arr = arr.cast(pa.date32())
+            return arr, errors
+        out, errors = self._lookup(fld, values)  # enum, town
+        return pa.array(out, pa.string()), errors
+
+    def _ints(self, values: list) -> tuple[pa.Array, dict[int, str]]:
+        """Counts as int64, and why each value that is not a count is not (results cached by value)."""
+        cache = self._caches.setdefault("int", {})
+        errors: dict[int, str] = {}
+        out = []
+        for i, v in enumerate(values):
+            if v is None:
+                out.append(None)
+                continue
+            hit = cache.get(v) if not isinstance(v, float) else None
+            if hit is None:
+                try:
+                    hit = to_int(v)
+                except ValueError as exc:
+                    hit = str(exc)
+                if not isinstance(v, float):
+                    cache[v] = hit
+            if isinstance(hit, str):
+                errors[i] = hit
+                out.append(None)
+            else:
+                out.append(hit)
+        return pa.array(out, pa.int64()), errors
+
+    def _check_order(self, col_of: dict[str, Column], parsed: dict[str, object],
+                     flag: Callable[[int, str | None, str], None]) -> None:
+        """Flag rows whose later date precedes the earlier one (``ORDER_CHECKS``); the same day with
+        no time of day is not early."""
         for kname, later, earlier in ORDER_CHECKS:
             if kname == self.kind.name and later in parsed and earlier in parsed:
                 a, b = parsed[later], parsed[earlier]
@@ -568,7 +398,9 @@ class _Validator:
                     flag(int(i), lheader,
                          f"{self.kind.field(later).label}（{a.iloc[i]}）早于{self.kind.field(earlier).label}（{b.iloc[i]}）")
 
-        key_col = col_of[self.kind.key]
+    def _check_keys(self, sheet: SheetTable, chunk: list[tuple[int, list]], key_values: list, key_col: Column,
+                    flag: Callable[[int, str | None, str], None]) -> None:
+        """Flag rows whose 编号 an earlier row of the file (this sheet or another) already had."""
         key_header = key_col.header or key_col.letter
         self.sheet_names[sheet.index] = sheet.sheet
         for i, key in enumerate(key_values):
@@ -585,8 +417,12 @@ class _Validator:
             else:
                 flag(i, key_header, f"与工作表“{self.sheet_names[first_sheet]}”第{first_row}行编号重复")
 
+    def _rejects(self, sheet: SheetTable, chunk: list[tuple[int, list]],
+                 problems: dict[int, list[tuple[str | None, str]]]) -> tuple[list[Reject], np.ndarray]:
+        """One Reject per problem, each with its row as typed (personal data masked), and which rows
+        of the chunk are kept."""
         rejects: list[Reject] = []
-        keep = np.ones(n, dtype=bool)
+        keep = np.ones(len(chunk), dtype=bool)
         if problems:
             headers = _raw_headers(sheet)
             maskers = {c.index: MASKED[self.kind.name][c.field] for c in sheet.columns
@@ -598,12 +434,7 @@ class _Validator:
                                   for j, h in headers}, ensure_ascii=False)
                 for column, reason in problems[i]:
                     rejects.append(Reject(sheet.sheet, row_no, column, reason, raw))
-        arrays["_row_no"] = pa.array([r for r, _ in chunk], pa.int64())
-        arrays["_sheet"] = pa.array(np.full(n, sheet.index, dtype=np.int32))
-        table = pa.table(arrays)
-        if problems:
-            table = table.filter(pa.array(keep))
-        return table, rejects, n - int(keep.sum())
+        return rejects, keep
 
 
 def _raw_headers(sheet: SheetTable) -> list[tuple[int, str]]:
@@ -621,10 +452,10 @@ def _raw_headers(sheet: SheetTable) -> list[tuple[int, str]]:
 def _raw_value(v: object, masker=None) -> object:
     """A cell as the user typed it, for the rejected-row record; personal data masked as when stored."""
     if masker is not None and v is not None:
-        return masker(_as_text(v))
+        return masker(as_text(v))
     if v is None or isinstance(v, (str, int, float, bool)):
         return v
-    return _as_text(v)
+    return as_text(v)
 
 
 # ── reading a whole file ──────────────────────────────────────────────────────
@@ -632,30 +463,14 @@ def _raw_value(v: object, masker=None) -> object:
 Sink = Callable[[str, SheetTable, pa.Table], None]
 
 
-def _first_text(values) -> object:
-    """The first non-empty cell of a row (trimmed when text), or None for a blank row."""
-    for v in values:
-        if v is None:
-            continue
-        if type(v) is str:
-            s = v.strip(WS)
-            if s:
-                return s
-            continue
-        if type(v) is float and v != v:
-            continue
-        return v
-    return None
-
-
 def _is_filler_row(first: object, values) -> bool:
     """合计/总计/小计 rows and one-cell notes (注：…, 制表人…) are not data."""
     if type(first) is not str:
         return False
     if first[0] in "合总小共":
-        return bool(_TOTAL_RE.match(_SPACES.sub("", first)))
+        return bool(_TOTAL_RE.match(SPACES.sub("", first)))
     if _NOTE_RE.match(first):
-        return sum(1 for v in values if _first_text((v,)) is not None) == 1
+        return sum(1 for v in values if first_text((v,)) is not None) == 1
     return False
 
 
@@ -691,90 +506,110 @@ def _parse(info: FileInfo, contract: Contract, sink: Sink, limit: int | None = N
 
 def _parse_sheets(info: FileInfo, contract: Contract, sink: Sink, limit: int | None,
                   progress: Progress | None, done: int, total: int | None, options: _Options) -> list[SheetTable]:
+    """Every sheet of a file: its header rows and kind found (``_read_header``), then its rows read,
+    validated and handed to ``sink`` (``_read_rows``); one validator per kind across the sheets."""
     sheets: list[SheetTable] = []
     validators: dict[str, _Validator] = {}
     all_str = info.format == "csv"
-    name = info.path.name
     for raw in open_sheets(info):
-        st = SheetTable(name, raw.name, raw.index, note="隐藏工作表" if raw.hidden else None)
+        st = SheetTable(info.path.name, raw.name, raw.index, note="隐藏工作表" if raw.hidden else None)
         sheets.append(st)
-        if not any(_first_text(r) is not None for r in raw.head):
-            st.note = "空工作表" if raw.name is not None else "空文件"
-            if raw.name is None:
-                st.error = "文件里没有任何内容"
+        if not _read_header(raw, st, contract, options):
             continue
-        found = match_profile(raw.head, options.profiles, options.explicit)
-        if found is not None:
-            profile, r = found
-            kind, header_rows, columns, missing, error = apply_profile(raw.head, profile, r, contract)
-            st.profile, st.fixed = profile.name, dict(profile.fixed)
-        elif options.explicit is not None:
-            wanted = "、".join(h for h in options.explicit.headers
-                              if norm_header(h) in options.explicit.mapping)
-            kind, header_rows, columns, missing = None, [], [], []
-            error = (f"表头与映射方案“{options.explicit.name}”不符：前 {HEADER_SCAN_ROWS} 行中没有一行同时含有 "
-                     f"{wanted}")
-        else:
-            kind, header_rows, columns, missing, error = detect_header(raw.head, contract)
-        st.kind, st.header_rows, st.columns, st.missing = kind, header_rows, columns, missing
-        st.unmapped = [c.header for c in columns if c.header and not c.field]
-        if kind:
-            st.kind_label = contract.kinds[kind].label
-        if error:
-            st.error = f"{_where(raw)}{error}"
-            continue
-        validator = validators.setdefault(kind, _Validator(contract, kind))
-        key_col = next(c for c in columns if c.field == contract.kinds[kind].key)
-        key_header = norm_header(key_col.header)
-        key_first = key_col.header[:1]
-        last_header = header_rows[-1]
-        pending_blank = 0
-        chunk: list[tuple[int, list]] = []
-
-        def flush() -> None:
-            nonlocal done
-            table, rejects, n_bad = validator.validate(st, chunk, all_str)
-            st.rejects.extend(rejects)
-            st.rejected += n_bad
-            sink(kind, st, table)
-            done += len(chunk)
-            chunk.clear()
-            if progress:
-                progress(done, total, f"正在读取 {name}{'（' + raw.name + '）' if raw.name else ''}：已读 {st.rows_read} 行")
-
-        prev_row = last_header
-        for row_no, values in raw.rows:
-            if row_no <= last_header:
-                continue
-            if row_no > prev_row + 1:  # empty rows the reader left out
-                pending_blank += row_no - prev_row - 1
-            prev_row = row_no
-            first = _first_text(values)
-            if first is None:
-                pending_blank += 1  # counted only if data follows: trailing blank rows are not rows
-                continue
-            st.skipped += pending_blank
-            pending_blank = 0
-            if _is_filler_row(first, values):
-                st.skipped += 1
-                continue
-            kv = values[key_col.index] if key_col.index < len(values) else None
-            if type(kv) is str and kv.strip(WS)[:1] == key_first and norm_header(kv) == key_header:  # repeated header
-                st.skipped += 1
-                continue
-            chunk.append((row_no, values))
-            st.rows_read += 1
-            if options.max_rows is not None and st.rows_read > options.max_rows:
-                raise ReadError(f"无法导入“{name}”：{_where(raw)}的数据超过 {options.max_rows:,} 行的上限"
-                                f"（{options.limits_source} 的 [sheet] max_rows），整个文件没有导入；"
-                                "请按时间段拆成几个文件再导入")
-            if len(chunk) >= CHUNK_ROWS:
-                flush()
-            if limit is not None and st.rows_read >= limit:
-                break
-        if chunk or st.rows_read == 0:
-            flush()
+        validator = validators.setdefault(st.kind, _Validator(contract, st.kind))
+        done = _read_rows(raw, st, validator, all_str, sink, limit, progress, done, total, options)
     return sheets
+
+
+def _read_header(raw: RawSheet, st: SheetTable, contract: Contract, options: _Options) -> bool:
+    """Find a sheet's header rows, columns and kind (by a mapping profile, else by the contract's
+    header spellings) and note them in ``st``. False when the sheet is empty or cannot be imported;
+    ``st.note`` / ``st.error`` then say why."""
+    if not any(first_text(r) is not None for r in raw.head):
+        st.note = "空工作表" if raw.name is not None else "空文件"
+        if raw.name is None:
+            st.error = "文件里没有任何内容"
+        return False
+    found = match_profile(raw.head, options.profiles, options.explicit)
+    if found is not None:
+        profile, r = found
+        kind, header_rows, columns, missing, error = apply_profile(raw.head, profile, r, contract)
+        st.profile, st.fixed = profile.name, dict(profile.fixed)
+    elif options.explicit is not None:
+        wanted = "、".join(h for h in options.explicit.headers
+                          if norm_header(h) in options.explicit.mapping)
+        kind, header_rows, columns, missing = None, [], [], []
+        error = (f"表头与映射方案“{options.explicit.name}”不符：前 {HEADER_SCAN_ROWS} 行中没有一行同时含有 "
+                 f"{wanted}")
+    else:
+        kind, header_rows, columns, missing, error = detect_header(raw.head, contract)
+    st.kind, st.header_rows, st.columns, st.missing = kind, header_rows, columns, missing
+    st.unmapped = [c.header for c in columns if c.header and not c.field]
+    if kind:
+        st.kind_label = contract.kinds[kind].label
+    if error:
+        st.error = f"{_where(raw)}{error}"
+        return False
+    return True
+
+
+def _read_rows(raw: RawSheet, st: SheetTable, validator: _Validator, all_str: bool, sink: Sink, limit: int | None,
+               progress: Progress | None, done: int, total: int | None, options: _Options) -> int:
+    """Read a sheet's rows below its header rows, count apart what is not data (blank, 合计, note and
+    repeated header rows), validate the rest chunk by chunk and hand each chunk's valid rows to
+    ``sink``. Returns ``done`` advanced by the rows read."""
+    name = st.file
+    key_col = next(c for c in st.columns if c.field == validator.kind.key)
+    key_header = norm_header(key_col.header)
+    key_first = key_col.header[:1]
+    last_header = st.header_rows[-1]
+    pending_blank = 0
+    chunk: list[tuple[int, list]] = []
+
+    def flush() -> None:
+        nonlocal done
+        table, rejects, n_bad = validator.validate(st, chunk, all_str)
+        st.rejects.extend(rejects)
+        st.rejected += n_bad
+        sink(st.kind, st, table)
+        done += len(chunk)
+        chunk.clear()
+        if progress:
+            progress(done, total, f"正在读取 {name}{'（' + raw.name + '）' if raw.name else ''}：已读 {st.rows_read} 行")
+
+    prev_row = last_header
+    for row_no, values in raw.rows:
+        if row_no <= last_header:
+            continue
+        if row_no > prev_row + 1:  # empty rows the reader left out
+            pending_blank += row_no - prev_row - 1
+        prev_row = row_no
+        first = first_text(values)
+        if first is None:
+            pending_blank += 1  # counted only if data follows: trailing blank rows are not rows
+            continue
+        st.skipped += pending_blank
+        pending_blank = 0
+        if _is_filler_row(first, values):
+            st.skipped += 1
+            continue
+        kv = values[key_col.index] if key_col.index < len(values) else None
+        if type(kv) is str and kv.strip(WS)[:1] == key_first and norm_header(kv) == key_header:  # repeated header
+            st.skipped += 1
+            continue
+        chunk.append((row_no, values))
+        st.rows_read += 1
+        if options.max_rows is not None and st.rows_read > options.max_rows:
+            raise ReadError(f"无法导入“{name}”：{_where(raw)}的数据超过 {options.max_rows:,} 行的上限"
+                            f"（{options.limits_source} 的 [sheet] max_rows），整个文件没有导入；"
+                            "请按时间段拆成几个文件再导入")
+        if len(chunk) >= CHUNK_ROWS:
+            flush()
+        if limit is not None and st.rows_read >= limit:
+            break
+    if chunk or st.rows_read == 0:
+        flush()
+    return done
 
 
 def _file_error(name: str, sheets: list[SheetTable]) -> str | None:
@@ -936,6 +771,8 @@ def _summarise(report: FileReport, sheets: list[SheetTable]) -> None:
 def _run_file(con, path: str | Path, write: bool, user: str | None, contract: Contract,
               progress: Progress | None, done: int, total: int | None,
               profile: str | Profile | None = None, limits: Limits | None = None) -> FileReport:
+    """Plan (``write`` False) or import one file in a transaction of its own on ``con``; a file that
+    cannot be read is a report with an error, and nothing of it is kept."""
     report = FileReport(str(path))
     try:
         limits = limits or admin.load_limits()
@@ -948,55 +785,8 @@ def _run_file(con, path: str | Path, write: bool, user: str | None, contract: Co
     try:
         cur.execute("BEGIN TRANSACTION")
         try:
-            profiles = admin.load_profiles(cur)
-            if isinstance(profile, str):
-                explicit = next((p for p in profiles if p.name == profile), None)
-                if explicit is None:
-                    known = "、".join(p.name for p in profiles) or "（还没有保存任何映射方案）"
-                    raise ReadError(f"无法导入“{info.path.name}”：没有名为“{profile}”的映射方案。已有：{known}")
-            else:
-                explicit = profile
-            options = _Options(profiles, explicit, limits.max_rows, limits.source)
-            if write:
-                earlier = _same_file_in_effect(cur, info, contract, explicit, profiles, limits.max_rows)
-                if earlier is not None:  # these very bytes are in the store as they were read: skip reading
-                    report = _record_unchanged(cur, info, earlier, user, report)
-                    if "opinions" in report.kind.split(","):  # as a full import would: any opinion still unsegmented
-                        report.segmented = _segment(cur, progress, done + report.rows_read, total, info.path.name)
-                    test_hook("before_commit")
-                    cur.execute("COMMIT")
-                    test_hook("after_commit")
-                    return report
-            stager = _Stager(cur, contract)
-            sheets = _parse(info, contract, stager, progress=progress, done=done, total=total, options=options)
-            error = _file_error(info.path.name, sheets)
-            if error:
-                raise ReadError(error)
-            stager.classify(sheets)
-            _summarise(report, sheets)
-            test_hook("after_parse")
-            if write:
-                if progress:
-                    progress(done + report.rows_read, total, f"正在写入 {info.path.name}")
-                report.batch_id = cur.execute("SELECT nextval('batch_seq')").fetchone()[0]
-                stager.write(report.batch_id)
-                _write_rejects(cur, report.batch_id, info.path.name, report.rejects)
-                cur.execute(
-                    """INSERT INTO import_batches (batch_id, file_name, sha256, kinds, imported_at, imported_by,
-                           rows_read, imported, updated, unchanged, rejected, skipped, sheets, profile)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                    [report.batch_id, info.path.name, info.sha256, report.kind,
-                     dt.datetime.now().replace(microsecond=0), user or _current_user(), report.rows_read,
-                     report.imported, report.updated, report.unchanged, report.rejected, report.skipped,
-                     json.dumps(report.sheets, ensure_ascii=False), ",".join(report.profiles) or None])
-                stager.drop()
-                if "opinions" in stager.kinds:
-                    report.segmented = _segment(cur, progress, done + report.rows_read, total, info.path.name)
-                test_hook("before_commit")
-                cur.execute("COMMIT")
-                test_hook("after_commit")
-            else:
-                cur.execute("ROLLBACK")
+            report = _file_transaction(cur, info, report, write, user, contract, progress, done, total,
+                                       profile, limits)
         except ReadError as exc:
             cur.execute("ROLLBACK")
             report = FileReport(str(path), error=str(exc), encoding=info.encoding_label, sha256=info.sha256)
@@ -1006,6 +796,77 @@ def _run_file(con, path: str | Path, write: bool, user: str | None, contract: Co
     finally:
         cur.close()
     return report
+
+
+def _file_transaction(cur, info: FileInfo, report: FileReport, write: bool, user: str | None, contract: Contract,
+                      progress: Progress | None, done: int, total: int | None, profile: str | Profile | None,
+                      limits: Limits) -> FileReport:
+    """The body of a file's transaction (begun on ``cur``): committed when the file is written,
+    rolled back when it is only planned; ReadError when no sheet of it can be imported."""
+    profiles = admin.load_profiles(cur)
+    explicit = _explicit_profile(profiles, profile, info.path.name)
+    options = _Options(profiles, explicit, limits.max_rows, limits.source)
+    if write:
+        earlier = _same_file_in_effect(cur, info, contract, explicit, profiles, limits.max_rows)
+        if earlier is not None:  # these very bytes are in the store as they were read: skip reading
+            report = _record_unchanged(cur, info, earlier, user, report)
+            if "opinions" in report.kind.split(","):  # as a full import would: any opinion still unsegmented
+                report.segmented = _segment(cur, progress, done + report.rows_read, total, info.path.name)
+            _commit(cur)
+            return report
+    stager = _Stager(cur, contract)
+    sheets = _parse(info, contract, stager, progress=progress, done=done, total=total, options=options)
+    error = _file_error(info.path.name, sheets)
+    if error:
+        raise ReadError(error)
+    stager.classify(sheets)
+    _summarise(report, sheets)
+    test_hook("after_parse")
+    if not write:
+        cur.execute("ROLLBACK")
+        return report
+    if progress:
+        progress(done + report.rows_read, total, f"正在写入 {info.path.name}")
+    _write_batch(cur, info, report, stager, user)
+    if "opinions" in stager.kinds:
+        report.segmented = _segment(cur, progress, done + report.rows_read, total, info.path.name)
+    _commit(cur)
+    return report
+
+
+def _explicit_profile(profiles: list[Profile], profile: str | Profile | None, file_name: str) -> Profile | None:
+    """The profile a file is to be read with, when one is asked for (by name or given); ReadError
+    (Chinese, listing the saved ones) for a name that is not saved."""
+    if not isinstance(profile, str):
+        return profile
+    explicit = next((p for p in profiles if p.name == profile), None)
+    if explicit is None:
+        known = "、".join(p.name for p in profiles) or "（还没有保存任何映射方案）"
+        raise ReadError(f"无法导入“{file_name}”：没有名为“{profile}”的映射方案。已有：{known}")
+    return explicit
+
+
+def _write_batch(cur, info: FileInfo, report: FileReport, stager: _Stager, user: str | None) -> None:
+    """Write a parsed file's staged rows, its rejected rows and its import_batches row under a new batch id."""
+    report.batch_id = cur.execute("SELECT nextval('batch_seq')").fetchone()[0]
+    stager.write(report.batch_id)
+    _write_rejects(cur, report.batch_id, info.path.name, report.rejects)
+    cur.execute(
+        """INSERT INTO import_batches (batch_id, file_name, sha256, kinds, imported_at, imported_by,
+               rows_read, imported, updated, unchanged, rejected, skipped, sheets, profile)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [report.batch_id, info.path.name, info.sha256, report.kind,
+         dt.datetime.now().replace(microsecond=0), user or _current_user(), report.rows_read,
+         report.imported, report.updated, report.unchanged, report.rejected, report.skipped,
+         json.dumps(report.sheets, ensure_ascii=False), ",".join(report.profiles) or None])
+    stager.drop()
+
+
+def _commit(cur) -> None:
+    """COMMIT the file's transaction, between the test hooks that let tests fail an import around it."""
+    test_hook("before_commit")
+    cur.execute("COMMIT")
+    test_hook("after_commit")
 
 
 def _same_file_in_effect(cur, info: FileInfo, contract: Contract, explicit: Profile | None,
@@ -1184,71 +1045,105 @@ def import_files(db, paths: Iterable[str | Path], user: str | None = None, progr
     ``user`` with ``role``) in the same copy, so the record and the rows appear together; a file
     that could not be read is recorded as failed once the store is free again.
     """
-    from analytics.store import audit
-    from analytics.store.db import snapshot, writing
-
     contract = load_contract()
     limits = admin.load_limits()
     files = list(paths)
     wait = limits.import_wait_s if wait is None else wait
     names = "、".join(Path(f).name for f in files[:3]) + ("等" if len(files) > 3 else "")
-    total = _estimate(files)
+    run = _Importing(db, contract, limits, profile, wait, user, role, progress, _estimate(files))
     reports: list[FileReport] = []
     done = 0
-    warmed = None  # what counting ahead did (analytics/store/derived.py), once it ran
+    warmed = None  # what counting ahead did (analytics/domain/ahead.py), once it ran
     with snapshot_lock(db, wait, f"导入 {len(files)} 个文件（{names}）", user):
         for n, path in enumerate(files, start=1):
             if progress:
-                progress(done, total, f"正在导入第 {n}/{len(files)} 个文件：{Path(path).name}")
+                progress(done, run.total, f"正在导入第 {n}/{len(files)} 个文件：{Path(path).name}")
             try:  # a file that cannot be read at all costs no copy of the store
                 info = _inspect(path, contract, limits)
             except ReadError as exc:
                 reports.append(FileReport(str(path), error=str(exc)))
                 continue
-
-            def record(con, report: FileReport) -> None:
-                audit.record(con, "import", user or _current_user(), role=role, target=Path(path).name,
-                             detail={"batch_id": report.batch_id, "sha256": report.sha256,
-                                     **{k: getattr(report, k) for k in ("rows_read", "imported", "updated",
-                                                                        "unchanged", "rejected")},
-                                     "profile": ",".join(report.profiles) or None})
-
-            if _unchanged_in_store(db, info, contract, profile, limits):
-                # Its bytes are in the store as they were read (``_same_file_in_effect``): the batch
-                # that says so is two small rows, written in place — no copy of the whole store.
-                with writing(db, wait=wait, what=f"导入 {Path(path).name}（未变）", user=user) as con:
-                    report = _run_file(con, path, True, user, contract, progress, done, total, profile, limits)
-                    if report.batch_id is not None:
-                        record(con, report)
-            else:
-                with snapshot(db, wait=wait, what=f"导入 {Path(path).name}", user=user) as snap:
-                    report = _run_file(snap.con, path, True, user, contract, progress, done, total, profile, limits)
-                    snap.keep = report.batch_id is not None
-                    if snap.keep:
-                        record(snap.con, report)
-                        if n == len(files):
-                            # What later processes would count first, counted into the copy before it is
-                            # swapped in: readers never wait for a write of it (analytics/store/derived.py).
-                            if progress:
-                                progress(done, total, derived.WARM_MESSAGE)
-                            warmed = derived.build_quietly(snap.con)
+            report, warmed = run.one_file(path, info, done, warm=n == len(files))
             reports.append(report)
             done += report.rows_read + report.skipped
-    for r in reports:
-        if r.error:
-            audit.record_at(db, "import", user or _current_user(), role=role, target=Path(r.file).name, ok=False,
-                            detail={"error": r.error})
-    if warmed is None and any(r.batch_id is not None for r in reports):
-        # The last file changed nothing (or could not be read) while an earlier one did: counted
-        # now, in a short write of its own (nothing is written when the counts are still valid).
-        if progress:
-            progress(done, done, derived.WARM_MESSAGE)
-        warmed = derived.warm_quietly(db)
-    if isinstance(warmed, str):
-        print(warmed, file=sys.stderr)
-    if progress:
-        progress(done, done, "导入完成")
+    run.finish(reports, warmed, done)
     return reports
+
+
+@dataclass
+class _Importing:
+    """What every file of one ``import_files`` run is imported with, and its steps per file."""
+    db: object
+    contract: Contract
+    limits: Limits
+    profile: str | None
+    wait: float
+    user: str | None
+    role: str | None
+    progress: Progress | None
+    total: int | None
+
+    def one_file(self, path: str | Path, info: FileInfo, done: int, warm: bool) -> tuple[FileReport, object]:
+        """Import one readable file: (its report, what counting ahead did — only when ``warm``, for
+        the last file, and the file changed the store; else None)."""
+        from analytics.store.db import snapshot, writing
+
+        name = Path(path).name
+        if _unchanged_in_store(self.db, info, self.contract, self.profile, self.limits):
+            # Its bytes are in the store as they were read (``_same_file_in_effect``): the batch
+            # that says so is two small rows, written in place — no copy of the whole store.
+            with writing(self.db, wait=self.wait, what=f"导入 {name}（未变）", user=self.user) as con:
+                report = self._run(con, path, done)
+                if report.batch_id is not None:
+                    self.record(con, path, report)
+            return report, None
+        warmed = None
+        with snapshot(self.db, wait=self.wait, what=f"导入 {name}", user=self.user) as snap:
+            report = self._run(snap.con, path, done)
+            snap.keep = report.batch_id is not None
+            if snap.keep:
+                self.record(snap.con, path, report)
+                if warm:
+                    # What later processes would count first, counted into the copy before it is
+                    # swapped in: readers never wait for a write of it (analytics/domain/ahead.py).
+                    if self.progress:
+                        self.progress(done, self.total, ahead.WARM_MESSAGE)
+                    warmed = ahead.build_quietly(snap.con)
+        return report, warmed
+
+    def _run(self, con, path: str | Path, done: int) -> FileReport:
+        return _run_file(con, path, True, self.user, self.contract, self.progress, done, self.total,
+                         self.profile, self.limits)
+
+    def record(self, con, path: str | Path, report: FileReport) -> None:
+        """The audit record of an imported file, in the same transaction as its rows."""
+        from analytics.store import audit
+
+        audit.record(con, "import", self.user or _current_user(), role=self.role, target=Path(path).name,
+                     detail={"batch_id": report.batch_id, "sha256": report.sha256,
+                             **{k: getattr(report, k) for k in ("rows_read", "imported", "updated",
+                                                                "unchanged", "rejected")},
+                             "profile": ",".join(report.profiles) or None})
+
+    def finish(self, reports: list[FileReport], warmed: object, done: int) -> None:
+        """Once the store is free: the failed files audited, counting ahead done if the last file
+        did not, the end reported."""
+        from analytics.store import audit
+
+        for r in reports:
+            if r.error:
+                audit.record_at(self.db, "import", self.user or _current_user(), role=self.role,
+                                target=Path(r.file).name, ok=False, detail={"error": r.error})
+        if warmed is None and any(r.batch_id is not None for r in reports):
+            # The last file changed nothing (or could not be read) while an earlier one did: counted
+            # now, in a short write of its own (nothing is written when the counts are still valid).
+            if self.progress:
+                self.progress(done, done, ahead.WARM_MESSAGE)
+            warmed = ahead.warm_quietly(self.db)
+        if isinstance(warmed, str):
+            print(warmed, file=sys.stderr)
+        if self.progress:
+            self.progress(done, done, "导入完成")
 
 
 def snapshot_lock(db, wait: float, what: str, user: str | None):

@@ -35,6 +35,8 @@ import pandas as pd
 
 from analytics.core.paths import ROOT
 from analytics.core.contract import KINDS, Contract, load_contract, norm_header
+from analytics.ingest.cells import (WS, as_text, clean_value, column_letter, detect_header, first_text, header_score,
+                                   shown_text, to_int)
 from analytics.ingest.readers import ReadLimits
 
 LIMITS_PATH = ROOT / "data" / "limits.toml"
@@ -193,7 +195,6 @@ def get_profile(con, name: str) -> Profile:
 def check_fixed_value(fld, value: object, contract: Contract) -> str:
     """The stored form of a fixed value for a field, or AdminError saying why it is not accepted."""
     from analytics.core import dates
-    from analytics.ingest.importer import _to_int
 
     text = str(value).strip() if value is not None else ""
     if not text:
@@ -207,7 +208,7 @@ def check_fixed_value(fld, value: object, contract: Contract) -> str:
         return hit
     if fld.type == "int":
         try:
-            return str(_to_int(text))
+            return str(to_int(text))
         except ValueError as exc:
             raise AdminError(f"{fld.label}的固定值{exc}") from None
     if fld.type in ("date", "datetime"):
@@ -434,13 +435,12 @@ class _Values:
 
 def _value_features(values: list, contract: Contract) -> _Values:
     from analytics.core import dates
-    from analytics.ingest.importer import _as_text, _clean, _to_int
 
-    vals = [v for v in (_clean(v) for v in values) if v is not None]
+    vals = [v for v in (clean_value(v) for v in values) if v is not None]
     out = _Values(n=len(vals))
     if not vals:
         return out
-    texts = [_as_text(v) for v in vals]
+    texts = [as_text(v) for v in vals]
     n = len(vals)
     series, errors = dates.parse_column(vals)
     ok = [i for i in range(n) if i not in errors]
@@ -457,7 +457,7 @@ def _value_features(values: list, contract: Contract) -> _Values:
 
     def is_int(v) -> bool:
         try:
-            _to_int(v)
+            to_int(v)
             return True
         except ValueError:
             return False
@@ -560,17 +560,11 @@ def _score_kind(kind: str, headers: list[str], feats: list[_Values], contract: C
                         key=lambda x: -x[1])[:3]
         fname = taken_cols.get(i)
         s, reasons = scores.get((i, fname), (0.0, [])) if fname else (0.0, [])
-        guesses.append(ColumnGuess(i, _col_letter(i), h, fname, s, reasons, [], ranked))
+        guesses.append(ColumnGuess(i, column_letter(i), h, fname, s, reasons, [], ranked))
     required = [f.name for f in k.fields if f.required]
     covered = sum(1 for f in required if f in taken_fields)
     kind_score = sum(g.score for g in guesses if g.field) + 2.0 * covered / len(required)
     return kind_score, guesses
-
-
-def _col_letter(i: int) -> str:
-    from analytics.ingest.importer import _letter
-
-    return _letter(i)
 
 
 def suggest_mapping(headers: list[str], samples: list[list], kind: str | None = None,
@@ -592,16 +586,15 @@ def suggest_mapping(headers: list[str], samples: list[list], kind: str | None = 
 
 def _shown_samples(kind: str, fname: str | None, col: list, n: int = 3) -> list[str]:
     """A few distinct values of a column for the page; anything that may be personal is masked."""
-    from analytics.ingest.importer import _as_text, _clean
     from analytics.core.privacy import mask_name, mask_text
 
     contract = load_contract()
     out: list[str] = []
     for v in col:
-        v = _clean(v)
+        v = clean_value(v)
         if v is None:
             continue
-        t = _as_text(v)
+        t = as_text(v)
         t = mask_text(t) or t
         # A citizen's name is masked; so is anything that looks like a name in a column not (yet)
         # mapped, unless it is a town (瓜沥镇 looks like a name to the pattern).
@@ -626,7 +619,6 @@ class SheetSample:
 
 def sample_sheets(path: str | Path, limits: Limits | None = None, rows: int = SAMPLE_ROWS) -> list[SheetSample]:
     """The header row and the first data rows of each sheet, for the mapping editor (nothing stored)."""
-    from analytics.ingest.importer import WS, _first_text, _shown, detect_header, header_score
     from analytics.ingest.readers import inspect_file, open_sheets
 
     contract = load_contract()
@@ -639,13 +631,13 @@ def sample_sheets(path: str | Path, limits: Limits | None = None, rows: int = SA
         if hr is None:
             out.append(SheetSample(raw.name, raw.index, None, [], []))
             continue
-        headers = [_shown(v) if v is not None else "" for v in raw.head[hr]]
+        headers = [shown_text(v) if v is not None else "" for v in raw.head[hr]]
         width = len(headers)
         data: list[list] = []
         for row_no, values in raw.rows:
             if row_no <= hr + 1:
                 continue
-            if _first_text(values) is None:
+            if first_text(values) is None:
                 continue
             data.append(list(values[:width]) + [None] * (width - len(values)))
             if len(data) >= rows:
@@ -893,9 +885,9 @@ def undo_batch_at(db, batch_id: int, user: str | None = None, wait: float | None
         report = undo_batch(snap.con, batch_id, user, progress)
         audit.record(snap.con, "undo", user or _user(), role=role, target=f"批次 {batch_id}（{report.file_name}）",
                      detail={"batch_id": batch_id, "removed": report.removed, "restored": report.restored})
-        from analytics.store import derived
+        from analytics.domain import ahead
 
-        warmed = derived.build_quietly(snap.con)  # counted into the copy before it is swapped in
+        warmed = ahead.build_quietly(snap.con)  # counted into the copy before it is swapped in
     if isinstance(warmed, str):
         print(warmed, file=sys.stderr)
     return report

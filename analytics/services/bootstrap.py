@@ -20,7 +20,8 @@ from typing import Callable, Iterator
 import duckdb
 
 from analytics.store import db as _store
-from analytics.store.db import DATA_TABLES, StoreError, connect, default_db_path, writing
+from analytics.store.db import StoreError, connect, default_db_path, writing
+from analytics.store.schema import has_data
 
 Progress = Callable[[str, float], None]
 
@@ -51,12 +52,6 @@ def store_lock(db_path: str | os.PathLike | None = None, timeout: float | None =
 def lock_is_held() -> bool:
     """True while some thread of this process holds a writer lock (e.g. bootstrapping)."""
     return _store.writer_lock_held()
-
-
-def has_data(con: duckdb.DuckDBPyConnection) -> bool:
-    """Any row in any of the five data tables."""
-    cur = con.cursor()
-    return any(cur.execute(f"SELECT EXISTS (SELECT 1 FROM {t})").fetchone()[0] for t in DATA_TABLES)
 
 
 def is_demo(con: duckdb.DuckDBPyConnection) -> bool:
@@ -176,9 +171,9 @@ def _fill_with_demo(con, db: Path, progress, seed, years, scale, demo_dir, t0) -
         raise BootstrapError(f"演示数据导入失败：{detail}")
     cur = con.cursor()
     cur.execute("INSERT OR REPLACE INTO meta VALUES ('demo_data', '1'), ('demo_seed', ?)", [str(seed)])
-    from analytics.store import derived
+    from analytics.domain import ahead
 
-    derived.build_into(con)  # what the first query of every later process would otherwise count
+    ahead.build_into(con)  # what the first query of every later process would otherwise count
     if progress:
         progress("演示数据已就绪", 1.0)
     return {

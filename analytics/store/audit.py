@@ -30,6 +30,7 @@ import duckdb
 import pandas as pd
 
 from analytics.store.db import StoreError, default_db_path, reading, writing
+from analytics.store.schema import has_data
 
 try:  # POSIX; on Windows only the in-process lock applies
     import fcntl
@@ -169,8 +170,6 @@ def record_at(db: str | os.PathLike | None, action: str, actor: str, *, role: st
               client: str | None = None, wait: float = LOCK_WAIT_S) -> bool:
     """Record an event in a short transaction of its own, with whatever waited in the spool.
     Returns True when it reached the table, False when it was spooled (see the module docstring)."""
-    from analytics.services.bootstrap import has_data
-
     db = default_db_path(db)
     event = _event(action, actor, role, target, detail, ok, client)
     # The spool stays locked until the events it held are committed (or the new one is added to it).

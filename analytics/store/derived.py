@@ -25,7 +25,6 @@ import hashlib
 import io
 import json
 from datetime import datetime
-from typing import Callable
 
 import duckdb
 import numpy as np
@@ -53,14 +52,6 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     return hashlib.sha256(json.dumps(sorted(rows), default=str).encode()).hexdigest()[:32]
 
 
-def _fingerprint_now(con: duckdb.DuckDBPyConnection) -> str:
-    """``fingerprint``, computed once per store state in this process (``analytics.store.memo``): a
-    ranking reads four stored results, and at a million rows the fingerprint costs ~50 ms."""
-    from analytics.store import memo
-
-    return memo.remember(con, "derived.fingerprint", (), lambda: fingerprint(con))
-
-
 _CODE: list[str] = []
 
 
@@ -84,18 +75,19 @@ def settings_key(*parts) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
-def _has_table(cur) -> bool:
+def has_table(cur) -> bool:
     return bool(cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'derived' "
                             "AND database_name = current_database()").fetchall()[0][0]) or bool(
         cur.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'derived' "
                     "AND database_name = current_database()").fetchall()[0][0])
 
 
-def load(con: duckdb.DuckDBPyConnection, name: str, key: str, fp: str | None = None) -> bytes | None:
-    """The payload of (name, key) if it was built from the data as it is now; else None."""
+def load(con: duckdb.DuckDBPyConnection, name: str, key: str, fp: str) -> bytes | None:
+    """The payload of (name, key) if it was built from the data whose fingerprint is ``fp`` (the data
+    as it is now: ``analytics.store.memo`` passes it, computed once per store state); else None."""
     cur = con.cursor()
     try:
-        if not _has_table(cur):
+        if not has_table(cur):
             return None
         rows = cur.execute("SELECT fingerprint, payload FROM derived WHERE name = ? AND key = ?", [name, key]).fetchall()
     finally:
@@ -103,7 +95,7 @@ def load(con: duckdb.DuckDBPyConnection, name: str, key: str, fp: str | None = N
     if not rows:
         return None
     stored, payload = rows[0]
-    if stored != (fp or _fingerprint_now(con)):
+    if stored != fp:
         return None
     return bytes(payload)
 
@@ -112,7 +104,7 @@ def keys(con: duckdb.DuckDBPyConnection, name: str, fp: str) -> set[str]:
     """Keys of ``name`` that are valid for the data's fingerprint ``fp``."""
     cur = con.cursor()
     try:
-        if not _has_table(cur):
+        if not has_table(cur):
             return set()
         return {k for (k,) in cur.execute("SELECT key FROM derived WHERE name = ? AND fingerprint = ?",
                                           [name, fp]).fetchall()}
@@ -164,108 +156,3 @@ def unpack(payload: bytes) -> dict:
     if "meta" in out:
         out["meta"] = json.loads(str(out["meta"]))
     return out
-
-
-# ───────────────────────────── after a write ─────────────────────────────
-
-WARM_MESSAGE = "正在预先计算代表履职的逐日计数和默认视图"  # what a progress bar says meanwhile
-
-# Warmers run by ``warm``: name -> function(read-only connection) that asks for the results worth
-# keeping (through analytics.store.memo, whose PERSISTED names are captured). Registered by the modules
-# that own them (analytics.domain.duty, analytics.domain.indices, analytics.domain.hotwords).
-WARMERS: dict[str, Callable] = {}
-
-
-def register(name: str, warmer: Callable) -> None:
-    WARMERS[name] = warmer
-
-
-def _warmers() -> dict[str, Callable]:
-    from analytics.domain import duty  # noqa: F401  they register their warmers
-    from analytics.domain import hotwords
-    from analytics.domain import indices
-    from analytics.domain import suggestions
-
-    return WARMERS
-
-
-def _compute(con, fp: str) -> list[tuple[str, str, bytes]]:
-    """Run every warmer; what it computed (or found kept in this process) and the store does not
-    hold for this data yet, as (name, key, payload), one per (name, key)."""
-    from analytics.store import memo
-
-    with memo.capture() as got:
-        for warmer in _warmers().values():
-            warmer(con)
-    valid = {name: keys(con, name, fp) for name in {n for n, _, _ in got}}
-    return list({(n, k): (n, k, p) for n, k, p in got if k not in valid[n]}.values())
-
-
-def _tally(built) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for name, _, _ in built:
-        out[name] = out.get(name, 0) + 1
-    return out
-
-
-def build_into(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """``warm`` on a read-write connection nobody else uses (the first start's demo build)."""
-    fp = fingerprint(con)
-    built = _compute(con, fp)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        drop_stale(con, fp)
-        for name, key, payload in built:
-            save(con, name, key, fp, payload)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return _tally(built)
-
-
-def build_quietly(con: duckdb.DuckDBPyConnection) -> dict[str, int] | str:
-    """``build_into`` on an import's or an undo's copy of the store before it is swapped in; a
-    failure is returned as text (the import itself goes on) instead of raised."""
-    try:
-        return build_into(con)
-    except Exception as exc:  # noqa: BLE001 — the data is imported; this is a cache
-        return f"预先计算未完成（不影响导入，查询时会即时计算）：{exc}"
-
-
-def warm(db, progress=None, wait: float | None = None) -> dict[str, int]:
-    """Compute what is missing for the store's current data and store it; {name: results written}.
-
-    Counting runs on a short read-only connection (``store.reading``); the results are written in one
-    short write (``store.writing``) together with the removal of stale rows. If the data changed in
-    between, the rows carry the fingerprint they were computed from and are simply never used."""
-    from analytics.store.dataset import is_dataset
-    from analytics.store.db import default_db_path, reading, writing
-
-    path = default_db_path(db)
-    if is_dataset(path) or not path.is_file():
-        return {}
-    with reading(path) as con:
-        if not _has_table(con.cursor()):
-            return {}
-        fp = fingerprint(con)
-        if progress:
-            progress(WARM_MESSAGE)
-        built = _compute(con, fp)
-        stale = con.execute("SELECT count(*) FROM derived WHERE fingerprint <> ?", [fp]).fetchall()[0][0]
-    if not built and not stale:
-        return {}
-    with writing(path, what="预先计算的结果", **({} if wait is None else {"wait": wait})) as con:
-        drop_stale(con, fp)
-        for name, key, payload in built:
-            save(con, name, key, fp, payload)
-    return _tally(built)
-
-
-def warm_quietly(db, wait: float = 5.0) -> dict[str, int] | str:
-    """``warm`` after an import or an undo: it only saves later processes time, so a busy store or
-    any failure is reported back as text (the import itself has succeeded) instead of raised."""
-    try:
-        return warm(db, wait=wait)
-    except Exception as exc:  # noqa: BLE001 — the data is imported; this is a cache
-        return f"预先计算未完成（不影响导入，查询时会即时计算）：{exc}"

@@ -21,12 +21,13 @@ import threading
 from collections import OrderedDict
 from typing import Callable, Hashable, TypeVar
 
+from analytics.store import derived
+from analytics.store.db import READER_LINK_INFIX
+from analytics.store.schema import DATASET_VIEW
+
 T = TypeVar("T")
 
 MAX_ENTRIES = 32  # results kept per process (the largest, a year's day counts, ~30 MB at a million opinions)
-# A one-row view (stamp) that analytics.store.dataset.open_dataset creates: which export this is. (A view,
-# not a variable: DuckDB variables belong to one connection, and the analytics use cursors.)
-DATASET_VIEW = "_cockpit_dataset"
 
 _lock = threading.Lock()
 _entries: OrderedDict[Hashable, object] = OrderedDict()
@@ -52,8 +53,6 @@ def store_state(con) -> tuple | None:
             main = _stat(path)
             # A reader opened through a hard link (store.open_reader after a swap, private_reading)
             # reads the same file as the store's path: keyed by that path, its results are shared.
-            from analytics.store.db import READER_LINK_INFIX
-
             where = path.split(READER_LINK_INFIX)[0]
             return None if main is None else ("file", where, main, _stat(path + ".wal"))
         has = cur.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? "
@@ -111,18 +110,22 @@ def persist(name: str, encode: Callable[[object], bytes], decode: Callable[[byte
     PERSISTED[name] = (encode, decode)
 
 
+def fingerprint_now(con) -> str:
+    """``derived.fingerprint`` of the data behind ``con``, computed once per store state in this
+    process: a ranking reads four stored results, and at a million rows the fingerprint costs ~50 ms."""
+    return remember(con, "derived.fingerprint", (), lambda: derived.fingerprint(con))
+
+
 def stored_key(key: Hashable) -> str:
     """The key of a result in the store's derived table: a digest of the program's code and settings
     (``derived.code_stamp``) and of the memo key's repr (tuples of settings, period codes and dates,
     whose repr is stable)."""
-    from analytics.store import derived
-
     return derived.settings_key(derived.code_stamp(), key)
 
 
 class capture:
     """``with memo.capture() as got:`` — results of PERSISTED names computed inside (not found in
-    the store) are collected in ``got`` as (name, stored key, payload), for ``derived.warm``."""
+    the store) are collected in ``got`` as (name, stored key, payload), for ``analytics.domain.ahead``."""
 
     def __enter__(self) -> list[tuple[str, str, bytes]]:
         self.got: list[tuple[str, str, bytes]] = []
@@ -141,10 +144,8 @@ def _stored_or_computed(con, name: str, key: Hashable, compute: Callable[[], T])
     codec = PERSISTED.get(name)
     if codec is None:
         return compute()
-    from analytics.store import derived
-
     skey = stored_key(key)
-    payload = derived.load(con, name, skey)
+    payload = derived.load(con, name, skey, fingerprint_now(con))
     if payload is not None:
         try:
             return codec[1](payload)  # type: ignore[return-value]
