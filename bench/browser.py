@@ -2,8 +2,8 @@
 is always terminated, headless Chromium launched the same way every time, a page's completion, and
 a process's resident memory from /proc.
 
-Used by bench/bench_scale.py (the app's peak memory with every page opened once) and bench/load.py
-(twenty sessions at once).
+Used by bench/bench_scale.py (the app's peak memory with every page opened once), bench/load.py
+(twenty sessions at once) and the browser tests (tests/conftest.py: the server and Chromium).
 """
 from __future__ import annotations
 
@@ -57,37 +57,76 @@ def memory_kib(pid: int) -> dict[str, int]:
     return out
 
 
+class ServerStartError(RuntimeError):
+    """The server exited or did not answer its health check in time; ``log`` is all it printed."""
+
+    def __init__(self, log: str):
+        super().__init__("streamlit did not start:\n" + log[-3000:])
+        self.log = log
+
+
+class AppServer:
+    """The real app: `streamlit run app.py` on 127.0.0.1 with COCKPIT_DB=db, its output in log_path.
+
+    ``start()`` returns once ``/_stcore/health`` answers (or stops the server and raises
+    ServerStartError); ``url`` is the base URL, ``proc`` the process. The server runs in its own
+    process group, which ``stop()`` terminates (then kills). As a context manager it is started on
+    entry and stopped however the block ends. One implementation for bench/ (``serve``) and the
+    browser tests (the ``app_server`` fixture in tests/conftest.py)."""
+
+    def __init__(self, db: str | os.PathLike, log_path: str | os.PathLike, port: int | None = None,
+                 start_timeout: float = 120.0, env: dict | None = None):
+        self.db, self.log_path, self.start_timeout = db, Path(log_path), start_timeout
+        self.port = port or free_port()
+        self.env = dict(env or {})
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "AppServer":
+        full_env = dict(os.environ, COCKPIT_DB=str(self.db), PYTHONUNBUFFERED="1", **self.env)
+        with open(self.log_path, "w", encoding="utf-8") as log:  # the child keeps its own handle
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                 "--server.port", str(self.port), "--server.address", "127.0.0.1",
+                 "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            try:
+                if urllib.request.urlopen(self.url + "/_stcore/health", timeout=2).read() == b"ok":
+                    return self
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise ServerStartError(self.log_text())
+            time.sleep(0.3)
+
+    def stop(self, grace: float = 10.0) -> None:
+        if self.proc is not None:
+            stop(self.proc, grace)
+
+    def log_text(self) -> str:
+        """Everything the server printed so far."""
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def __enter__(self) -> "AppServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
 @contextmanager
 def serve(db: str | os.PathLike, log_path: str | os.PathLike, port: int | None = None,
           start_timeout: float = 120.0, env: dict | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`streamlit run app.py` on 127.0.0.1 with COCKPIT_DB=db; yields (base URL, process). The server
-    runs in its own process group, which is terminated (then killed) however the block ends."""
-    port = port or free_port()
-    full_env = dict(os.environ, COCKPIT_DB=str(db), PYTHONUNBUFFERED="1", **(env or {}))
-    log = open(log_path, "w+", encoding="utf-8")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + start_timeout
-        while True:
-            try:
-                if urllib.request.urlopen(base + "/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError("streamlit did not start:\n" + log.read()[-3000:])
-            time.sleep(0.3)
-        yield base, proc
-    finally:
-        stop(proc)
-        log.close()
+    """An AppServer for a `with` block; yields (base URL, process)."""
+    with AppServer(db, log_path, port=port, start_timeout=start_timeout, env=env) as server:
+        yield server.url, server.proc
 
 
 def stop(proc: subprocess.Popen, grace: float = 10.0) -> None:

@@ -339,11 +339,6 @@ def page_header(url_path: str, with_scope: bool = True) -> None:
         st.caption(f"{sel.scope} · {sel.period.label}")
 
 
-def planned(url_path: str) -> None:
-    """A page still to be built says what it will show — no numbers until they are real."""
-    st.info(f"{labels.PLANNED}{labels.PAGE_BY_PATH[url_path].description}", icon=":material/construction:")
-
-
 if __name__ == "__main__":  # run directly by Streamlit's legacy pages/ mode: route through app.py
     from pages import route_through_app
 

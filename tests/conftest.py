@@ -1,19 +1,76 @@
-"""Stores shared by the app tests (tests/test_app.py, tests/test_cockpit.py).
+"""Stores shared by the app tests (tests/test_app.py, tests/test_cockpit.py), and the real server
+and browser shared by the browser tests (tests/test_browser.py, tests/test_browser_auth.py).
 
 ``demo_db``: a small demo store, generated and imported by the real first-start bootstrap once per
 session. ``tiny_db``: tests/data/metrics_store.sql, whose figures are computed by hand in
-tests/test_metrics.py.
+tests/test_metrics.py. ``app_server``: starts `streamlit run` on a free port (bench/browser.py's
+AppServer, the same one the benchmarks use); ``browser``: headless Chromium.
 """
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
 
-from analytics.services import bootstrap
-from analytics.store.db import connect
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from analytics.services import bootstrap  # noqa: E402
+from analytics.store.db import connect  # noqa: E402
+from bench.browser import CHROMIUM, AppServer, ServerStartError, launch  # noqa: E402
 
 FIXTURE_SQL = Path(__file__).resolve().parent / "data" / "metrics_store.sql"
+SERVER_START_LIMIT_S = 60
+
+
+def require_browser() -> None:
+    """Skip (or fail, with COCKPIT_REQUIRE_BROWSER set) when playwright or Chromium is missing."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        reason = "playwright 未安装"
+    else:
+        if os.path.exists(CHROMIUM):
+            return
+        reason = f"找不到 Chromium：{CHROMIUM}"
+    if os.environ.get("COCKPIT_REQUIRE_BROWSER"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def app_server():
+    """``app_server(db, log_path, env=None)`` starts the real server and returns its base URL; every
+    server started is terminated at the end of the module, and the tail of its log printed."""
+    require_browser()
+    started: list[AppServer] = []
+
+    def start(db, log_path, env: dict | None = None) -> str:
+        server = AppServer(db, log_path, start_timeout=SERVER_START_LIMIT_S, env=env)
+        started.append(server)
+        try:
+            server.start()
+        except ServerStartError as exc:
+            pytest.fail("streamlit 未能启动：\n" + exc.log)
+        return server.url
+
+    yield start
+    for server in reversed(started):
+        server.stop()
+        print(server.log_text()[-4000:])
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
 
 
 @pytest.fixture(scope="session")

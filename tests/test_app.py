@@ -92,7 +92,8 @@ def test_every_file_in_pages_routes_through_app():
     assert {p.stem for p in files} >= {p.url_path for p in labels.PAGES}
     for p in files:
         tail = p.read_text(encoding="utf-8").rstrip().splitlines()[-4:]
-        assert tail[0].startswith(GUARD) and tail[-1].strip() == "main()", f"{p.name} 缺少结尾的路由保护"
+        assert tail[0].startswith(GUARD) and tail[-1].strip() == "route_through_app()", f"{p.name} 缺少结尾的路由保护"
+        assert "from pages import route_through_app" in tail[1], f"{p.name} 的路由保护应交给 pages.route_through_app"
 
 
 @pytest.mark.parametrize("url_path", ["layout", "_layout", "no-such-page"])

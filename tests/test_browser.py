@@ -7,20 +7,13 @@ pages/<x>.py directly, skipping app.py. Screenshots go to artifacts/screenshots/
 """
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 # (url_path, the title text the page must show); the cockpit is the default page, served at "/".
 PAGES = [
@@ -38,78 +31,11 @@ FIRST_START_LIMIT_S = 180  # generous for CI; the figure itself is printed and q
 pytestmark = pytest.mark.browser
 
 
-def _require_browser():
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        reason = "playwright 未安装"
-    else:
-        if os.path.exists(CHROMIUM):
-            return
-        reason = f"找不到 Chromium：{CHROMIUM}"
-    if os.environ.get("COCKPIT_REQUIRE_BROWSER"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """Start the real server on a free port with an empty store; always terminate it."""
-    _require_browser()
+def server(app_server, tmp_path_factory):
+    """The real server on a free port with an empty store (tests/conftest.py); always terminated."""
     tmp = tmp_path_factory.mktemp("browser")
-    port = _free_port()
-    env = dict(os.environ, COCKPIT_DB=str(tmp / "cockpit.duckdb"), PYTHONUNBUFFERED="1")
-    log = open(tmp / "server.log", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(base + "/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                log.seek(0)
-                pytest.fail("streamlit 未能启动：\n" + log.read())
-            time.sleep(0.3)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.seek(0)
-        print(log.read()[-4000:])
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
-        yield b
-        b.close()
+    return app_server(tmp / "cockpit.duckdb", tmp / "server.log")
 
 
 def _wait_idle(page, timeout_ms: int) -> None:

@@ -12,21 +12,14 @@ cheap scrypt parameters that travel with each hash. Screenshots go to artifacts/
 """
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 from analytics.access import users as auth
 from analytics.core import labels
-from test_browser import SHOTS, _free_port, _require_browser, browser  # noqa: F401 (fixture)
+from test_browser import SHOTS
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "browser-test-42"
 ROLE_USERS = {auth.ROLE_CHAIR: "主任甲", auth.ROLE_ANALYST: "分析乙", auth.ROLE_ADMIN: "管理丙"}
 DATA_SELECTORS = ("[data-testid=stDataFrame]", "[data-testid=stTable]", "[data-testid=stMetric]",
@@ -36,9 +29,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(demo_db, tmp_path_factory):
-    """A fresh server on a free port with users configured and a copy of the demo store."""
-    _require_browser()
+def server(app_server, demo_db, tmp_path_factory):
+    """A fresh server on a free port (tests/conftest.py) with users configured and a copy of the demo
+    store."""
     tmp = tmp_path_factory.mktemp("browser-auth")
     db = tmp / "cockpit.duckdb"
     shutil.copy(demo_db, db)
@@ -48,39 +41,8 @@ def server(demo_db, tmp_path_factory):
         f'[users."{name}"]\nrole = "{role}"\npassword = "{hashes[name]}"\n\n' for role, name in ROLE_USERS.items()),
         encoding="utf-8")
     assert set(auth.load_users(users)) == set(ROLE_USERS.values())
-    port = _free_port()
-    env = dict(os.environ, COCKPIT_DB=str(db), COCKPIT_USERS=str(users),
-               COCKPIT_SECURITY=str(tmp / "security.toml"), PYTHONUNBUFFERED="1")
-    log = open(tmp / "server.log", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(base + "/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                log.seek(0)
-                pytest.fail("streamlit 未能启动：\n" + log.read())
-            time.sleep(0.3)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.seek(0)
-        print(log.read()[-4000:])
-        log.close()
+    return app_server(db, tmp / "server.log",
+                      env={"COCKPIT_USERS": str(users), "COCKPIT_SECURITY": str(tmp / "security.toml")})
 
 
 def _settle(page, selector: str, timeout_ms: int = 60_000) -> None:

@@ -322,11 +322,6 @@ def load_users(path: str | os.PathLike | None = None) -> dict[str, User]:
     return users
 
 
-def has_users(path: str | os.PathLike | None = None) -> bool:
-    """Any user in the file, enabled or not: then every page requires login."""
-    return bool(load_users(path))
-
-
 def _toml_str(s: str) -> str:
     # JSON's escapes (\" \\ \n \uXXXX) are TOML basic-string escapes; TOML also wants DEL escaped.
     return json.dumps(str(s), ensure_ascii=False).replace("\x7f", "\\u007f")

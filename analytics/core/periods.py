@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date
 
 GRAINS = ("year", "quarter", "month")
-_GRAIN_LABELS = {"year": "年", "quarter": "季度", "month": "月"}
 
 
 class PeriodError(ValueError):

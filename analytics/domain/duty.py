@@ -52,8 +52,6 @@ from analytics.core.periods import Period
 
 CONFIG_PATH = DATA_DIR / "duty.toml"
 COUNTS = ("activities", "reception_days", "suggestions", "opinions")
-COUNT_LABELS = {"activities": "参加活动次数", "reception_days": "进站接待天数", "suggestions": "代表建议件数",
-                "opinions": "接待群众意见条数"}
 ROLES = ("led", "seconded")
 ROLE_LABELS = {"led": "领衔", "seconded": "附议"}
 RECEPTION_TYPE = "进站接待"
@@ -306,7 +304,6 @@ def _events_sql() -> str:
     """
 
 
-EVENT_COLUMNS = ["rep_id", "day", "source", "kind", "ref_id", "answer_class"]
 _WITH_DAY_NUMBER = f"SELECT *, CAST(day - DATE '1970-01-01' AS BIGINT) AS dnum FROM ({{sql}})"
 
 
@@ -587,10 +584,6 @@ def rule_table(cfg: DutyConfig | None = None) -> pd.DataFrame:
     rows = [{"rule": f"activity:{t}", "label": f"参加{t}（每次）", "points": p} for t, p in cfg.activity_points.items()]
     rows += [{"rule": r, "label": POINT_RULE_LABELS[r], "points": cfg.points[r]} for r in POINT_RULES]
     return pd.DataFrame(rows)
-
-
-def rule_label(rule: str) -> str:
-    return f"参加{rule.split(':', 1)[1]}" if rule.startswith("activity:") else POINT_RULE_LABELS.get(rule, rule)
 
 
 # ───────────────────────────── for the 践行 index ─────────────────────────────

@@ -56,8 +56,6 @@ CONFIG_PATH = DATA_DIR / "indices.toml"
 INDEX_KEYS = ("activity", "practice", "supervision", "resolution", "study")
 SCORE_COLUMNS = (*INDEX_KEYS, "composite")
 LEVELS = ("district", "town", "station")
-# units.level values (contract vocabulary unit_level) for each level.
-LEVEL_UNIT = {"district": "总站", "town": "镇街", "station": "联络站"}
 KINDS = ("rate", "per_capita")
 KIND_LABELS = {"rate": "比率", "per_capita": "人均"}
 DISTRICT_ID = "district"  # unit_id of the district when the units export has no 总站 row

@@ -37,14 +37,6 @@ from analytics.core.periods import Period, PeriodError, parse_period, period_of
 CONFIG_PATH = DATA_DIR / "points.toml"
 OPINION_SOURCES = {"records": "民情民意表中的条数", "reported": "活动所填“收集意见数”之和"}
 
-LABELS = {
-    "town": "镇街", "month": "月份", "activities": "活动场次", "discounted": "递减场次",
-    "activity_points": "活动积分", "opinions": "民情民意", "opinion_points": "民情民意积分",
-    "suggestions_answered": "答复建议", "suggestion_points": "建议答复积分", "points": "积分",
-    "target": "目标", "ratio": "完成进度", "ytd_points": "年度累计积分", "ytd_target": "年度累计目标",
-    "ytd_ratio": "年度累计进度",
-}
-
 
 class PointsConfigError(ValueError):
     """data/points.toml is wrong; the message is Chinese and names the file and the key."""

@@ -219,7 +219,6 @@ STAGES = (
     ("evaluated", "代表评价", False),
     ("second", "二次答复", True),
 )
-STAGE_LABELS = {k: label for k, label, _ in STAGES}
 SUBSET_OF = {"supervised": "assigned", "second": "answered"}  # a subset's share is of this stage
 STAGE_DEFINITIONS = {
     "submitted": "范围内的每一件建议。",
@@ -349,7 +348,6 @@ RATES: tuple[Rate, ...] = (
          "与办结率用同一个分母：办结率与办成率之差，就是“答复了，但没有解决或代表不认可”（或还在途中）的部分。",
          "答复为解决类且评价为满意或基本满意的件数 ÷ 建议件数", "done", "submitted"),
 )
-RATE_BY_KEY = {r.key: r for r in RATES}
 CLI_RATE_KEYS = ("closed_rate", "on_time_rate", "solved_rate", "satisfied_rate", "done_rate")
 
 

@@ -816,40 +816,8 @@ def undo_batch(con, batch_id: int, user: str | None = None, progress: Callable |
     cur = con.cursor()
     cur.execute("BEGIN TRANSACTION")
     try:
-        row = cur.execute("SELECT file_name, undone_at, undone_by FROM import_batches WHERE batch_id = ?",
-                          [batch_id]).fetchone()
-        if row is None:
-            raise AdminError(f"批次 {batch_id} 不存在")
-        file_name, undone_at, undone_by = row
-        if undone_at is not None:
-            raise AdminError(f"批次 {batch_id}（{file_name}）已于 {undone_at:%Y-%m-%d %H:%M} 由"
-                             f" {undone_by or UNKNOWN} 撤销过了")
-        blockers = later_conflicts(cur, batch_id)
-        if blockers:
-            ids = "、".join(str(b) for b in blockers)
-            raise AdminError(f"不能撤销批次 {batch_id}（{file_name}）：之后的批次 {ids} 又新增或改动了"
-                             f"它导入的部分行。请先撤销这些较晚的批次（从最新的开始），再撤销批次 {batch_id}。")
-        removed: dict[str, int] = {}
-        restored: dict[str, int] = {}
-        for kind in KINDS:  # identifiers from the fixed list
-            k = contract.kinds[kind]
-            n_ins, n_upd = cur.execute("""
-                SELECT count(*) FILTER (WHERE action = 'insert'), count(*) FILTER (WHERE action = 'update')
-                FROM row_history WHERE batch_id = ? AND kind = ?""", [batch_id, kind]).fetchone()
-            if n_upd:
-                cur.execute(f"""DELETE FROM {kind} WHERE {k.key} IN (
-                                  SELECT row_key FROM row_history WHERE batch_id = ? AND kind = ? AND action = 'update')""",
-                            [batch_id, kind])
-                cur.execute(f"""INSERT INTO {kind}
-                                SELECT unnest(json_transform(old_row, '{_struct_type(cur, kind)}'))
-                                FROM row_history WHERE batch_id = ? AND kind = ? AND action = 'update'""",
-                            [batch_id, kind])
-                restored[kind] = n_upd
-            if n_ins:
-                gone = cur.execute(f"""DELETE FROM {kind} WHERE batch_id = ? AND {k.key} IN (
-                                  SELECT row_key FROM row_history WHERE batch_id = ? AND kind = ? AND action = 'insert')""",
-                                   [batch_id, batch_id, kind]).fetchone()[0]
-                removed[kind] = gone
+        file_name = _check_undoable(cur, batch_id)
+        removed, restored = _undo_rows(cur, contract, batch_id)
         cur.execute("UPDATE import_batches SET undone_at = ?, undone_by = ? WHERE batch_id = ?",
                     [dt.datetime.now().replace(microsecond=0), user or _user(), batch_id])
         report = UndoReport(batch_id, file_name, removed, restored)
@@ -864,6 +832,52 @@ def undo_batch(con, batch_id: int, user: str | None = None, progress: Callable |
         raise
     finally:
         cur.close()
+
+
+def _check_undoable(cur, batch_id: int) -> str:
+    """The batch's file name; AdminError (Chinese) when it does not exist, is undone already, or a
+    later batch still in effect touched its rows (the order rule of ``undo_batch``)."""
+    row = cur.execute("SELECT file_name, undone_at, undone_by FROM import_batches WHERE batch_id = ?",
+                      [batch_id]).fetchone()
+    if row is None:
+        raise AdminError(f"批次 {batch_id} 不存在")
+    file_name, undone_at, undone_by = row
+    if undone_at is not None:
+        raise AdminError(f"批次 {batch_id}（{file_name}）已于 {undone_at:%Y-%m-%d %H:%M} 由"
+                         f" {undone_by or UNKNOWN} 撤销过了")
+    blockers = later_conflicts(cur, batch_id)
+    if blockers:
+        ids = "、".join(str(b) for b in blockers)
+        raise AdminError(f"不能撤销批次 {batch_id}（{file_name}）：之后的批次 {ids} 又新增或改动了"
+                         f"它导入的部分行。请先撤销这些较晚的批次（从最新的开始），再撤销批次 {batch_id}。")
+    return file_name
+
+
+def _undo_rows(cur, contract: Contract, batch_id: int) -> tuple[dict[str, int], dict[str, int]]:
+    """Per kind, delete the rows the batch added and put back the before-images of the rows it
+    changed (``row_history``): (removed per kind, restored per kind)."""
+    removed: dict[str, int] = {}
+    restored: dict[str, int] = {}
+    for kind in KINDS:  # identifiers from the fixed list
+        k = contract.kinds[kind]
+        n_ins, n_upd = cur.execute("""
+            SELECT count(*) FILTER (WHERE action = 'insert'), count(*) FILTER (WHERE action = 'update')
+            FROM row_history WHERE batch_id = ? AND kind = ?""", [batch_id, kind]).fetchone()
+        if n_upd:
+            cur.execute(f"""DELETE FROM {kind} WHERE {k.key} IN (
+                              SELECT row_key FROM row_history WHERE batch_id = ? AND kind = ? AND action = 'update')""",
+                        [batch_id, kind])
+            cur.execute(f"""INSERT INTO {kind}
+                            SELECT unnest(json_transform(old_row, '{_struct_type(cur, kind)}'))
+                            FROM row_history WHERE batch_id = ? AND kind = ? AND action = 'update'""",
+                        [batch_id, kind])
+            restored[kind] = n_upd
+        if n_ins:
+            gone = cur.execute(f"""DELETE FROM {kind} WHERE batch_id = ? AND {k.key} IN (
+                              SELECT row_key FROM row_history WHERE batch_id = ? AND kind = ? AND action = 'insert')""",
+                               [batch_id, batch_id, kind]).fetchone()[0]
+            removed[kind] = gone
+    return removed, restored
 
 
 def _user() -> str:

@@ -31,11 +31,6 @@ DEMO_USER = "演示数据"  # import_batches.imported_by of the demo import
 # Measured at the default size (2 years, scale 1): writing 7 s, importing and segmenting 11 s.
 _WRITE_SHARE = 0.4
 
-# The writer lock lives in analytics.store.db (one for imports, undo, page writes and this); these
-# names stay for the modules that used them from here.
-_THREAD_LOCK = _store._WRITER_THREAD_LOCK
-lock_path = _store.lock_path
-
 
 class BootstrapError(RuntimeError):
     """The demo data could not be generated or imported; the message is Chinese."""

@@ -171,18 +171,6 @@ def is_numberish(token: str) -> bool:
     return bool(_NUMBERISH.fullmatch(token))
 
 
-@dataclass(frozen=True)
-class DictSpec:
-    """The dictionary a segmentation used: texts as stored with a dictionary version."""
-
-    userdict: str
-    stopwords: str
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return text_sha(self.userdict), text_sha(self.stopwords)
-
-
 class Segmenter:
     """Cuts cleaned text into hot-word tokens with one dictionary; build with ``get_segmenter``."""
 
