@@ -1,7 +1,9 @@
 """Command line: ``python -m analytics <command> ...`` — the same computations the pages show.
 
-Each command lives in the module that computes it; that module defines ``cli_register(subparsers)``,
-which adds its sub-parser and sets ``func(args) -> int`` (the exit status).
+Each command group is a module of ``analytics.cli`` (the top layer): it defines
+``register(subparsers)``, which adds its sub-parsers and sets ``func(args) -> int`` (the exit
+status). The computation lives in the layers below; the cli modules parse arguments, open the
+store, call them and print.
 """
 from __future__ import annotations
 
@@ -9,20 +11,23 @@ import argparse
 import importlib
 import sys
 
+from analytics.cli.common import CommandError
+
 # Modules that contribute a command, in the order ``--help`` lists them.
 COMMAND_MODULES = (
-    "analytics.ingest.importer",
-    "analytics.demo.exports",
-    "analytics.domain.metrics",
-    "analytics.domain.indices",
-    "analytics.domain.hotwords",
-    "analytics.domain.ranking",
-    "analytics.domain.points",
-    "analytics.reports.quarterly",
-    "analytics.domain.suggestions",
-    "analytics.domain.duty",
-    "analytics.store.dataset",
-    "analytics.access.users",
+    "analytics.cli.ingest",
+    "analytics.cli.batches",
+    "analytics.cli.demo",
+    "analytics.cli.summary",
+    "analytics.cli.indices",
+    "analytics.cli.hotwords",
+    "analytics.cli.rank",
+    "analytics.cli.points",
+    "analytics.cli.report",
+    "analytics.cli.suggestions",
+    "analytics.cli.reps",
+    "analytics.cli.export",
+    "analytics.cli.users",
 )
 
 
@@ -30,11 +35,11 @@ COMMAND_MODULES = (
 # module it needs (all of them cost ~1 s of start-up). A test keeps this equal to what the
 # modules register.
 COMMANDS = {
-    "ingest": "analytics.ingest.importer", "batches": "analytics.ingest.importer", "undo": "analytics.ingest.importer",
-    "profiles": "analytics.ingest.importer", "demo": "analytics.demo.exports", "summary": "analytics.domain.metrics",
-    "indices": "analytics.domain.indices", "hotwords": "analytics.domain.hotwords", "rank": "analytics.domain.ranking",
-    "points": "analytics.domain.points", "report": "analytics.reports.quarterly", "suggestions": "analytics.domain.suggestions",
-    "reps": "analytics.domain.duty", "export": "analytics.store.dataset", "users": "analytics.access.users",
+    "ingest": "analytics.cli.ingest", "batches": "analytics.cli.batches", "undo": "analytics.cli.batches",
+    "profiles": "analytics.cli.batches", "demo": "analytics.cli.demo", "summary": "analytics.cli.summary",
+    "indices": "analytics.cli.indices", "hotwords": "analytics.cli.hotwords", "rank": "analytics.cli.rank",
+    "points": "analytics.cli.points", "report": "analytics.cli.report", "suggestions": "analytics.cli.suggestions",
+    "reps": "analytics.cli.reps", "export": "analytics.cli.export", "users": "analytics.cli.users",
 }
 
 
@@ -44,12 +49,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     modules = [COMMANDS[command]] if command in COMMANDS else COMMAND_MODULES
     for name in modules:
-        importlib.import_module(name).cli_register(sub)
+        importlib.import_module(name).register(sub)
     return parser
-
-
-def add_db_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", metavar="PATH", help="DuckDB 文件（默认：环境变量 COCKPIT_DB 或 data/cockpit.duckdb）")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
             stream.reconfigure(encoding="utf-8")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(argv[0] if argv else None).parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as exc:
+        print(exc, file=sys.stderr)
+        return exc.code
 
 
 if __name__ == "__main__":

@@ -157,7 +157,7 @@ def test_user_names_are_checked(users_file, name):
 
 
 @pytest.mark.parametrize("text,why", [
-    ("[users.x\nrole = 1", "无法读取"),
+    ("[users.x\nrole = 1", "不是合法的 TOML"),
     ('[users."甲"]\nrole = "皇帝"\npassword = ""', "角色"),
     ('[users."甲"]\nrole = "分析员"\nis_admin = true', "不认识的项"),
     ('[users."甲"]\nrole = "分析员"\ndisabled = "no"', "disabled"),
@@ -185,7 +185,7 @@ def test_shipped_settings_are_the_documented_defaults():
     ("[login]\nfree_attempt = 3", "不认识的设置项 free_attempt"),
     ("[privacy]\nadmin_raw_names = 1", "true 或 false"),
     ("[sesion]\nidle_minutes = 3", "不认识的小节"),
-    ("[session\n", "无法读取"),
+    ("[session\n", "不是合法的 TOML"),
 ])
 def test_bad_settings_are_named(tmp_path, text, why):
     p = tmp_path / "security.toml"

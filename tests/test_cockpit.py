@@ -95,13 +95,13 @@ def test_overdue_opinions_are_the_open_part_of_the_index_due_count(overdue_db, c
     """Same rule as the 解忧指数's 已到期 (opinions_due): the rows behind 按期办结率 that count in its
     denominator and are not closed are exactly this alert's rows (per town, per quarter)."""
     con = con_of(overdue_db)
-    assert alerts.opinions_as_of(con) == indices._context(con.cursor(), indices.load_config()).as_of
+    assert alerts.opinions_as_of(con) == indices.index_context(con.cursor(), indices.load_config()).as_of
     od = alerts.overdue_opinions(con)
     for unit_id, town in (("T1", "瓜沥镇"), ("T2", "城厢街道")):
         for q in ("2024Q2", "2024Q3"):
             rows = indices.receipt_rows(con, unit_id, "on_time_rate", q)
             behind = set(rows.loc[rows["in_denominator"] & (rows["status"] != "已办结"), "opinion_id"])
-            p = indices._as_period(q)
+            p = indices.as_period(q)
             mine = set(od.loc[(od["town"] == town) & (od["submitted_at"] >= pd.Timestamp(p.start))
                               & (od["submitted_at"] < pd.Timestamp(p.end)), "opinion_id"])
             assert behind == mine, (town, q)

@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from analytics.ingest import importer as ingest
 from analytics.store import db as store
 from analytics.__main__ import main
+from analytics.cli.ingest import format_report
 from analytics.core.dates import DateError, parse_column, parse_value
 from analytics.ingest.importer import FileReport, ingest_files, plan_file, read_table
 from analytics.ingest.readers import ReadError, estimate_rows
@@ -81,7 +82,7 @@ def test_title_rows_merged_header_and_total_row(con):
     notes = r.sheets[1]
     assert notes["sheet"] == "说明" and notes["kind"] is None and notes["rows_read"] == 0
     assert notes["error"].startswith("工作表“说明”") and "找不到可识别的表头" in notes["error"]
-    assert "工作表“说明”" in ingest.format_report([r])  # the admin is told about it
+    assert "工作表“说明”" in format_report([r])  # the admin is told about it
     got = {row[0]: row[1:] for row in rows(con, "SELECT opinion_id, submitted_at, town, content, phone, "
                                                  "status, satisfaction, assigned_at, closed_at FROM opinions")}
     assert set(got) == {"MQ001", "MQ002", "MQ003", "MQ004", "MQ005"}
@@ -356,7 +357,7 @@ def test_bad_rows_are_listed_and_good_rows_imported(con):
     assert raw == {"编号": "B2", "提交时间": "2024-01-06", "来源渠道": "民声e", "镇街": "火星镇",
                    "内容": "镇街写错", "状态": "已办结", "办结时间": ""}
     # the command line shows file, row, column and reason
-    text = ingest.format_report([r])
+    text = format_report([r])
     assert "bad_rows.csv 第 4 行 【镇街】“火星镇”不是萧山区的镇街" in text
 
 

@@ -6,11 +6,11 @@ Everything the importer knows about the platforms' exports is read from ``data/c
 from __future__ import annotations
 
 import re
-import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from analytics.core.config import ConfigError, read_toml
 from analytics.core.paths import DATA_DIR
 
 CONTRACT_PATH = DATA_DIR / "contract.toml"
@@ -20,7 +20,7 @@ KINDS = ("units", "reps", "opinions", "suggestions", "activities")
 TOWN_SUFFIXES = ("街道", "镇")
 
 
-class ContractError(ValueError):
+class ContractError(ConfigError):
     """The contract file itself is wrong; the message is Chinese and names the place."""
 
 
@@ -152,8 +152,5 @@ def parse_contract(raw: dict) -> Contract:
 @lru_cache(maxsize=None)
 def load_contract(path: str | None = None) -> Contract:
     p = Path(path) if path else CONTRACT_PATH
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ContractError(f"数据契约文件 {p.name} 不是合法的 TOML：{exc}") from exc
+    raw = read_toml(p, "数据契约", ContractError)
     return parse_contract(raw)

@@ -57,7 +57,7 @@ def opinions_as_of(con: duckdb.DuckDBPyConnection, config: IndexConfig | None = 
     """The as-of time of the opinions, as the 解忧指数 takes it (None when there are no opinions)."""
     cfg = config or indices.load_config()
     found = con.cursor().execute("SELECT count(*) FROM opinions").fetchone()[0]
-    return indices._context(con.cursor(), cfg).as_of if found else None
+    return indices.index_context(con.cursor(), cfg).as_of if found else None
 
 
 _OVERDUE_OPINIONS = f"""
@@ -157,7 +157,7 @@ def index_falls(con: duckdb.DuckDBPyConnection, period, level: str = "town", tow
                 config: IndexConfig | None = None) -> pd.DataFrame:
     """``falls_between`` the period and the one before it, for units of the level (in ``town``)."""
     cfg = config or indices.load_config()
-    period = indices._as_period(period)
+    period = indices.as_period(period)
     now = _scores_with_tree(con, period, level, cfg)
     before = _scores_with_tree(con, period.previous(), level, cfg)
     return falls_between(now, before, level, town, limit, min_drop, cfg)
@@ -169,7 +169,7 @@ def fall_detail(con: duckdb.DuckDBPyConnection, unit_id: str, index: str, period
     per component (per index for the composite): label, numerator, denominator, raw, score
     (NaN = 样本不足) and the same with the suffix ``_prev``, and change = score − score_prev."""
     cfg = config or indices.load_config()
-    period = indices._as_period(period)
+    period = indices.as_period(period)
     cols = ["component", "label", "numerator", "denominator", "raw", "score"]
     now = indices.receipt(con, unit_id, index, period, cfg)[cols]
     before = indices.receipt(con, unit_id, index, period.previous(), cfg)[cols]

@@ -27,12 +27,7 @@ when done ≥ due; a representative is on track when at least ``on_track_min`` d
 """
 from __future__ import annotations
 
-import argparse
-import io
-import json
 import math
-import sys
-import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
@@ -42,6 +37,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analytics.core.config import ConfigError, read_toml
 from analytics.core.paths import DATA_DIR
 from analytics.core.stats import hazen_scores
 from analytics.domain import metrics
@@ -68,7 +64,7 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()  # numpy day 0 as a date ordinal
 
 # ───────────────────────────── configuration ─────────────────────────────
 
-class DutyConfigError(ValueError):
+class DutyConfigError(ConfigError):
     """data/duty.toml is wrong; the message is Chinese and names the file and the key."""
 
 
@@ -111,12 +107,7 @@ class DutyConfig:
 def load_config(path: str | Path | None = None) -> DutyConfig:
     """Read and validate the duty configuration (default ``data/duty.toml``)."""
     p = Path(path) if path else CONFIG_PATH
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise DutyConfigError(f"找不到履职配置文件 {p}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise DutyConfigError(f"履职配置文件 {p.name} 不是合法的 TOML：{exc}") from exc
+    raw = read_toml(p, "履职配置", DutyConfigError)
     return parse_config(raw, p.name)
 
 
@@ -820,94 +811,6 @@ def _report(con: duckdb.DuckDBPyConnection, year: int, period_end: date | None, 
             "behind": behind(prog), "points": pts, "reps": n,
             "on_track": int(prog.wide["on_track"].sum()),
             "on_track_share": (float(prog.wide["on_track"].mean()) if n else None)}
-
-
-# ───────────────────────────── command line ─────────────────────────────
-
-def report_json(rep: dict) -> dict:
-    from analytics.domain.suggestions import records
-
-    prog: Progress = rep["progress"]
-    return {
-        "year": rep["year"], "as_of": rep["as_of"].isoformat(), "elapsed": float(rep["elapsed"]),
-        "reps": rep["reps"], "on_track": rep["on_track"], "on_track_share": rep["on_track_share"],
-        "duties": records(prog.duties.assign(
-            on_pace_share=[float(prog.long.loc[prog.long["duty"] == k, "on_pace"].mean()) if len(prog.long) else None
-                           for k in prog.duties["key"]])),
-        "towns": records(prog.towns),
-        "progress": records(prog.wide),
-        "behind": records(rep["behind"]),
-        "points": records(rep["points"]),
-        "rules": records(rule_table()),
-    }
-
-
-def report_text(rep: dict) -> str:
-    prog: Progress = rep["progress"]
-    share = rep["on_track_share"]
-    lines = [f"代表履职 · {rep['year']}年（截至 {rep['as_of']}，全年已过 {float(rep['elapsed']) * 100:.0f}%）",
-             f"“十必做”进度正常的代表：{rep['on_track']} / {rep['reps']}"
-             + (f"（{share * 100:.1f}%）" if share is not None else "")]
-    lines.append("")
-    lines.append("履职清单“十必做”（全年目标 / 目前应完成 / 达到进度的代表占比）")
-    for d in prog.duties.itertuples():
-        ok = prog.long.loc[prog.long["duty"] == d.key, "on_pace"]
-        lines.append(f"  {d.label}：{d.target} / {d.due} / {ok.mean() * 100:.1f}%    {d.how}")
-    lines.append("")
-    lines.append("各镇街进度正常的代表占比")
-    for t in prog.towns.sort_values(["share", "town"], ascending=[False, True]).itertuples():
-        lines.append(f"  {t.town}：{t.on_track} / {t.reps}（{t.share * 100:.1f}%）")
-    pts = rep["points"].sort_values(["rank", "rep_id"])
-    lines.append("")
-    lines.append("履职积分前 20 名（季度亮分 Q1 Q2 Q3 Q4 / 全年 / 全区百分位）")
-    for r in pts.head(20).itertuples():
-        qs = " ".join("—" if getattr(r, q) is None or pd.isna(getattr(r, q)) else f"{getattr(r, q):g}" for q in QUARTERS)
-        lines.append(f"  {r.rank:>3}  {r.name}（{r.town}，{r.rep_level}）  {qs} / {r.total:g} / {r.percentile:.1f}")
-    late = rep["behind"]
-    lines.append("")
-    lines.append(f"需要提醒的代表：{len(late)} 人" + ("（--json 可得全部）" if len(late) > 10 else ""))
-    for r in late.head(10).itertuples():
-        lines.append(f"  {r.name}（{r.town}）落后 {r.behind} 项：{r.missing}")
-    return "\n".join(lines)
-
-
-def _run(args: argparse.Namespace) -> int:
-    from analytics.store.db import StoreError, connect
-
-    try:
-        cfg = load_config()
-    except DutyConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    try:
-        con = connect(args.db, read_only=True)
-    except StoreError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    try:
-        years = years_with_data(con)
-        if not years:
-            print("数据库里还没有履职活动、代表建议或民情民意数据。", file=sys.stderr)
-            return 1
-        year = args.year or years[0]
-        rep = report(con, year, cfg=cfg)
-    finally:
-        con.close()
-    if args.json:
-        print(json.dumps(report_json(rep), ensure_ascii=False, indent=2))
-    else:
-        print(report_text(rep))
-    return 0
-
-
-def cli_register(subparsers) -> None:
-    from analytics.__main__ import add_db_argument
-
-    p = subparsers.add_parser("reps", help="代表履职：“十必做”进度、履职积分与季度亮分、需要提醒的代表")
-    p.add_argument("--year", type=int, help="年份，如 2024（默认：有数据的最近一年）")
-    add_db_argument(p)
-    p.add_argument("--json", action="store_true", help="以 JSON 输出")
-    p.set_defaults(func=_run)
 
 
 _register_derived()

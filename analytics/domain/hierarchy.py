@@ -21,7 +21,7 @@ def unit_tree(con: duckdb.DuckDBPyConnection, config: IndexConfig | None = None)
     whose town is unknown). District first, then towns and stations by unit_id."""
     cfg = config or indices.load_config()
     # The indices' own reading of the units, so the tree and the scores cannot disagree.
-    ctx = indices._context(con.cursor(), cfg)
+    ctx = indices.index_context(con.cursor(), cfg)
     district = ctx.district["unit_id"]
     town_ids = dict(zip(ctx.towns["town"], ctx.towns["unit_id"]))
     rows = [{"unit_id": district, "unit": ctx.district["unit"], "level": "district", "parent_id": "", "town": ""}]

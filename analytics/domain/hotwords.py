@@ -21,12 +21,10 @@ are bound parameters; the only identifiers put into SQL come from ``FILTER_COLUM
 """
 from __future__ import annotations
 
-import argparse
 from contextlib import contextmanager
 import json
 import math
 import re
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -66,7 +64,7 @@ class HotwordsError(ValueError):
 
 # ───────────────────────────── small helpers ─────────────────────────────
 
-def _as_date(value) -> date | None:
+def as_date(value) -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -316,7 +314,7 @@ def segment_pending(con, progress: Progress | None = None, version: int | None =
     try:
         with textseg.TextCounter(userdict, stopwords, processes=processes, expected_chars=chars) as counter:
             # Batch k+1 is being cut (in the workers) while batch k is stored.
-            waiting: tuple[list, textseg._Counted] | None = None
+            waiting: tuple[list, textseg.Counted] | None = None
             for lo in [*range(0, total, SEG_BATCH), None]:
                 nxt = None
                 if lo is not None:
@@ -577,7 +575,7 @@ def opinions_in_filter(con, start, end, dict_version: int | None = None, **filte
     fsql, fparams = _filters(filters)
     return con.execute(
         f"SELECT count(*) FROM opinion_seg WHERE dict_version = ? AND day >= ? AND day < ?{fsql}",
-        [v, _as_date(start), _as_date(end), *fparams]).fetchone()[0]
+        [v, as_date(start), as_date(end), *fparams]).fetchone()[0]
 
 
 def top_words(con, start, end, town: str | None = None, station: str | None = None,
@@ -593,8 +591,8 @@ def top_words(con, start, end, town: str | None = None, station: str | None = No
     Ties are broken by count, then by the word, so the list is the same every time.
     """
     v = _resolve_version(con, dict_version)
-    start, end = _as_date(start), _as_date(end)
-    prev = _as_date(prev_start) if prev_start is not None else _previous(start, end)
+    start, end = as_date(start), as_date(end)
+    prev = as_date(prev_start) if prev_start is not None else _previous(start, end)
     fsql, fparams = _filters(dict(town=town, station=station, channel=channel, category=category))
     cur = con.cursor()
     # The period's words first (one scan and group-by), then the previous period for those only.
@@ -675,7 +673,7 @@ def word_trend(con, words, start, end, grain: str = "month", dict_version: int |
     Several words count an opinion once when it holds any of them. Empty buckets are 0.
     """
     v = _resolve_version(con, dict_version)
-    start, end = _as_date(start), _as_date(end)
+    start, end = as_date(start), as_date(end)
     g = _GRAIN_SQL.get(grain)
     if g is None:
         raise HotwordsError(f"不支持的时间粒度：{grain}")
@@ -704,7 +702,7 @@ def word_trend(con, words, start, end, grain: str = "month", dict_version: int |
 def word_spread(con, words, start, end, dict_version: int | None = None, **filters) -> pd.DataFrame:
     """Per town: ``docs`` with the word(s), ``total`` opinions, ``share`` = docs / total; by docs."""
     v = _resolve_version(con, dict_version)
-    start, end = _as_date(start), _as_date(end)
+    start, end = as_date(start), as_date(end)
     filters.pop("town", None)
     fsql, fparams = _filters(filters)
     ids = _ids(con, words)
@@ -729,7 +727,7 @@ def word_spread(con, words, start, end, dict_version: int | None = None, **filte
 def word_town_month(con, words, start, end, dict_version: int | None = None, **filters) -> pd.DataFrame:
     """Heat-map data: ``town`` × ``period`` (month start) → ``docs`` with the word(s) (long format)."""
     v = _resolve_version(con, dict_version)
-    start, end = _as_date(start), _as_date(end)
+    start, end = as_date(start), as_date(end)
     filters.pop("town", None)
     fsql, fparams = _filters(filters)
     ids = _ids(con, words)
@@ -878,10 +876,10 @@ def prefetch_rising_by_town(con, end, town_words: dict[str, Sequence[str]], hist
     key by: the calls then count for themselves, with the same results)."""
     from analytics.store import memo
 
-    if not town_words or (memo.store_state(con) is None and getattr(memo._capture, "values", None) is None):
+    if not town_words or (memo.store_state(con) is None and getattr(memo.capture_state, "values", None) is None):
         return 0
     v = _resolve_version(con, dict_version)
-    end = _as_date(end)
+    end = as_date(end)
     first = _history_start(end, "month", history)
     cur = con.cursor()
     ids = {t: _ids(cur, w) for t, w in town_words.items()}
@@ -931,7 +929,7 @@ def rising_words(con, start, end, grain: str = "month", history: int = 24, top: 
     are reported.
     """
     v = _resolve_version(con, dict_version)
-    start, end = _as_date(start), _as_date(end)
+    start, end = as_date(start), as_date(end)
     g = _GRAIN_SQL.get(grain)
     if g not in ("month", "week"):
         raise HotwordsError("上升词只按月或按周计算。")
@@ -1035,7 +1033,7 @@ def related_words(con, words, start, end, top: int = 20, min_count: int = 3,
     together). Only words with together ≥ ``min_count`` and lift > 1; ranked by npmi.
     """
     v = _resolve_version(con, dict_version)
-    start, end = _as_date(start), _as_date(end)
+    start, end = as_date(start), as_date(end)
     fsql, fparams = _filters(filters)
     ids = _ids(con, words)
     cols = ["word", "together", "docs", "lift", "npmi", "confidence"]
@@ -1127,7 +1125,7 @@ def drilldown(con, words, start, end, page: int = 1, page_size: int = 20,
     the word(s) in ``content`` for highlighting (``highlight_html`` renders them).
     """
     v = _resolve_version(con, dict_version)
-    start, end = _as_date(start), _as_date(end)
+    start, end = as_date(start), as_date(end)
     fsql, fparams = _filters(filters)
     ids = _ids(con, words)
     if not ids:
@@ -1201,7 +1199,6 @@ def cloud_layout(words: Sequence[str], weights: Sequence[float], width: float = 
 # ───────────────────────────── export ─────────────────────────────
 
 
-
 # One export rule for the whole app (formula neutralising, control characters, sheet names).
 from analytics.core.safe_export import safe_cell, to_xlsx  # noqa: E402,F401  (re-exported for the pages)
 
@@ -1230,7 +1227,7 @@ def new_word_proposals(con, start=None, end=None, sample: int = 20_000, min_coun
     fsql, fparams = _filters(filters, "s.")
     where, params = "", []
     if start is not None and end is not None:
-        where, params = " AND s.day >= ? AND s.day < ?", [_as_date(start), _as_date(end)]
+        where, params = " AND s.day >= ? AND s.day < ?", [as_date(start), as_date(end)]
     cur = con.cursor()
     rows = cur.execute(f"""
         SELECT o.title, o.content FROM opinion_seg s JOIN opinions o ON o.opinion_id = s.opinion_id
@@ -1362,7 +1359,7 @@ def candidate_score(con, words, start, end, dict_version: int | None = None, **f
     Each part is returned with the figures it came from.
     """
     v = _resolve_version(con, dict_version)
-    start, end = _as_date(start), _as_date(end)
+    start, end = as_date(start), as_date(end)
     wl = split_words(words)
     ids = _ids(con, wl)
     cur = con.cursor()
@@ -1414,7 +1411,7 @@ def topic_burst(con, words, start, end, dict_version: int | None = None, **filte
     of ``words`` (one series for the set), over the 24 months to ``end``; 0 when there is none or it
     is weaker than ``BurstParams.min_strength`` (noise)."""
     v = _resolve_version(con, dict_version)
-    start, end = _as_date(start), _as_date(end)
+    start, end = as_date(start), as_date(end)
     last = _buckets(end - timedelta(days=1), end, "month")[-1]
     first = (pd.Timestamp(last) - pd.DateOffset(months=BURST_HISTORY_MONTHS - 1)).date()
     trend = word_trend(con, words, first, end, "month", v, **filters)
@@ -1436,7 +1433,7 @@ def candidate_evidence(con, words, start, end, dict_version: int | None = None, 
     """What a candidate is based on, as plain JSON-able data: period, filter, counts, trend, towns,
     sample opinions (masked excerpts), related words, and the score with its parts."""
     v = _resolve_version(con, dict_version)
-    start, end = _as_date(start), _as_date(end)
+    start, end = as_date(start), as_date(end)
     wl = split_words(words)
     cur = con.cursor()
     prev = _previous(start, end)
@@ -1594,97 +1591,6 @@ def candidates_for_export(df: pd.DataFrame) -> pd.DataFrame:
         "更新人": df["updated_by"], "更新时间": df["updated_at"],
     })
     return out
-
-
-# ───────────────────────────── command line ─────────────────────────────
-
-def _run(args: argparse.Namespace) -> int:
-    from analytics.store.dataset import is_dataset
-    from analytics.store.db import StoreError, connect, default_db_path
-
-    # The store is read read-only. Opinions not yet segmented (a store imported before the importer
-    # segmented) are segmented first through the store's writer lock in short transactions, like the
-    # page's background job, so a running app and an import are never disturbed. A Parquet export
-    # is read as it is (segmented when it was exported).
-    db = default_db_path(args.db)
-    try:
-        con = connect(db, read_only=True)
-        if not is_dataset(db) and (pending := pending_count(con)):
-            con.close()
-            print(f"正在为 {pending:,} 条尚未分词的意见分词…", file=sys.stderr)
-            segment_pending_at(db)
-            con = connect(db, read_only=True)
-    except StoreError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    try:
-        try:
-            if args.date_from or args.date_to:
-                if not (args.date_from and args.date_to):
-                    raise HotwordsError("--from 与 --to 需同时给出（或都不给：最近 90 天）。")
-                start = _as_date(args.date_from)
-                end = _as_date(args.date_to) + timedelta(days=1)  # --to is inclusive
-                if end <= start:
-                    raise HotwordsError("--to 不能早于 --from。")
-            else:
-                start, end = latest_window(con, dict_version=args.dict_version)
-            filters = dict(town=args.town, station=args.station, channel=args.channel, category=args.category)
-            if args.town:
-                from analytics.core.contract import load_contract
-
-                town = load_contract().lookup("town", args.town)
-                if town is None:
-                    raise HotwordsError(f"“{args.town}”不是萧山区的镇街。")
-                filters["town"] = town
-            if args.rising:
-                df = rising_words(con, start, end, top=args.top, dict_version=args.dict_version, **filters)
-            else:
-                df = top_words(con, start, end, top=args.top, dict_version=args.dict_version, **filters)
-        except HotwordsError as exc:
-            print(str(exc), file=sys.stderr)
-            return 2
-    finally:
-        con.close()
-    if args.json:
-        if args.rising:
-            recs = [{"word": r.word, "strength": round(r.strength, 3), "rise_start": r.rise_start.isoformat(),
-                     "ongoing": bool(r.ongoing), "docs_burst": int(r.docs_burst), "current": int(r.current),
-                     "baseline": round(r.baseline, 2)} for r in df.itertuples()]
-        else:
-            recs = [{"word": r.word, "count": int(r.count), "docs": int(r.docs), "share": round(float(r.share), 6),
-                     "change": int(r.change)} for r in df.itertuples()]
-        print(json.dumps(recs, ensure_ascii=False, indent=1))
-        return 0
-    last = (end - timedelta(days=1)).isoformat()
-    print(f"期间 {start.isoformat()} 至 {last}" + "".join(f" · {v}" for v in filters.values() if v))
-    if args.rising:
-        print(f"{'词':<12}{'强度':>8}  {'上升开始':<10} {'本期':>6} {'基线':>8}")
-        for r in df.itertuples():
-            print(f"{r.word:<12}{r.strength:>8.1f}  {r.rise_start.isoformat()[:7]:<10} {r.current:>6} {r.baseline:>8.1f}")
-    else:
-        print(f"{'词':<12}{'次数':>7}{'意见数':>8}{'占比':>8}{'较上期':>8}")
-        for r in df.itertuples():
-            print(f"{r.word:<12}{r.count:>7}{r.docs:>8}{r.share:>8.1%}{r.change:>+8}")
-    return 0
-
-
-def cli_register(subparsers) -> None:
-    from analytics.__main__ import add_db_argument
-
-    p = subparsers.add_parser("hotwords", help="热词：期间内的高频词或上升词",
-                              description="群众意见热词（不给日期时取数据中最近 90 天）。")
-    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="起始日期（含）")
-    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="截止日期（含）")
-    p.add_argument("--town", help="镇街（可用简称，如 瓜沥）")
-    p.add_argument("--station", help="联络站")
-    p.add_argument("--channel", help="来源渠道")
-    p.add_argument("--category", help="分类")
-    p.add_argument("--top", type=int, default=50, help="列出前 N 个词（默认 50）")
-    p.add_argument("--rising", action="store_true", help="列出上升词（Kleinberg 突发检测）")
-    p.add_argument("--dict-version", type=int, help="按某个词典版本复现（默认：当前版本）")
-    p.add_argument("--json", action="store_true", help="输出 JSON")
-    add_db_argument(p)
-    p.set_defaults(func=_run)
 
 
 def _register_derived() -> None:

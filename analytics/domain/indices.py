@@ -26,12 +26,7 @@ Nothing here caches: the app caches by ``store.data_version``.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import math
 import re
-import sys
-import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,15 +35,24 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analytics.core.config import ConfigError, read_toml
 from analytics.core.paths import DATA_DIR
 from analytics.core.contract import load_contract, norm_value
 from analytics.core.labels import LEVEL_LABELS, RECEIPT_LABELS, ROW_LABELS  # noqa: F401 (importers use them from here too)
 from analytics.core.stats import (  # noqa: F401  the scoring functions, used from here by the pages and tests
     beta_binomial_adjust, gamma_poisson_adjust, hazen_insert, hazen_scores, is_nan, weighted_score)
 from analytics.domain import duty
-from analytics.domain.placement import MAP_CTES, REP_CELLS, PARTICIPATIONS, SUGGESTIONS_PLACED, WS_SQL, execute, fetch_frame
+from analytics.domain.placement import (
+    MAP_CTES,
+    PARTICIPATIONS,
+    REP_CELLS,
+    SUGGESTIONS_PLACED,
+    WS_SQL,
+    execute,
+    fetch_frame,
+)
 from analytics.domain.metrics import ANSWERED_CLASSES, EVALUATED, NAME_SEPARATORS, latest_period, parse_solved
-from analytics.core.periods import Period, PeriodError, parse_period, periods_between
+from analytics.core.periods import Period, parse_period, periods_between
 from analytics.core.privacy import mask_name
 
 CONFIG_PATH = DATA_DIR / "indices.toml"
@@ -122,7 +126,7 @@ MEASURES: dict[str, Measure] = {m.key: m for m in (
 
 # ───────────────────────────── configuration ─────────────────────────────
 
-class IndexConfigError(ValueError):
+class IndexConfigError(ConfigError):
     """data/indices.toml is wrong; the message is Chinese and names the file and the key."""
 
 
@@ -203,12 +207,7 @@ STATION_PEERS = ("all", "town")
 def load_config(path: str | Path | None = None) -> IndexConfig:
     """Read and validate the index configuration (default ``data/indices.toml``)."""
     p = Path(path) if path else CONFIG_PATH
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise IndexConfigError(f"找不到指标配置文件 {p}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise IndexConfigError(f"指标配置文件 {p.name} 不是合法的 TOML：{exc}") from exc
+    raw = read_toml(p, "指标配置", IndexConfigError)
     return parse_config(raw, p.name)
 
 
@@ -386,7 +385,7 @@ class _Context:
         return self.towns.loc[self.towns["unit_id"] == unit_id, "town"].iloc[0]
 
 
-def _context(cur: duckdb.DuckDBPyConnection, cfg: IndexConfig) -> _Context:
+def index_context(cur: duckdb.DuckDBPyConnection, cfg: IndexConfig) -> _Context:
     """The units of 1+23+64, the station-name map and the data's as-of time."""
     contract = load_contract()
     rows = cur.execute("SELECT unit_id, name, level, parent, population FROM units ORDER BY unit_id").fetchall()
@@ -869,7 +868,7 @@ def _scored_level(cur, ctx: _Context, level: str, periods: list[Period]):
     return cells, frame, _score_frame(frame, level, ctx.cfg, reference)
 
 
-def _as_period(period) -> Period:
+def as_period(period) -> Period:
     return period if isinstance(period, Period) else parse_period(str(period))
 
 
@@ -885,9 +884,9 @@ def component_scores(con: duckdb.DuckDBPyConnection, period, level: str = "town"
     (NaN when 样本不足), weight, insufficient and a note saying why when it is."""
     _check_level(level)
     cfg = config or load_config()
-    period = _as_period(period)
+    period = as_period(period)
     cur = con.cursor()
-    ctx = _context(cur, cfg)
+    ctx = index_context(cur, cfg)
     _, frame, scored = _scored_level(cur, ctx, level, [period])
     return _components_frame(frame, scored, cfg)
 
@@ -899,9 +898,9 @@ def compute_indices(con: duckdb.DuckDBPyConnection, period, level: str = "town",
     insufficient (True when the composite is 样本不足)."""
     _check_level(level)
     cfg = config or load_config()
-    period = _as_period(period)
+    period = as_period(period)
     cur = con.cursor()
-    ctx = _context(cur, cfg)
+    ctx = index_context(cur, cfg)
     _, frame, scored = _scored_level(cur, ctx, level, [period])
     return _indices_frame(frame, scored, cfg)
 
@@ -913,10 +912,10 @@ def index_trend(con: duckdb.DuckDBPyConnection, unit_id: str, start_period, end_
     period. Columns as ``compute_indices``; one row per period, oldest first. One SQL statement
     covers the whole range."""
     cfg = config or load_config()
-    start, end = _as_period(start_period), _as_period(end_period)
+    start, end = as_period(start_period), as_period(end_period)
     periods = periods_between(start.start, end.end - timedelta(days=1), grain)
     cur = con.cursor()
-    ctx = _context(cur, cfg)
+    ctx = index_context(cur, cfg)
     level, _ = _unit_level(ctx, unit_id)
     _, frame, scored = _scored_level(cur, ctx, level, periods)
     out = _indices_frame(frame, scored, cfg)
@@ -929,7 +928,7 @@ def index_changes(con: duckdb.DuckDBPyConnection, period, level: str = "town",
     composite), score, previous, change (score − previous; NaN when either is 样本不足).
     Sorted by change, the largest fall first — the cockpit's “指数降幅最大” alert."""
     cfg = config or load_config()
-    period = _as_period(period)
+    period = as_period(period)
     now = compute_indices(con, period, level, cfg)
     before = compute_indices(con, period.previous(), level, cfg)
     cols = list(SCORE_COLUMNS)
@@ -958,11 +957,11 @@ def receipt(con: duckdb.DuckDBPyConnection, unit_id: str, index: str, period,
     ``attrs['score']`` is the index score (None when 样本不足), ``attrs['coverage']`` the share of
     the weight carried by sufficient rows."""
     cfg = config or load_config()
-    period = _as_period(period)
+    period = as_period(period)
     if index not in SCORE_COLUMNS:
         raise ValueError(f"指数只能是 {'、'.join(SCORE_COLUMNS)}，现在是“{index}”")
     cur = con.cursor()
-    ctx = _context(cur, cfg)
+    ctx = index_context(cur, cfg)
     level, _ = _unit_level(ctx, unit_id)
     _, frame, scored = _scored_level(cur, ctx, level, [period])
     comps = _components_frame(frame, scored, cfg)
@@ -1040,9 +1039,9 @@ def receipt_rows(con: duckdb.DuckDBPyConnection, unit_id: str, component: str, p
     Chinese column labels: ``ROW_LABELS``."""
     cfg = config or load_config()
     comp = cfg.component(component)
-    period = _as_period(period)
+    period = as_period(period)
     cur = con.cursor()
-    ctx = _context(cur, cfg)
+    ctx = index_context(cur, cfg)
     level, _ = _unit_level(ctx, unit_id)
     town = ctx.town_of(unit_id) if level == "town" else None
     station = unit_id if level == "station" else None
@@ -1129,9 +1128,9 @@ def station_contributions(con: duckdb.DuckDBPyConnection, unit_id: str, period,
     index when its sufficient components differ between the two cases (the difference would
     then measure coverage, not the station)."""
     cfg = config or load_config()
-    period = _as_period(period)
+    period = as_period(period)
     cur = con.cursor()
-    ctx = _context(cur, cfg)
+    ctx = index_context(cur, cfg)
     level, _ = _unit_level(ctx, unit_id)
     if level != "town":
         raise ValueError(f"“{unit_id}”不是镇街：只有镇街可以按联络站拆分")
@@ -1186,86 +1185,9 @@ def station_contributions(con: duckdb.DuckDBPyConnection, unit_id: str, period,
     return result
 
 
-# ───────────────────────────── command line ─────────────────────────────
-
 def default_period(con: duckdb.DuckDBPyConnection) -> Period | None:
     """The latest quarter with any opinion, suggestion or activity (as the headline figures)."""
     return latest_period(con, "quarter")
-
-
-def indices_json(scores: pd.DataFrame) -> list[dict]:
-    """Rows as the CLI's --json prints them: scores rounded to 1 decimal, null when 样本不足."""
-    out = []
-    for r in scores.itertuples(index=False):
-        item = {"unit_id": r.unit_id, "unit": r.unit, "level": r.level, "period": r.period}
-        for k in SCORE_COLUMNS:
-            v = getattr(r, k)
-            item[k] = None if pd.isna(v) else round(float(v), 1)
-        item["insufficient"] = bool(r.insufficient)
-        out.append(item)
-    return out
-
-
-def indices_text(scores: pd.DataFrame, period: Period, level: str, cfg: IndexConfig) -> str:
-    heads = [cfg.indices[k].label.removesuffix("指数") for k in INDEX_KEYS] + ["综合"]
-    lines = [f"五大评价指标 · {LEVEL_LABELS[level]} · {period.label}（0–100，同级比较；— 为样本不足）"]
-    ordered = scores.assign(_s=scores["composite"].fillna(-1)).sort_values(["_s", "unit_id"], ascending=[False, True])
-    width = max([len(str(u)) for u in ordered["unit"]] + [4])
-    lines.append("排名  " + "单元".ljust(width, "　") + "  " + "  ".join(f"{h:>4}" for h in heads))
-    rank = 0
-    for r in ordered.itertuples(index=False):
-        rank_s = "  —" if r.insufficient else f"{(rank := rank + 1):>3}"
-        vals = ["   —" if pd.isna(getattr(r, k)) else f"{getattr(r, k):6.1f}" for k in SCORE_COLUMNS]
-        lines.append(f"{rank_s}   {str(r.unit).ljust(width, '　')}  " + "  ".join(vals)
-                     + ("  样本不足" if r.insufficient else ""))
-    return "\n".join(lines)
-
-
-def _run_indices(args: argparse.Namespace) -> int:
-    from analytics.store.db import StoreError, connect
-
-    try:
-        cfg = load_config()
-    except IndexConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    try:
-        con = connect(args.db, read_only=True)
-    except StoreError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    try:
-        if args.period:
-            try:
-                period = parse_period(args.period)
-            except PeriodError as exc:
-                print(exc, file=sys.stderr)
-                return 2
-        else:
-            period = default_period(con)
-            if period is None:
-                print("数据库里还没有民情民意、代表建议或履职活动数据。", file=sys.stderr)
-                return 1
-        scores = compute_indices(con, period, args.level, cfg)
-    finally:
-        con.close()
-    if args.json:
-        print(json.dumps(indices_json(scores), ensure_ascii=False, indent=2))
-    else:
-        print(indices_text(scores, period, args.level, cfg))
-    return 0
-
-
-def cli_register(subparsers) -> None:
-    from analytics.__main__ import add_db_argument
-
-    p = subparsers.add_parser("indices", help="五大评价指标得分（默认：有数据的最近一个季度、镇街）")
-    p.add_argument("--period", help="期间：2024（年）、2024Q2（季度）或 2024-05（月）")
-    p.add_argument("--level", choices=("town", "station", "district"), default="town",
-                   help="层级：town 镇街（默认）、station 联络站、district 全区")
-    add_db_argument(p)
-    p.add_argument("--json", action="store_true", help="以 JSON 输出")
-    p.set_defaults(func=_run_indices)
 
 
 # ───────────────────────────── kept in the store (analytics/store/derived.py) ─────────────────────────────

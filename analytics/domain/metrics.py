@@ -17,9 +17,6 @@ Common rules for every figure:
 """
 from __future__ import annotations
 
-import argparse
-import json
-import tomllib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,6 +24,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from analytics.core.config import ConfigError, read_toml
 from analytics.core.paths import DATA_DIR
 from analytics.core.labels import ANSWER_CLASS_LABELS, DISTRICT, METRIC_LABELS, PREVIOUS_LABELS
 from analytics.core.periods import GRAINS, Period, PeriodError, parse_period, period_of
@@ -36,7 +34,7 @@ ANSWERED_CLASSES = ("A", "B", "C")  # a suggestion with one of these has been an
 ANSWERS_CONFIG = DATA_DIR / "indices.toml"
 
 
-class AnswersConfigError(ValueError):
+class AnswersConfigError(ConfigError):
     """The [answers] section of data/indices.toml is wrong; the message is Chinese and names it."""
 
 
@@ -64,12 +62,7 @@ def parse_solved(raw: dict, source: str = "indices.toml") -> tuple[str, ...]:
 def load_solved(path: str | Path | None = None) -> tuple[str, ...]:
     """Read ``[answers] solved`` from data/indices.toml (or ``path``)."""
     p = Path(path) if path else ANSWERS_CONFIG
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise AnswersConfigError(f"找不到指标配置文件 {p}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise AnswersConfigError(f"指标配置文件 {p.name} 不是合法的 TOML：{exc}") from exc
+    raw = read_toml(p, "指标配置", AnswersConfigError)
     return parse_solved(raw, p.name)
 
 
@@ -84,7 +77,7 @@ EVALUATED = ("满意", "基本满意", "不满意")  # 未评价 and empty are n
 NAME_SEPARATORS = r"[、;；,，\s]+"
 
 # The town a suggestion belongs to: its lead representative's 所属镇街 (see module docstring).
-_SUGGESTIONS_WITH_TOWN = """
+SUGGESTIONS_WITH_TOWN = """
     SELECT s.*, coalesce(
         (SELECT r.town FROM reps r WHERE r.rep_id = s.lead_rep),
         (SELECT min(r.town) FROM reps r WHERE r.name = s.lead_rep HAVING count(DISTINCT r.town) = 1)
@@ -130,7 +123,7 @@ def _m(key: str, unit: str, is_rate: bool, definition: str, formula: str, sql: s
 
 
 _OPINIONS = f"FROM opinions WHERE {_IN_PERIOD_TOWN.format(col='submitted_at')}"
-_SUGGESTIONS = f"FROM ({_SUGGESTIONS_WITH_TOWN}) WHERE {_IN_PERIOD_TOWN.format(col='submitted_at')}"
+_SUGGESTIONS = f"FROM ({SUGGESTIONS_WITH_TOWN}) WHERE {_IN_PERIOD_TOWN.format(col='submitted_at')}"
 _ACTIVITIES = f"FROM activities WHERE {_IN_PERIOD_TOWN.format(col='date')}"
 
 METRICS: tuple[Metric, ...] = (
@@ -293,8 +286,6 @@ def opinions_by_month(con: duckdb.DuckDBPyConnection, period: Period, town: str 
     return pd.DataFrame(out, columns=["month", "opinions", "closed"])
 
 
-# ───────────────────────────── command line ─────────────────────────────
-
 def format_value(metric: Metric, value: float | None) -> str:
     if value is None:
         return "—"
@@ -311,70 +302,3 @@ def format_change(h: Headline) -> str | None:
     if h.metric.is_rate:
         return f"{c * 100:+.1f} 个百分点"
     return f"{c * 100:+.1f}%"
-
-
-def summary_text(headlines: list[Headline], period: Period, town: str | None) -> str:
-    end = date.fromordinal(period.end.toordinal() - 1)
-    lines = [f"{town or DISTRICT} · {period.label}（{period.start:%Y-%m-%d} 至 {end:%Y-%m-%d}）"]
-    width = max(len(h.metric.label) for h in headlines)
-    for h in headlines:
-        m, cur = h.metric, h.current
-        value = format_value(m, cur.value) + ("" if m.is_rate else f" {m.unit}")
-        parts = f"（{cur.numerator:,} / {cur.denominator:,}）" if m.is_rate else ""
-        change = format_change(h)
-        prev = f"{PREVIOUS_LABELS[period.grain]} {change}（上期 {format_value(m, h.previous.value)}）" if change else \
-            f"{PREVIOUS_LABELS[period.grain]} 无可比数据"
-        lines.append(f"  {m.label}{'　' * (width - len(m.label))}  {value}{parts}  {prev}")
-    return "\n".join(lines)
-
-
-def _run_summary(args: argparse.Namespace) -> int:
-    import sys
-
-    from analytics.core.contract import load_contract
-    from analytics.store.db import StoreError, connect
-
-    try:
-        con = connect(args.db, read_only=True)
-    except StoreError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    try:
-        if args.period:
-            try:
-                period = parse_period(args.period)
-            except PeriodError as exc:
-                print(exc, file=sys.stderr)
-                return 2
-        else:
-            period = latest_period(con, "quarter")
-            if period is None:
-                print("数据库里还没有民情民意、代表建议或履职活动数据。", file=sys.stderr)
-                return 1
-        town = args.town
-        if town is not None:
-            canonical = load_contract().lookup("town", town)
-            if canonical is None:
-                print(f"“{town}”不是萧山区的镇街（开发区）。", file=sys.stderr)
-                return 2
-            town = canonical
-        rows = headline(con, period, town)
-    finally:
-        con.close()
-    if args.json:
-        print(json.dumps({"period": period.code, "grain": period.grain, "town": town,
-                          "figures": [h.as_dict() for h in rows]}, ensure_ascii=False, indent=2))
-    else:
-        print(summary_text(rows, period, town))
-    return 0
-
-
-def cli_register(subparsers) -> None:
-    from analytics.__main__ import add_db_argument
-
-    p = subparsers.add_parser("summary", help="驾驶舱核心数据（默认：有数据的最近一个季度、全区）")
-    p.add_argument("--period", help="期间：2024（年）、2024Q2（季度）或 2024-05（月）")
-    p.add_argument("--town", help="镇街，如 瓜沥镇（默认全区）")
-    add_db_argument(p)
-    p.add_argument("--json", action="store_true", help="以 JSON 输出")
-    p.set_defaults(func=_run_summary)

@@ -18,10 +18,6 @@ one SQL statement per source, grouped by (month, town[, type]); the points are f
 """
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,16 +25,17 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analytics.core.config import ConfigError, read_toml
 from analytics.core.paths import DATA_DIR
 from analytics.core.contract import load_contract
-from analytics.domain.metrics import _SUGGESTIONS_WITH_TOWN, ANSWERED_CLASSES, data_months
-from analytics.core.periods import Period, PeriodError, parse_period, period_of
+from analytics.domain.metrics import ANSWERED_CLASSES, SUGGESTIONS_WITH_TOWN
+from analytics.core.periods import Period, PeriodError, parse_period
 
 CONFIG_PATH = DATA_DIR / "points.toml"
 OPINION_SOURCES = {"records": "民情民意表中的条数", "reported": "活动所填“收集意见数”之和"}
 
 
-class PointsConfigError(ValueError):
+class PointsConfigError(ConfigError):
     """data/points.toml is wrong; the message is Chinese and names the file and the key."""
 
 
@@ -65,12 +62,7 @@ _TOP = {"activity_points", "repeat", "opinions", "suggestions", "target"}
 def load_points_config(path: str | Path | None = None) -> PointsConfig:
     """Read and validate the points configuration (default ``data/points.toml``)."""
     p = Path(path) if path else CONFIG_PATH
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise PointsConfigError(f"找不到积分配置文件 {p}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise PointsConfigError(f"积分配置文件 {p.name} 不是合法的 TOML：{exc}") from exc
+    raw = read_toml(p, "积分配置", PointsConfigError)
     return parse_points_config(raw, p.name)
 
 
@@ -192,7 +184,7 @@ _OPINION_COUNTS = f"""
 """
 _ANSWERED_COUNTS = f"""
     SELECT {_MONTH.format(col="answered_at")} AS month, town, count(*) AS n
-    FROM ({_SUGGESTIONS_WITH_TOWN})
+    FROM ({SUGGESTIONS_WITH_TOWN})
     WHERE answered_at >= $start AND answered_at < $end AND answer_class IN $classes AND town IS NOT NULL
     GROUP BY ALL
 """
@@ -217,8 +209,8 @@ def monthly_points(con: duckdb.DuckDBPyConnection, first, last=None,
     opinions, opinion_points, suggestions_answered, suggestion_points, points, target, ratio
     (points ÷ target). Rows of places that are not one of the 23 towns are left out."""
     cfg = config or load_points_config()
-    first = _as_month(first)
-    last = _as_month(last) if last is not None else first
+    first = as_month(first)
+    last = as_month(last) if last is not None else first
     months = _months(first, last)
     params = {"start": first.start, "end": last.end}
     cur = con.cursor()
@@ -266,7 +258,7 @@ def progress(con: duckdb.DuckDBPyConnection, month, config: PointsConfig | None 
     (target × months), ytd_ratio, plus the month's parts (activity_points, opinion_points,
     suggestion_points, activities, discounted, opinions, suggestions_answered)."""
     cfg = config or load_points_config()
-    month = _as_month(month)
+    month = as_month(month)
     rows = monthly_points(con, Period("month", month.year, 1), month, cfg)
     ytd = rows.groupby("town", sort=False).agg(ytd_points=("points", "sum"), ytd_target=("target", "sum"))
     now = rows[rows["month"] == month.code].set_index("town")
@@ -318,81 +310,8 @@ def rules_text(cfg: PointsConfig) -> list[str]:
     return lines
 
 
-# ───────────────────────────── command line ─────────────────────────────
-
-def _as_month(value) -> Period:
+def as_month(value) -> Period:
     p = value if isinstance(value, Period) else parse_period(str(value))
     if p.grain != "month":
         raise PeriodError(f"积分按月计算：请写成 2024-05 这样的月份，现在是“{p.code}”")
     return p
-
-
-def latest_month(con: duckdb.DuckDBPyConnection) -> Period | None:
-    """The latest month with any opinion, suggestion or activity."""
-    months = data_months(con)
-    return period_of(max(months), "month") if months else None
-
-
-def progress_json(table: pd.DataFrame) -> list[dict]:
-    out = []
-    for r in table.to_dict("records"):
-        out.append({"town": r["town"], "month": table.attrs.get("month"), "points": round(float(r["points"]), 2),
-                    "target": float(r["target"]), "ratio": round(float(r["ratio"]), 4),
-                    "ytd_points": round(float(r["ytd_points"]), 2), "ytd_target": float(r["ytd_target"]),
-                    "ytd_ratio": round(float(r["ytd_ratio"]), 4)})
-    return out
-
-
-def progress_text(table: pd.DataFrame) -> str:
-    month = parse_period(table.attrs["month"])
-    lines = [f"月度量化专项行动积分 · {month.label}（本月 / 年度累计，积分 ÷ 目标）"]
-    width = max(len(t) for t in table["town"])
-
-    def bar(r: float) -> str:
-        filled = int(round(min(r, 1.0) * 10))
-        return "█" * filled + "░" * (10 - filled)
-
-    for r in table.to_dict("records"):
-        lines.append(f"{r['town'].ljust(width, '　')}  {bar(r['ratio'])} {r['points']:6.1f}/{r['target']:g} "
-                     f"{r['ratio']:5.0%}   {bar(r['ytd_ratio'])} {r['ytd_points']:7.1f}/{r['ytd_target']:g} "
-                     f"{r['ytd_ratio']:5.0%}")
-    return "\n".join(lines)
-
-
-def _run_points(args: argparse.Namespace) -> int:
-    from analytics.store.db import StoreError, connect
-
-    try:
-        cfg = load_points_config()
-    except PointsConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    try:
-        con = connect(args.db, read_only=True)
-    except StoreError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    try:
-        try:
-            month = _as_month(args.month) if args.month else latest_month(con)
-        except PeriodError as exc:
-            print(exc, file=sys.stderr)
-            return 2
-        if month is None:
-            print("数据库里还没有民情民意、代表建议或履职活动数据。", file=sys.stderr)
-            return 1
-        table = progress(con, month, cfg)
-    finally:
-        con.close()
-    print(json.dumps(progress_json(table), ensure_ascii=False, indent=2) if args.json else progress_text(table))
-    return 0
-
-
-def cli_register(subparsers) -> None:
-    from analytics.__main__ import add_db_argument
-
-    p = subparsers.add_parser("points", help="月度量化专项行动积分：各镇街本月与年度累计的积分和目标完成进度")
-    p.add_argument("--month", metavar="2024-05", help="月份（默认：有数据的最近一个月）")
-    add_db_argument(p)
-    p.add_argument("--json", action="store_true", help="以 JSON 输出")
-    p.set_defaults(func=_run_points)

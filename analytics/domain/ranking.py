@@ -25,16 +25,13 @@ Nothing here caches; the page caches by ``store.data_version``.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import time
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.domain.indices import (INDEX_KEYS, IndexConfig, IndexConfigError, MEASURES, SCORE_COLUMNS,
+from analytics.domain.indices import (INDEX_KEYS, IndexConfig, MEASURES, SCORE_COLUMNS, 
                                beta_binomial_adjust, component_scores, compute_indices, gamma_poisson_adjust,
                                default_period, load_config)
 from analytics.domain.metrics import latest_period
@@ -371,98 +368,10 @@ def per_capita(con: duckdb.DuckDBPyConnection, period, config: IndexConfig | Non
 
 # ───────────────────────────── output ─────────────────────────────
 
-def _num(v, digits: int = 1):
-    return None if v is None or pd.isna(v) else round(float(v), digits)
-
-
-def _int(v):
-    return None if v is None or pd.isna(v) else int(v)
-
-
-def ranking_json(table: pd.DataFrame) -> list[dict]:
-    """As ``rank --json`` prints it: rank, rank_low, rank_high, unit_id, unit, composite,
-    change (places gained since the previous quarter), and the five index scores; scores to 0.1,
-    null when 样本不足 / not comparable."""
-    out = []
-    for r in table.to_dict("records"):
-        item = {"rank": _int(r["rank"]), "rank_low": _int(r["rank_low"]), "rank_high": _int(r["rank_high"]),
-                "unit_id": r["unit_id"], "unit": r["unit"], "composite": _num(r["composite"]),
-                "change": _int(r["change"])}
-        item.update({k: _num(r[k]) for k in INDEX_KEYS})
-        out.append(item)
-    return out
-
-
-def ranking_text(table: pd.DataFrame, cfg: IndexConfig) -> str:
-    heads = [cfg.indices[k].label.removesuffix("指数") for k in INDEX_KEYS]
-    lines = [f"镇街排名 · {parse_period(table.attrs['period']).label}（综合指数 0–100；"
-             f"排名区间为 {table.attrs['replicates']} 次自助重抽样的 5%–95% 分位；较上季度 = 名次变化）"]
-    width = max([len(str(u)) for u in table["unit"]] + [4])
-    lines.append("排名  区间        " + "镇街".ljust(width, "　") + "  综合   较上季度  " + "  ".join(f"{h:>4}" for h in heads))
-    for r in table.to_dict("records"):
-        rank = "  —" if pd.isna(r["rank"]) else f"{int(r['rank']):>3}"
-        rng = rank_range_text(r["rank_low"], r["rank_high"])
-        comp = "   —" if pd.isna(r["composite"]) else f"{r['composite']:5.1f}"
-        move = change_text(r["change"])
-        if not pd.isna(r["score_change"]):
-            move += f"({r['score_change']:+.1f})"
-        vals = ["   —" if pd.isna(r[k]) else f"{r[k]:6.1f}" for k in INDEX_KEYS]
-        lines.append(f"{rank}   {rng:<10}{str(r['unit']).ljust(width, '　')}  {comp}  {move:<10}"
-                     + "  ".join(vals) + ("  样本不足" if r["insufficient"] else ""))
-    return "\n".join(lines)
-
 
 def default_quarter(con: duckdb.DuckDBPyConnection) -> Period | None:
     """The latest quarter with any opinion, suggestion or activity."""
     return latest_period(con, "quarter")
-
-
-def _run_rank(args: argparse.Namespace) -> int:
-    from analytics.store.db import StoreError, connect
-
-    try:
-        cfg = load_config()
-    except IndexConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    try:
-        con = connect(args.db, read_only=True)
-    except StoreError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    try:
-        try:
-            period = as_quarter(args.quarter) if args.quarter else default_quarter(con)
-        except PeriodError as exc:
-            print(exc, file=sys.stderr)
-            return 2
-        if period is None:
-            print("数据库里还没有民情民意、代表建议或履职活动数据。", file=sys.stderr)
-            return 1
-        table = ranking(con, period, cfg)
-    finally:
-        con.close()
-    if args.json:
-        print(json.dumps(ranking_json(table), ensure_ascii=False, indent=2))
-    else:
-        print(ranking_text(table, cfg))
-    return 0
-
-
-def add_quarter_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quarter", metavar="2024Q2", help="季度（默认：有数据的最近一个季度）")
-
-
-def cli_register(subparsers) -> None:
-    from analytics.__main__ import add_db_argument
-
-    p = subparsers.add_parser("rank", help="镇街季度排名：综合与五个指数、排名区间、较上季度变化")
-    add_quarter_argument(p)
-    add_db_argument(p)
-    p.add_argument("--json", action="store_true",
-                   help="以 JSON 输出：rank、rank_low、rank_high、unit_id、unit、composite、change（名次变化，"
-                        "正数为上升）及五个指数得分")
-    p.set_defaults(func=_run_rank)
 
 
 def warm_ahead(con: duckdb.DuckDBPyConnection) -> None:

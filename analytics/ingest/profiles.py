@@ -18,7 +18,6 @@ Nothing here imports streamlit; ``pages/data.py`` lays these out.
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import difflib
 import hashlib
@@ -26,18 +25,19 @@ import json
 import os
 import re
 import sys
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 import pandas as pd
 
+from analytics.core.config import ConfigError, read_toml
 from analytics.core.paths import ROOT
-from analytics.core.contract import KINDS, Contract, load_contract, norm_header
+from analytics.core.contract import Contract, KINDS, load_contract, norm_header
 from analytics.ingest.cells import (WS, as_text, clean_value, column_letter, detect_header, first_text, header_score,
                                    shown_text, to_int)
 from analytics.ingest.readers import ReadLimits
+from analytics.store.db import login_name
 
 LIMITS_PATH = ROOT / "data" / "limits.toml"
 LIMITS_ENV = "COCKPIT_LIMITS"
@@ -48,7 +48,7 @@ class AdminError(ValueError):
     """A refused request (undo out of order, a profile that misses a required field…); Chinese."""
 
 
-class LimitsError(ValueError):
+class LimitsError(ConfigError):
     """The limits file is wrong; the message is Chinese and names the file and the setting."""
 
 
@@ -127,10 +127,7 @@ def load_limits(path: str | os.PathLike | None = None) -> Limits:
     key = (str(p), st.st_mtime_ns, st.st_size)
     hit = _LIMITS_CACHE.get(key)
     if hit is None:
-        try:
-            raw = tomllib.loads(p.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise LimitsError(f"导入限制文件 {p.name} 不是合法的 TOML：{exc}") from exc
+        raw = read_toml(p, "导入限制", LimitsError)
         source = p.name if p == LIMITS_PATH else str(p)
         hit = _LIMITS_CACHE[key] = parse_limits(raw, "data/limits.toml" if p == LIMITS_PATH else source)
     return hit
@@ -685,7 +682,7 @@ def batches_for_display(df: pd.DataFrame) -> pd.DataFrame:
 REJECT_COLUMNS = ["文件", "工作表", "行号", "列", "原因", "原始内容"]
 
 
-def _raw_text_values(raw: str | dict | None, masked_headers: set[str]) -> dict[str, str]:
+def raw_text_values(raw: str | dict | None, masked_headers: set[str]) -> dict[str, str]:
     """A rejected row's cells {表头: 值} as they may be shown: citizens' names masked (``mask_name``)
     and phone, ID, bank card, e-mail and plate numbers in every cell masked (``mask_text``) — the
     row was rejected before the import masked it. Empty cells are left out."""
@@ -709,15 +706,15 @@ def _raw_text_values(raw: str | dict | None, masked_headers: set[str]) -> dict[s
 
 
 def _raw_text(raw: str | dict | None, masked_headers: set[str]) -> str:
-    """The rejected row's values as "表头=值；…", personal data masked (``_raw_text_values``)."""
-    return "；".join(f"{h}={v}" for h, v in _raw_text_values(raw, masked_headers).items())
+    """The rejected row's values as "表头=值；…", personal data masked (``raw_text_values``)."""
+    return "；".join(f"{h}={v}" for h, v in raw_text_values(raw, masked_headers).items())
 
 
 # Columns holding the names of private persons: shown masked wherever a rejected row is shown.
 NAME_FIELDS = {("opinions", "submitter")}
 
 
-def _masked_headers(sheets: list[dict]) -> dict[str | None, set[str]]:
+def masked_headers_of(sheets: list[dict]) -> dict[str | None, set[str]]:
     out: dict[str | None, set[str]] = {}
     for s in sheets or []:
         out[s.get("sheet")] = {c["header"] for c in s.get("columns", [])
@@ -729,7 +726,7 @@ def rejects_frame(reports) -> pd.DataFrame:
     """The rejected rows of fresh reports (``ingest.FileReport``): file, sheet, row, column, reason."""
     rows = []
     for r in reports:
-        masked = _masked_headers(r.sheets)
+        masked = masked_headers_of(r.sheets)
         name = Path(r.file).name
         for x in r.rejects:
             rows.append([name, x.sheet or "—", x.row_no, x.column or "—", x.reason,
@@ -751,7 +748,7 @@ def batch_rejects(con, batch_ids: Iterable[int]) -> pd.DataFrame:
             WHERE list_contains(?, batch_id) ORDER BY batch_id, sheet NULLS FIRST, row_no""", [ids]).fetchall()
     finally:
         cur.close()
-    masked = {b: _masked_headers(s) for b, s in sheets.items()}
+    masked = {b: masked_headers_of(s) for b, s in sheets.items()}
     out = [[f, s or "—", n, c or "—", reason, _raw_text(raw, masked.get(b, {}).get(s, set()))]
            for b, f, s, n, c, reason, raw in rows]
     return pd.DataFrame(out, columns=REJECT_COLUMNS)
@@ -819,7 +816,7 @@ def undo_batch(con, batch_id: int, user: str | None = None, progress: Callable |
         file_name = _check_undoable(cur, batch_id)
         removed, restored = _undo_rows(cur, contract, batch_id)
         cur.execute("UPDATE import_batches SET undone_at = ?, undone_by = ? WHERE batch_id = ?",
-                    [dt.datetime.now().replace(microsecond=0), user or _user(), batch_id])
+                    [dt.datetime.now().replace(microsecond=0), user or login_name(), batch_id])
         report = UndoReport(batch_id, file_name, removed, restored)
         if removed.get("opinions") or restored.get("opinions"):
             from analytics.domain.hotwords import segment_pending
@@ -880,12 +877,6 @@ def _undo_rows(cur, contract: Contract, batch_id: int) -> tuple[dict[str, int], 
     return removed, restored
 
 
-def _user() -> str:
-    from analytics.store.db import _user as store_user
-
-    return store_user()
-
-
 def undo_batch_at(db, batch_id: int, user: str | None = None, wait: float | None = None,
                   progress: Callable | None = None, role: str | None = None) -> UndoReport:
     """``undo_batch`` on a store others read: in a copy swapped in whole (``store.snapshot``), with
@@ -897,7 +888,7 @@ def undo_batch_at(db, batch_id: int, user: str | None = None, wait: float | None
         wait = load_limits().import_wait_s
     with snapshot(db, wait=wait, what=f"撤销批次 {batch_id}", user=user) as snap:
         report = undo_batch(snap.con, batch_id, user, progress)
-        audit.record(snap.con, "undo", user or _user(), role=role, target=f"批次 {batch_id}（{report.file_name}）",
+        audit.record(snap.con, "undo", user or login_name(), role=role, target=f"批次 {batch_id}（{report.file_name}）",
                      detail={"batch_id": batch_id, "removed": report.removed, "restored": report.restored})
         from analytics.domain import ahead
 
@@ -905,103 +896,3 @@ def undo_batch_at(db, batch_id: int, user: str | None = None, wait: float | None
     if isinstance(warmed, str):
         print(warmed, file=sys.stderr)
     return report
-
-
-# ───────────────────────────── command line ─────────────────────────────
-
-def _batches_cli(args: argparse.Namespace) -> int:
-    from analytics.store.db import StoreError, reading
-
-    try:
-        with reading(args.db) as con:
-            df = list_batches(con, limit=args.limit)
-    except StoreError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    if args.json:
-        recs = []
-        for r in df.itertuples():
-            recs.append({"batch_id": int(r.batch_id), "file": r.file_name, "sha256": r.sha256,
-                         "imported_at": r.imported_at.isoformat(sep=" "), "imported_by": r.imported_by,
-                         "kinds": r.kinds, "rows_read": int(r.rows_read), "imported": int(r.imported),
-                         "updated": int(r.updated), "unchanged": int(r.unchanged), "rejected": int(r.rejected),
-                         "skipped": int(r.skipped), "profile": r.profile if isinstance(r.profile, str) else None,
-                         "undone_at": r.undone_at.isoformat(sep=" ") if pd.notna(r.undone_at) else None,
-                         "undone_by": r.undone_by if isinstance(r.undone_by, str) else None})
-        print(json.dumps({"batches": recs}, ensure_ascii=False, indent=1))
-        return 0
-    if df.empty:
-        print("还没有任何导入批次。")
-        return 0
-    for r in df.itertuples():
-        print(f"批次 {r.batch_id:>4}  {r.imported_at:%Y-%m-%d %H:%M}  {r.imported_by or UNKNOWN:<8} {r.file_name}"
-              f"（{r.kinds}）读取 {r.rows_read}：新增 {r.imported}、更新 {r.updated}、不变 {r.unchanged}、"
-              f"拒收 {r.rejected}  sha256 {r.sha256[:12]}…  {r.status}")
-    return 0
-
-
-def _undo_cli(args: argparse.Namespace) -> int:
-    from analytics.store.db import StoreError
-
-    try:
-        report = undo_batch_at(args.db, args.batch_id, user=args.user, wait=args.wait)
-    except (AdminError, StoreError, LimitsError) as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    print(report.summary())
-    return 0
-
-
-def _profiles_cli(args: argparse.Namespace) -> int:
-    from analytics.store.db import StoreError, reading, writing
-
-    try:
-        if args.delete:
-            with writing(args.db, what=f"删除映射方案 {args.delete}") as con:
-                delete_profile(con, args.delete)
-            print(f"已删除映射方案“{args.delete}”。")
-            return 0
-        with reading(args.db) as con:
-            profiles = load_profiles(con)
-    except (AdminError, StoreError) as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps([{"name": p.name, "kind": p.kind, "signature": p.signature, "headers": list(p.headers),
-                           "mapping": p.mapping, "fixed": p.fixed, "created_by": p.created_by,
-                           "created_at": p.created_at.isoformat(sep=" ") if p.created_at else None}
-                          for p in profiles], ensure_ascii=False, indent=1))
-        return 0
-    if not profiles:
-        print("还没有保存任何映射方案（在“数据管理”页导入无法识别的文件时可以建立）。")
-    for r in profiles_frame(profiles).itertuples():
-        print(f"{r.方案}（{r.数据类别}）：{r.列对应}；固定值：{r.固定值}")
-    return 0
-
-
-def cli_register(sub) -> None:
-    """``batches``, ``undo`` and ``profiles`` (registered by ``analytics.ingest.importer``'s cli_register)."""
-    from analytics.__main__ import add_db_argument
-
-    p = sub.add_parser("batches", help="列出导入批次（文件、sha256、时间、操作人、行数、是否已撤销）",
-                       description="列出全部导入批次，最新的在前。")
-    p.add_argument("--json", action="store_true", help="以 JSON 输出")
-    p.add_argument("--limit", type=int, help="只列出最新的 N 个批次")
-    add_db_argument(p)
-    p.set_defaults(func=_batches_cli)
-
-    p = sub.add_parser("undo", help="撤销一个导入批次",
-                       description="撤销一个导入批次：它新增的行被删除，它改动的行恢复为导入前的样子；批次留在历史中并标为已撤销。"
-                                   "若之后的批次又改动了同样的行，须先撤销那些较晚的批次（从最新的开始）。")
-    p.add_argument("batch_id", type=int, metavar="BATCH_ID", help="批次号（见 batches 命令）")
-    p.add_argument("--user", help="记入历史的操作人（默认：当前登录名）")
-    p.add_argument("--wait", type=float, help="另一个导入正在进行时最多等待的秒数（默认见 data/limits.toml）")
-    add_db_argument(p)
-    p.set_defaults(func=_undo_cli)
-
-    p = sub.add_parser("profiles", help="列出或删除列映射方案",
-                       description="列出保存的列映射方案（其它系统导出文件的列与字段的对应）；--delete NAME 删除一个。")
-    p.add_argument("--delete", metavar="NAME", help="删除这个映射方案")
-    p.add_argument("--json", action="store_true", help="以 JSON 输出")
-    add_db_argument(p)
-    p.set_defaults(func=_profiles_cli)

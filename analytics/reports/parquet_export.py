@@ -16,10 +16,10 @@ from datetime import datetime
 from pathlib import Path
 
 from analytics.core.privacy import mask_name
-from analytics.ingest.profiles import _masked_headers, _raw_text_values
+from analytics.ingest.profiles import masked_headers_of, raw_text_values
 from analytics.store import audit
 from analytics.store.dataset import FORMAT_VERSION, MARKER, is_dataset, quote_ident, scan_sql, sql_literal
-from analytics.store.db import SCHEMA_VERSION, StoreError, _user, connect, data_version, default_db_path
+from analytics.store.db import SCHEMA_VERSION, StoreError, login_name, connect, data_version, default_db_path
 
 # Large tables and their Hive partition keys: key -> SQL expression over the table (alias t).
 # A key that is also a column of the table (town) is not repeated inside the files: the directory
@@ -76,13 +76,13 @@ def _register_masks(con) -> None:
     from duckdb.sqltypes import BIGINT, VARCHAR
 
 
-    sheets = {b: _masked_headers(json.loads(s or "[]"))
+    sheets = {b: masked_headers_of(json.loads(s or "[]"))
               for b, s in con.execute("SELECT batch_id, sheets FROM import_batches").fetchall()}
 
     def reject(batch_id, sheet, raw):
         if raw is None:
             return None
-        values = _raw_text_values(raw, sheets.get(batch_id, {}).get(sheet, set()))
+        values = raw_text_values(raw, sheets.get(batch_id, {}).get(sheet, set()))
         return json.dumps(values, ensure_ascii=False)
 
     def row(kind, old):
@@ -186,7 +186,7 @@ def export_parquet(db: str | os.PathLike | None, out: str | os.PathLike, progres
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp.rename(out)
-    audit.record_at(src, "export", user or _user(), role=role, target=str(out),
+    audit.record_at(src, "export", user or login_name(), role=role, target=str(out),
                     detail={"what": "Parquet 数据集（提交人姓名已脱敏）",
                             "rows": {t: e["rows"] for t, e in tables.items() if t != "audit_log"}})
     return marker

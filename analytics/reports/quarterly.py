@@ -13,10 +13,8 @@ formula (starting with = + - @) are prefixed with an apostrophe.
 """
 from __future__ import annotations
 
-import argparse
 import glob
 import io
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,9 +25,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.domain import points as points_mod
-from analytics.domain import ranking as rk
-from analytics.domain.indices import INDEX_KEYS, MEASURES, IndexConfig, IndexConfigError, load_config
+from analytics.domain import points as points_mod, ranking as rk
+from analytics.domain.indices import INDEX_KEYS, IndexConfig, MEASURES, load_config
 from analytics.core.periods import Period, PeriodError
 from analytics.core.safe_export import safe_cell  # noqa: F401 (report.safe_cell: the one shared rule)
 
@@ -726,34 +723,3 @@ def write_report(con: duckdb.DuckDBPyConnection, out_dir, period=None) -> dict:
     t3 = time.perf_counter()
     return {"period": data.period.code, "docx": docx_path, "xlsx": xlsx_path,
             "seconds": {"gather": t1 - t0, **data.seconds, "docx": t2 - t1, "xlsx": t3 - t2, "total": t3 - t0}}
-
-
-def _run_report(args: argparse.Namespace) -> int:
-    from analytics.store.db import StoreError, connect
-
-    try:
-        con = connect(args.db, read_only=True)
-    except StoreError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    try:
-        result = write_report(con, args.out, args.quarter)
-    except (PeriodError, IndexConfigError, points_mod.PointsConfigError) as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    finally:
-        con.close()
-    s = result["seconds"]
-    print(f"已生成 {result['period']} 季度晾晒专报：\n  {result['docx']}\n  {result['xlsx']}\n"
-          f"用时 {s['total']:.1f} 秒（取数 {s['gather']:.1f}，Word {s['docx']:.1f}，Excel {s['xlsx']:.1f}）")
-    return 0
-
-
-def cli_register(subparsers) -> None:
-    from analytics.__main__ import add_db_argument
-
-    p = subparsers.add_parser("report", help="生成季度晾晒专报（.docx）及其表格（.xlsx）")
-    rk.add_quarter_argument(p)
-    p.add_argument("--out", required=True, metavar="DIR", help="输出目录（不存在时创建）")
-    add_db_argument(p)
-    p.set_defaults(func=_run_report)

@@ -36,7 +36,7 @@ from typing import Iterator
 import duckdb
 from analytics.store.dataset import ReadOnlyStoreError, open_dataset, read_only_message
 from analytics.store.schema import (  # noqa: F401  the store's schema, re-exported for callers of db
-    DATA_TABLES, DEFAULT_DB, ENV_VAR, MIGRATIONS, SCHEMA_VERSION, _DATA_TABLES, StoreError, data_version,
+    DATA_TABLES, DEFAULT_DB, ENV_VAR, MIGRATIONS, SCHEMA_VERSION, DATA_TABLE_SPECS, StoreError, data_version,
     default_db_path, migrate, schema_version, table_counts)
 
 try:  # POSIX; on Windows only the in-process locks apply (one app process per store there)
@@ -146,7 +146,7 @@ def _busy(db: Path, waited: float | None) -> StoreBusy:
                      "请稍后再试（本次操作没有改动任何数据）。")
 
 
-def _user() -> str:
+def login_name() -> str:
     try:
         return getpass.getuser()
     except Exception:  # no login name in some containers
@@ -190,7 +190,7 @@ def writer_lock(db: str | os.PathLike | None = None, timeout: float | None = Non
                     time.sleep(0.1)
             fh.seek(0)
             fh.truncate()
-            fh.write(json.dumps({"pid": os.getpid(), "user": user or _user(), "what": what,
+            fh.write(json.dumps({"pid": os.getpid(), "user": user or login_name(), "what": what,
                                  "since": dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")}, ensure_ascii=False))
             fh.flush()
         held[key] = 1

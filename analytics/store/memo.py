@@ -69,7 +69,7 @@ def remember(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:
     Callers must treat the result as read-only (it is shared)."""
     state = store_state(con)
     if state is None:
-        local = getattr(_capture, "values", None)
+        local = getattr(capture_state, "values", None)
         if local is not None:  # under capture(): a writer's results are kept for the capture's length
             if (name, key) not in local:
                 local[(name, key)] = _stored_or_computed(con, name, key, compute)
@@ -103,7 +103,7 @@ def remember(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:
 # result. For these names a miss here first looks in the store's ``derived`` table (rows the importer
 # wrote for the data as it is now), and under ``capture()`` what is computed is collected for it.
 PERSISTED: dict[str, tuple[Callable[[object], bytes], Callable[[bytes], object]]] = {}
-_capture = threading.local()
+capture_state = threading.local()
 
 
 def persist(name: str, encode: Callable[[object], bytes], decode: Callable[[bytes], object]) -> None:
@@ -129,15 +129,15 @@ class capture:
 
     def __enter__(self) -> list[tuple[str, str, bytes]]:
         self.got: list[tuple[str, str, bytes]] = []
-        _capture.got = self.got
+        capture_state.got = self.got
         # A writer's connection has no state to key by: inside the capture its results are kept here
         # (the warmers ask for the same day counts and cells several times).
-        _capture.values = {}
+        capture_state.values = {}
         return self.got
 
     def __exit__(self, *exc) -> None:
-        _capture.got = None
-        _capture.values = None
+        capture_state.got = None
+        capture_state.values = None
 
 
 def _stored_or_computed(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:
@@ -159,7 +159,7 @@ def _stored_or_computed(con, name: str, key: Hashable, compute: Callable[[], T])
 def _captured(name: str, key: Hashable, value) -> None:
     """Under ``capture()``, collect a PERSISTED result (computed now, or kept from before in this
     process — the store may not have it yet)."""
-    got = getattr(_capture, "got", None)
+    got = getattr(capture_state, "got", None)
     if got is not None and name in PERSISTED:
         try:
             payload = PERSISTED[name][0](value)
@@ -173,7 +173,7 @@ def put(con, name: str, key: Hashable, value) -> bool:
     results in one pass). False when ``con`` has no state to key by (nothing kept)."""
     state = store_state(con)
     if state is None:
-        local = getattr(_capture, "values", None)
+        local = getattr(capture_state, "values", None)
         if local is None:
             return False
         local[(name, key)] = value  # under capture(): kept for the capture's length, as remember does

@@ -15,7 +15,7 @@ ENV_VAR = "COCKPIT_DB"
 # Tables holding the five kinds of export, keyed by the export's own id.
 # Every data table also carries batch_id (the import batch that last wrote the row) and row_hash
 # (a digest of the stored values: equal hash = unchanged row on re-import).
-_DATA_TABLES = {
+DATA_TABLE_SPECS = {
     "units": """
         unit_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, level VARCHAR NOT NULL,
         parent VARCHAR, population BIGINT""",
@@ -58,7 +58,7 @@ MIGRATIONS: dict[int, list[str]] = {
             action VARCHAR NOT NULL, old_row JSON)""",
         *[
             f"CREATE TABLE IF NOT EXISTS {name} ({cols},\n batch_id BIGINT, row_hash VARCHAR)"
-            for name, cols in _DATA_TABLES.items()
+            for name, cols in DATA_TABLE_SPECS.items()
         ],
     ],
     # Hot words (analytics/domain/hotwords.py, docs/hotwords.md): dictionary versions, per-opinion word
@@ -178,10 +178,10 @@ def data_version(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    return {name: con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in _DATA_TABLES}
+    return {name: con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in DATA_TABLE_SPECS}
 
 
-DATA_TABLES = tuple(_DATA_TABLES)
+DATA_TABLES = tuple(DATA_TABLE_SPECS)
 
 def has_data(con: duckdb.DuckDBPyConnection) -> bool:
     """Any row in any of the five data tables."""

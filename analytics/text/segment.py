@@ -493,19 +493,19 @@ class TextCounter:
     def count(self, texts: list[str]) -> Counts:
         return self.submit(texts).result()
 
-    def submit(self, texts: list[str]) -> "_Counted":
+    def submit(self, texts: list[str]) -> "Counted":
         """Start counting (in the workers, if any) and return at once; ``.result()`` waits. With
         workers, the caller can store one batch while the next is being cut."""
         seg_texts = (self.userdict_text, self.stopwords_text)
         if self._pool is None:
-            return _Counted(done=get_segmenter(*seg_texts).count_arrays(texts))
+            return Counted(done=get_segmenter(*seg_texts).count_arrays(texts))
         if self._thread_mode:
-            return _Counted(futures=[self._pool.submit(lambda: get_segmenter(*seg_texts).count_arrays(texts))])
+            return Counted(futures=[self._pool.submit(lambda: get_segmenter(*seg_texts).count_arrays(texts))])
         chunks = [texts[i:i + POOL_CHUNK] for i in range(0, len(texts), POOL_CHUNK)]
-        return _Counted(futures=[self._pool.submit(_worker_count, c) for c in chunks])
+        return Counted(futures=[self._pool.submit(_worker_count, c) for c in chunks])
 
 
-class _Counted:
+class Counted:
     def __init__(self, done=None, futures=None):
         self._done, self._futures = done, futures
 

@@ -1,0 +1,47 @@
+"""The one reader of the configuration files in ``data/`` (TOML).
+
+Every file a clerk edits is read here, and every mistake in one is a :class:`ConfigError` (each
+file's own error class derives from it) whose message names the file and, where it can, the line
+and column or the key — in Chinese, since the clerk reads it.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message says which file and where."""
+
+
+_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
+
+
+def toml_problem(exc: tomllib.TOMLDecodeError) -> str:
+    """tomllib's English message with its position in Chinese: "…（第 3 行第 5 列）"."""
+    text = str(exc)
+    if m := _WHERE.search(text):
+        return f"{text[:m.start()]}（第 {m.group(1)} 行第 {m.group(2)} 列）"
+    if m := _AT_END.search(text):
+        return f"{text[:m.start()]}（在文件末尾）"
+    return text
+
+
+def read_toml(path: str | Path, what: str, error: type[Exception] = ConfigError) -> dict:
+    """The parsed file at ``path``; ``what`` names it for the clerk ("指标配置"). A missing, unreadable,
+    non-UTF-8 or malformed file raises ``error`` saying which and where."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"找不到{what}文件 {p}") from None
+    except UnicodeDecodeError:
+        raise error(f"{what}文件 {p.name} 不是 UTF-8 编码的文本，请用 UTF-8 保存后重试") from None
+    except OSError as exc:
+        raise error(f"{what}文件 {p} 无法读取：{exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{what}文件 {p.name} 不是合法的 TOML：{toml_problem(exc)}") from None
