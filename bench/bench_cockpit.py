@@ -31,7 +31,7 @@ def time_view(url_path: str | None = None, query: dict | None = None, runs: int 
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     if url_path:
-        at._page_hash = calc_hash(url_path)  # what a browser requests for /<url_path> (tests/test_app.py)
+        at._page_hash = calc_hash(url_path)  # what a browser requests for /<url_path> (tests/pages/test_app.py)
     for k, v in (query or {}).items():
         at.query_params[k] = v
     t0 = time.perf_counter()

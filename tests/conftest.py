@@ -1,9 +1,9 @@
-"""Stores shared by the app tests (tests/test_app.py, tests/test_cockpit.py), and the real server
-and browser shared by the browser tests (tests/test_browser.py, tests/test_browser_auth.py).
+"""Stores shared by the app tests (tests/pages/test_app.py, tests/domain/test_cockpit.py), and the real server
+and browser shared by the browser tests (tests/pages/test_browser.py, tests/pages/test_browser_auth.py).
 
 ``demo_db``: a small demo store, generated and imported by the real first-start bootstrap once per
 session. ``tiny_db``: tests/data/metrics_store.sql, whose figures are computed by hand in
-tests/test_metrics.py. ``app_server``: starts `streamlit run` on a free port (bench/browser.py's
+tests/domain/test_metrics.py. ``app_server``: starts `streamlit run` on a free port (bench/browser.py's
 AppServer, the same one the benchmarks use); ``browser``: headless Chromium.
 """
 from __future__ import annotations

@@ -1,5 +1,5 @@
 -- Two towns, three representatives each, no stations: a store where the index scores can be
--- written down by hand (tests/test_cockpit.py). Only the 活跃指数 has data in both quarters:
+-- written down by hand (tests/domain/test_cockpit.py). Only the 活跃指数 has data in both quarters:
 -- activities (with headcount) and opinions per representative. 瓜沥镇 T1 leads every one of the
 -- three in 2024Q1 (4 activities, 12 人次, 4 opinions vs 2, 6, 2) and trails every one in 2024Q2
 -- (the reverse). Two sufficient peers score 25 and 75 (Hazen), so T1's 活跃指数 goes 75 -> 25.

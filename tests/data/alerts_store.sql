@@ -1,4 +1,4 @@
--- A store small enough to count the cockpit's overdue alerts by hand (tests/test_cockpit.py).
+-- A store small enough to count the cockpit's overdue alerts by hand (tests/domain/test_cockpit.py).
 -- on_time_days = 15 (data/indices.toml). The opinions' as-of time is the latest submitted/closed/
 -- assigned time: O07, 2024-07-10 12:00. The suggestions' as-of date is the latest 提出/交办/答复/
 -- 二次答复 date: G05's 二次答复, 2024-07-05 (答复期限 are plans, not records: G03's 07-20 is not it).

@@ -1,4 +1,4 @@
--- A store small enough to count every representative's duties and points by hand (tests/test_duty.py).
+-- A store small enough to count every representative's duties and points by hand (tests/domain/test_duty.py).
 -- Year 2024; the data's latest date is O6, 2024-12-31 (so the whole year is counted).
 
 INSERT INTO reps (rep_id, name, rep_level, town, station, sector) VALUES

@@ -1,4 +1,4 @@
--- A store small enough to compute the headline figures by hand (tests/test_metrics.py, tests/test_app.py).
+-- A store small enough to compute the headline figures by hand (tests/domain/test_metrics.py, tests/pages/test_app.py).
 -- Loaded into a fresh store created by analytics.store.connect; only the columns the figures read.
 -- Periods used by the tests: 2024Q2 (2024-04-01 <= t < 2024-07-01) and the one before it, 2024Q1.
 

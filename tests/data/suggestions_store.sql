@@ -1,4 +1,4 @@
--- A store small enough to follow every suggestion by hand (tests/test_suggestions.py).
+-- A store small enough to follow every suggestion by hand (tests/domain/test_suggestions.py).
 -- Session 十八届四次 (2024): G01–G12; session 十八届三次 (2023): G00. The suggestions' latest date
 -- is G10's 提出时间 2024-12-20 ("now" for overdue items); an opinion of 2024-12-31 must not move it.
 

@@ -1,0 +1,121 @@
+"""Re-importing a file whose very bytes are already in the store: the importer recognises it by its
+sha256 and records every row unchanged without reading it again — but only while that is certain
+(issue 9: a re-import of unchanged exports must cost a small part of the first import)."""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from analytics.ingest import importer as ingest
+from analytics.ingest.importer import ingest_files
+from analytics.store.db import connect
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "ingest"
+
+
+@pytest.fixture
+def con(tmp_path):
+    c = connect(tmp_path / "s.duckdb")
+    yield c
+    c.close()
+
+
+def _forbid_reading(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the file was read again")
+    monkeypatch.setattr(ingest, "_parse", refuse)
+
+
+def _one(con, path):
+    (r,) = ingest_files(con, [path])
+    assert r.error is None, r.error
+    return r
+
+
+def test_the_same_bytes_again_are_all_unchanged_without_reading(con, tmp_path, monkeypatch):
+    f = tmp_path / "bad_rows.csv"
+    shutil.copy(DATA / "bad_rows.csv", f)
+    first = _one(con, f)
+    assert first.imported and first.rejected
+    _forbid_reading(monkeypatch)
+    again = _one(con, f)
+    assert (again.rows_read, again.imported, again.updated, again.rejected) == (first.rows_read, 0, 0, first.rejected)
+    assert again.unchanged == first.imported + first.updated
+    assert again.batch_id != first.batch_id and again.sha256 == first.sha256
+    # the rejected rows are listed again for the new batch, with the same rows and reasons
+    rej = "SELECT row_no, column_name, reason FROM rejected_rows WHERE batch_id = ? ORDER BY ALL"
+    assert con.execute(rej, [again.batch_id]).fetchall() == con.execute(rej, [first.batch_id]).fetchall()
+    n, unchanged = con.execute("SELECT count(*), sum(unchanged) FROM import_batches").fetchone()
+    assert (n, unchanged) == (2, again.unchanged)
+    # and once more, from the same earliest batch
+    assert _one(con, f).unchanged == again.unchanged
+
+
+def test_a_row_changed_since_by_another_file_means_reading_again(con, tmp_path, monkeypatch):
+    a = tmp_path / "a.csv"
+    b = tmp_path / "b.csv"
+    head = "编号,提交时间,来源渠道,镇街,内容,状态\n"
+    a.write_text(head + "X1,2024-01-06 09:00,民声e,瓜沥镇,原来的内容,已受理\n"
+                        "X2,2024-01-07 09:00,民声e,瓜沥镇,另一条,已受理\n", encoding="utf-8")
+    b.write_text(head + "X1,2024-01-06 09:00,民声e,瓜沥镇,原来的内容,已办结\n", encoding="utf-8")
+    status = "SELECT status FROM opinions WHERE opinion_id = 'X1'"
+    _one(con, a)
+    before = con.execute(status).fetchone()[0]
+    assert _one(con, b).updated == 1
+    again = _one(con, a)  # X1 goes back to a's status: an update, found only by reading
+    assert (again.updated, again.unchanged) == (1, 1)
+    assert con.execute(status).fetchone()[0] == before
+    _forbid_reading(monkeypatch)  # now a's rows are all as a left them: no need to read
+    assert _one(con, a).unchanged == 2
+
+
+def test_an_undone_batch_or_a_newer_contract_means_reading_again(con, tmp_path, monkeypatch):
+    f = tmp_path / "a.csv"
+    f.write_text("编号,提交时间,来源渠道,镇街,内容,状态\nY1,2024-01-06 09:00,民声e,瓜沥镇,内容,已受理\n",
+                 encoding="utf-8")
+    first = _one(con, f)
+    # the data contract edited after the import: the same bytes might be read differently now
+    contract = tmp_path / "contract.toml"
+    shutil.copy(ingest.CONTRACT_PATH, contract)
+    later = time.time() + 5
+    os.utime(contract, (later, later))
+    monkeypatch.setattr(ingest, "CONTRACT_PATH", contract)
+    calls = []
+    real = ingest._parse
+    monkeypatch.setattr(ingest, "_parse", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert _one(con, f).unchanged == 1 and calls == [1]
+    monkeypatch.setattr(ingest, "CONTRACT_PATH", DATA.parent.parent.parent / "data" / "contract.toml")
+    # every batch of these bytes undone: read again (and the row is new again)
+    con.execute("UPDATE import_batches SET undone_at = now()")
+    con.execute("DELETE FROM opinions")
+    calls.clear()
+    assert _one(con, f).imported == 1 and calls == [1]
+    assert first.sha256
+
+
+def test_the_live_store_records_an_unchanged_file_without_copying_the_store(tmp_path, monkeypatch):
+    from analytics.store import db as store
+    from analytics.ingest.importer import import_files
+
+    db = tmp_path / "live.duckdb"
+    f = tmp_path / "bad_rows.csv"
+    shutil.copy(DATA / "bad_rows.csv", f)
+    (first,) = import_files(db, [f])
+    assert first.imported
+
+    def no_copy(*args, **kwargs):
+        raise AssertionError("the store was copied for an unchanged file")
+    monkeypatch.setattr(store, "snapshot", no_copy)
+    _forbid_reading(monkeypatch)
+    (again,) = import_files(db, [f])
+    assert (again.imported, again.unchanged, again.rejected) == (0, first.imported, first.rejected)
+    con = connect(db, read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM import_batches").fetchone()[0] == 2
+        assert con.execute("SELECT count(*) FROM audit_log WHERE action = 'import'").fetchone()[0] == 2
+    finally:
+        con.close()
