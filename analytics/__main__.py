@@ -12,6 +12,8 @@ import importlib
 import sys
 
 from analytics.cli.common import CommandError
+from analytics.core.config import ConfigError
+from analytics.core.periods import PeriodError
 
 # Modules that contribute a command, in the order ``--help`` lists them.
 COMMAND_MODULES = (
@@ -65,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as exc:
         print(exc, file=sys.stderr)
         return exc.code
+    except (ConfigError, PeriodError) as exc:  # a configuration file or a --period/--quarter/--month that is wrong
+        print(exc, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -47,6 +47,9 @@ def records(df: pd.DataFrame | None) -> list[dict]:
     return [{k: jsonable(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
 
 
+NO_DATA = "数据库里还没有民情民意、代表建议或履职活动数据。"  # exit 1: a store without the data asked for
+
+
 class CommandError(Exception):
     """A command cannot go on: ``python -m analytics`` prints the message (no traceback) and exits
     with ``code`` — 2 for a wrong argument, a missing or unreadable store or configuration, 1 for a

@@ -2,18 +2,15 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
 import pandas as pd
 
-from analytics.cli.common import add_db_argument, open_store
+from analytics.cli.common import CommandError, NO_DATA, add_db_argument, open_store, print_json
 from analytics.core.labels import LEVEL_LABELS
-from analytics.core.periods import Period, PeriodError, parse_period
+from analytics.core.periods import Period, parse_period
 from analytics.domain.indices import (
     INDEX_KEYS,
     IndexConfig,
-    IndexConfigError,
     SCORE_COLUMNS,
     compute_indices,
     default_period,
@@ -50,26 +47,17 @@ def indices_text(scores: pd.DataFrame, period: Period, level: str, cfg: IndexCon
 
 
 def _run_indices(args: argparse.Namespace) -> int:
-    try:
-        cfg = load_config()
-    except IndexConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    cfg = load_config()
     with open_store(args.db) as con:
         if args.period:
-            try:
-                period = parse_period(args.period)
-            except PeriodError as exc:
-                print(exc, file=sys.stderr)
-                return 2
+            period = parse_period(args.period)
         else:
             period = default_period(con)
             if period is None:
-                print("数据库里还没有民情民意、代表建议或履职活动数据。", file=sys.stderr)
-                return 1
+                raise CommandError(NO_DATA, 1)
         scores = compute_indices(con, period, args.level, cfg)
     if args.json:
-        print(json.dumps(indices_json(scores), ensure_ascii=False, indent=2))
+        print_json(indices_json(scores))
     else:
         print(indices_text(scores, period, args.level, cfg))
     return 0

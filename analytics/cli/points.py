@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 import duckdb
 import pandas as pd
 
-from analytics.cli.common import add_db_argument, open_store
-from analytics.core.periods import Period, PeriodError, parse_period, period_of
+from analytics.cli.common import CommandError, NO_DATA, add_db_argument, open_store
+from analytics.core.periods import Period, parse_period, period_of
 from analytics.domain.metrics import data_months
 from analytics.domain import points
-from analytics.domain.points import PointsConfigError, as_month, progress
+from analytics.domain.points import as_month, progress
 
 
 def latest_month(con: duckdb.DuckDBPyConnection) -> Period | None:
@@ -48,20 +47,11 @@ def progress_text(table: pd.DataFrame) -> str:
 
 
 def _run_points(args: argparse.Namespace) -> int:
-    try:
-        cfg = points.load_points_config()
-    except PointsConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    cfg = points.load_points_config()
     with open_store(args.db) as con:
-        try:
-            month = as_month(args.month) if args.month else latest_month(con)
-        except PeriodError as exc:
-            print(exc, file=sys.stderr)
-            return 2
+        month = as_month(args.month) if args.month else latest_month(con)
         if month is None:
-            print("数据库里还没有民情民意、代表建议或履职活动数据。", file=sys.stderr)
-            return 1
+            raise CommandError(NO_DATA, 1)
         table = progress(con, month, cfg)
     print(json.dumps(progress_json(table), ensure_ascii=False, indent=2) if args.json else progress_text(table))
     return 0

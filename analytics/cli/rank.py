@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
 import pandas as pd
 
-from analytics.cli.common import add_db_argument, add_quarter_argument, open_store
-from analytics.core.periods import PeriodError, parse_period
-from analytics.domain.indices import INDEX_KEYS, IndexConfig, IndexConfigError, load_config
+from analytics.cli.common import (
+    CommandError,
+    NO_DATA,
+    add_db_argument,
+    add_quarter_argument,
+    open_store,
+    print_json,
+)
+from analytics.core.periods import parse_period
+from analytics.domain.indices import INDEX_KEYS, IndexConfig, load_config
 from analytics.domain.ranking import as_quarter, change_text, default_quarter, rank_range_text, ranking
 
 
@@ -55,23 +60,14 @@ def ranking_text(table: pd.DataFrame, cfg: IndexConfig) -> str:
 
 
 def _run_rank(args: argparse.Namespace) -> int:
-    try:
-        cfg = load_config()
-    except IndexConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    cfg = load_config()
     with open_store(args.db) as con:
-        try:
-            period = as_quarter(args.quarter) if args.quarter else default_quarter(con)
-        except PeriodError as exc:
-            print(exc, file=sys.stderr)
-            return 2
+        period = as_quarter(args.quarter) if args.quarter else default_quarter(con)
         if period is None:
-            print("数据库里还没有民情民意、代表建议或履职活动数据。", file=sys.stderr)
-            return 1
+            raise CommandError(NO_DATA, 1)
         table = ranking(con, period, cfg)
     if args.json:
-        print(json.dumps(ranking_json(table), ensure_ascii=False, indent=2))
+        print_json(ranking_json(table))
     else:
         print(ranking_text(table, cfg))
     return 0

@@ -2,21 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
 import pandas as pd
 
-from analytics.cli.common import add_db_argument, open_store, records
+from analytics.cli.common import CommandError, add_db_argument, open_store, print_json, records
 from analytics.domain import duty
-from analytics.domain.duty import (
-    DutyConfigError,
-    Progress,
-    QUARTERS,
-    report,
-    rule_table,
-    years_with_data,
-)
+from analytics.domain.duty import Progress, QUARTERS, report, rule_table, years_with_data
 
 
 def report_json(rep: dict) -> dict:
@@ -65,20 +56,15 @@ def report_text(rep: dict) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    try:
-        cfg = duty.load_config()
-    except DutyConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    cfg = duty.load_config()
     with open_store(args.db) as con:
         years = years_with_data(con)
         if not years:
-            print("数据库里还没有履职活动、代表建议或民情民意数据。", file=sys.stderr)
-            return 1
+            raise CommandError("数据库里还没有履职活动、代表建议或民情民意数据。", 1)
         year = args.year or years[0]
         rep = report(con, year, cfg=cfg)
     if args.json:
-        print(json.dumps(report_json(rep), ensure_ascii=False, indent=2))
+        print_json(report_json(rep))
     else:
         print(report_text(rep))
     return 0

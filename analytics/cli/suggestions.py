@@ -2,20 +2,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 
 import pandas as pd
 
-from analytics.cli.common import add_db_argument, jsonable, open_store, records
-from analytics.core.periods import PeriodError, parse_period
+from analytics.cli.common import CommandError, add_db_argument, jsonable, open_store, print_json, records
+from analytics.core.periods import parse_period
 from analytics.domain.suggestions import (
     ALL_TYPES,
     CLI_RATE_KEYS,
     RATES,
     Scope,
-    SuggestionConfigError,
     latest_session,
     load_config,
     report,
@@ -98,11 +96,7 @@ def report_text(rep: dict) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     from analytics.core.contract import load_contract
-    try:
-        cfg = load_config()
-    except SuggestionConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    cfg = load_config()
     with open_store(args.db) as con:
         town = None
         if args.town:
@@ -111,23 +105,18 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"“{args.town}”不是萧山区的镇街（开发区）。", file=sys.stderr)
                 return 2
         if args.period:
-            try:
-                scope = Scope(period=parse_period(args.period), town=town)
-            except PeriodError as exc:
-                print(exc, file=sys.stderr)
-                return 2
+            scope = Scope(period=parse_period(args.period), town=town)
         else:
             session = args.session or latest_session(con)
             if session is None:
-                print("数据库里还没有代表建议数据。", file=sys.stderr)
-                return 1
+                raise CommandError("数据库里还没有代表建议数据。", 1)
             if session not in sessions(con):
                 print(f"没有届次会次为“{session}”的代表建议。现有：{'、'.join(sessions(con))}", file=sys.stderr)
                 return 2
             scope = Scope(session=session, town=town)
         rep = report(con, scope, cfg)
     if args.json:
-        print(json.dumps(report_json(rep), ensure_ascii=False, indent=2))
+        print_json(report_json(rep))
     else:
         print(report_text(rep))
     return 0

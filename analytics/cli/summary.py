@@ -5,9 +5,9 @@ from datetime import date
 import argparse
 import json
 
-from analytics.cli.common import add_db_argument, open_store
+from analytics.cli.common import CommandError, NO_DATA, add_db_argument, open_store
 from analytics.core.labels import DISTRICT, PREVIOUS_LABELS
-from analytics.core.periods import Period, PeriodError, parse_period
+from analytics.core.periods import Period, parse_period
 from analytics.domain.metrics import Headline, format_change, format_value, headline, latest_period
 
 
@@ -32,16 +32,11 @@ def _run_summary(args: argparse.Namespace) -> int:
     from analytics.core.contract import load_contract
     with open_store(args.db) as con:
         if args.period:
-            try:
-                period = parse_period(args.period)
-            except PeriodError as exc:
-                print(exc, file=sys.stderr)
-                return 2
+            period = parse_period(args.period)
         else:
             period = latest_period(con, "quarter")
             if period is None:
-                print("数据库里还没有民情民意、代表建议或履职活动数据。", file=sys.stderr)
-                return 1
+                raise CommandError(NO_DATA, 1)
         town = args.town
         if town is not None:
             canonical = load_contract().lookup("town", town)

@@ -1,7 +1,6 @@
 """``users``: user administration."""
 from __future__ import annotations
 
-import json
 
 from analytics.access.users import (
     AuthError,
@@ -16,7 +15,7 @@ from analytics.access.users import (
     set_role,
     users_path,
 )
-from analytics.cli.common import add_db_argument
+from analytics.cli.common import print_json, add_db_argument
 
 
 def _cli_actor() -> str:
@@ -51,7 +50,7 @@ def _run_users(args) -> int:
             rows = [{"name": u.name, "role": u.role, "disabled": u.disabled, "must_change": u.must_change,
                      "oidc": u.oidc, "created_at": u.created_at, "updated_at": u.updated_at} for u in users.values()]
             if args.json:
-                print(json.dumps({"users": rows}, ensure_ascii=False, indent=2))
+                print_json({"users": rows})
             elif not rows:
                 print(f"{path or users_path()}：还没有用户（应用以演示模式运行，只能在本机打开）。")
             else:
