@@ -106,6 +106,12 @@ def headline(db: str, version: str, period: str, town: str | None) -> list[metri
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
+def unlocated_opinions(db: str, version: str, period: str) -> int:
+    with read_store(db) as con:
+        return metrics.unlocated_opinions(con, parse_period(period))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
 def opinions_by_month(db: str, version: str, period: str, town: str | None):
     with read_store(db) as con:
         return metrics.opinions_by_month(con, parse_period(period), town)

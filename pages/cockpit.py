@@ -240,6 +240,8 @@ def headline_cards(sel: _layout.Selection, per_row: int = CARDS_PER_ROW, describ
         for col, h in zip(st.columns(per_row), rows[start:start + per_row]):
             with col:
                 _card(h, sel.period.grain, describe)
+    if sel.town is None and (n := _layout.unlocated_opinions(sel.db, sel.version, sel.period.code)):
+        st.caption(metrics.UNLOCATED_NOTE.format(n=n))
 
 
 # ───────────────────────────── the five indices ─────────────────────────────

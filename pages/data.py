@@ -19,6 +19,7 @@ import streamlit as st
 
 from analytics.ingest import profiles as admin
 from analytics.ingest import importer as ingest
+from analytics.ingest import locate
 from analytics.store import db as store
 from analytics.core.contract import KINDS, load_contract
 from analytics.core.privacy import mask_name
@@ -28,6 +29,7 @@ URL_PATH = "data"
 DEFAULT_OPERATOR = "数据管理员"
 SHOWN_REJECTS = 500  # rows of rejects shown on the page; the download has them all
 PREVIEW_ROWS = 5  # rows of each sheet shown as they would be stored
+UNLOCATED_SHOWN = 500  # unlocated opinions listed for locating by hand
 _POLL_S = 0.25
 
 # session_state keys of this page
@@ -198,14 +200,50 @@ def _render_sheet(s: dict, rows: tuple | None) -> None:
 def _render_rejects(df: pd.DataFrame, key: str, file_stem: str) -> None:
     if df.empty:
         return
-    n_rows = df[["文件", "工作表", "行号"]].drop_duplicates().shape[0]
-    st.markdown(f"**拒收的行：{n_rows} 行，{len(df)} 处问题**")
-    st.dataframe(df.head(SHOWN_REJECTS), hide_index=True, width="stretch")
+    rejected = df[df["处理"] == admin.LEVEL_LABELS["reject"]]
+    warned = df[df["处理"] != admin.LEVEL_LABELS["reject"]]
+    parts = []
+    if len(rejected):
+        n_rows = rejected[["文件", "工作表", "行号"]].drop_duplicates().shape[0]
+        parts.append(f"拒收的行：{n_rows} 行，{len(rejected)} 处问题")
+    if len(warned):
+        n_rows = warned[["文件", "工作表", "行号"]].drop_duplicates().shape[0]
+        parts.append(f"已入库但有提醒的行：{n_rows} 行（选填的值认不出：按原样保存或留空）")
+    st.markdown("**" + "；".join(parts) + "**")
+    if len(warned) and len(rejected):
+        c1, c2 = st.columns(2)
+        level = c1.segmented_control("显示", ["全部", "拒收", "提醒"], default="全部", key=f"rejlv_{key}")
+        cols = ["全部", *sorted(df["列"].unique())]
+        column = c2.selectbox("列", cols, key=f"rejcol_{key}")
+        shown = df if level in (None, "全部") else (rejected if level == "拒收" else warned)
+        if column != "全部":
+            shown = shown[shown["列"] == column]
+    else:
+        shown = df
+    st.dataframe(shown.head(SHOWN_REJECTS), hide_index=True, width="stretch")
     if len(df) > SHOWN_REJECTS:
         st.caption(f"页面上只列出前 {SHOWN_REJECTS} 处，下载的文件里有全部。")
-    _access.download_button("下载拒收的行（xlsx）", lambda: admin.rejects_xlsx(df), file_name=f"拒收的行_{file_stem}.xlsx",
-                            what="拒收的行", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    _access.download_button("下载拒收与提醒的行（xlsx）", lambda: admin.rejects_xlsx(df),
+                            file_name=f"拒收与提醒_{file_stem}.xlsx", what="拒收与提醒的行", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                             key=f"rej_{key}", icon=":material/download:")
+
+
+def _render_notes(report: ingest.FileReport) -> None:
+    """What else the admin should know of a file: rows stored with warnings, 未定位 opinions, the
+    order its dates were read in, rows of sheets that were not imported."""
+    notes = []
+    if report.warned:
+        notes.append(f"{report.warned:,} 行已入库但有提醒（选填的值认不出：按原样保存或留空，见下表）")
+    if report.unlocated:
+        notes.append(f"{report.unlocated:,} 条意见没有镇街，按“未定位”保存：计入全区，不计入任何镇街；"
+                     "导入后可在“未定位的意见”中按地名补定位")
+    for s in report.sheets:
+        for header, rule in (s.get("date_rules") or {}).items():
+            notes.append(f"日期列“{header}”{rule}")
+        if s.get("not_imported"):
+            notes.append(f"工作表“{s['sheet']}”的 {s['not_imported']:,} 行没有导入：{s['error']}")
+    for n in notes:
+        st.caption(n)
 
 
 def _render_plan(fid: str, path: Path, entry: dict, db: str) -> None:
@@ -222,6 +260,7 @@ def _render_plan(fid: str, path: Path, entry: dict, db: str) -> None:
                        f"不变 {report.unchanged:,}、拒收 {report.rejected:,}"
                        + (f"；跳过 {report.skipped:,} 行（空行、合计行等）" if report.skipped else ""),
                        icon=":material/task_alt:")
+            _render_notes(report)
             for i, s in enumerate(report.sheets):  # in workbook order: position = sheet index
                 st.markdown(f"*{_sheet_title(report, s)}*")
                 _render_sheet(s, entry["rows"].get(i))
@@ -380,6 +419,7 @@ def _render_result(result) -> None:
             st.success(f"{name}：读取 {r.rows_read:,} 行 → 新增 {r.imported:,}、更新 {r.updated:,}、不变 {r.unchanged:,}、"
                        f"拒收 {r.rejected:,}" + (f"；跳过 {r.skipped:,} 行" if r.skipped else "")
                        + f"（批次 {r.batch_id}）", icon=":material/task_alt:")
+            _render_notes(r)
     if ok:
         table = pd.DataFrame([{"文件": Path(r.file).name, "批次": r.batch_id, "读取": r.rows_read, "新增": r.imported,
                                "更新": r.updated, "不变": r.unchanged, "拒收": r.rejected, "跳过": r.skipped,
@@ -533,13 +573,69 @@ def _history_tab(db: str, version: str, sel) -> None:
                     st.session_state.pop(_UNDO, None)
                     st.rerun()
     with c2:
-        st.markdown("**某个批次拒收的行**")
-        with_rejects = [b for b, r in rows.items() if r.rejected]
+        st.markdown("**某个批次拒收与提醒的行**")
+        with_rejects = [b for b, r in rows.items() if r.rejected or r.warned]
         if not with_rejects:
-            st.caption("所有批次都没有拒收的行。")
+            st.caption("所有批次都没有拒收或提醒的行。")
         else:
             b = st.selectbox("批次", with_rejects, format_func=lambda b: _batch_label(rows[b]), key="data_rej_pick")
             _render_rejects(_batch_rejects(db, version, b), f"batch_{b}", f"批次{b}")
+
+
+# ───────────────────────────── unlocated opinions ─────────────────────────────
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _unlocated(db: str, version: str, gazetteer_stamp: float) -> tuple[pd.DataFrame, int, dict[str, str]]:
+    with _layout.read_store(db) as con:
+        df, total = locate.unlocated_frame(con, limit=UNLOCATED_SHOWN)
+        return df, total, locate.proposals(con)
+
+
+def _unlocated_tab(db: str, version: str) -> None:
+    flash = st.session_state.pop(_FLASH + "_locate", None)
+    if flash:
+        st.success(flash, icon=":material/check_circle:")
+    gz = locate.GAZETTEER_PATH
+    df, total, proposed = _unlocated(db, version, gz.stat().st_mtime if gz.exists() else 0.0)
+    if not total:
+        st.info("没有未定位的意见：每条民情民意都有镇街。", icon=":material/check_circle:")
+        return
+    st.markdown(f"**{total:,} 条民情民意没有镇街（未定位）**，其中 {len(proposed):,} 条可以按文中的地名建议镇街。")
+    st.caption("未定位的意见计入全区的各项数字，不计入任何镇街，也不参加镇街排名。补上镇街后全区数字不变，"
+               "该镇街的数字和排名随之重新计算。补定位作为一个批次记入导入历史，可以像导入一样撤销。"
+               "地名来自 data/gazetteer.csv（村社区、联络站、道路、河道），以及镇街的全称和简称。")
+    if not _access.can("import"):
+        st.caption("补定位只有管理员可以操作。")
+        st.dataframe(df, hide_index=True, width="stretch")
+        return
+    towns = list(load_contract().towns)
+    edited = st.data_editor(
+        df.assign(镇街=df["建议镇街"].replace("", None)), hide_index=True, width="stretch", key="data_locate_editor",
+        disabled=[c for c in df.columns], column_order=["编号", "提交时间", "标题", "内容", "建议镇街", "依据", "镇街"],
+        column_config={"镇街": st.column_config.SelectboxColumn("定位到（可改）", options=towns),
+                       "内容": st.column_config.TextColumn(width="large")})
+    if total > len(df):
+        st.caption(f"表中列出最新的 {len(df):,} 条；“接受全部建议”对全部 {total:,} 条中有建议的 {len(proposed):,} 条生效。")
+    c1, c2 = st.columns(2)
+    chosen = {r["编号"]: r["镇街"] for _, r in edited.iterrows() if isinstance(r["镇街"], str) and r["镇街"]}
+    jobs = []
+    if c1.button(f"接受全部建议（{len(proposed):,} 条）", key="data_locate_all", disabled=not proposed,
+                 icon=":material/done_all:"):
+        jobs.append((proposed, "按地名建议补定位"))
+    if c2.button(f"按表中“定位到”保存（{len(chosen):,} 条）", key="data_locate_chosen", disabled=not chosen,
+                 icon=":material/place:"):
+        jobs.append((chosen, "补定位"))
+    for assignments, source in jobs:
+        try:
+            with st.spinner("正在补定位…"):
+                result = locate.locate_at(db, assignments, user=_operator(), role=_access.current_role(), source=source)
+        except (admin.AdminError, store.StoreError) as exc:
+            st.error(str(exc), icon=":material/error:")
+        else:
+            towns_text = "、".join(f"{t} {n}" for t, n in result["towns"].items())
+            st.session_state[_FLASH + "_locate"] = (f"已为 {result['located']:,} 条意见补上镇街（{towns_text}），"
+                                                    f"记为批次 {result['batch_id']}，可在“导入历史与撤销”中撤销。")
+            st.rerun()
 
 
 # ───────────────────────────── profiles ─────────────────────────────
@@ -586,11 +682,14 @@ def _profiles_tab(db: str) -> None:
 def render() -> None:
     _layout.page_header(URL_PATH, with_scope=False)
     sel = _layout.selection()
-    tab_import, tab_history, tab_profiles = st.tabs(["导入文件", "导入历史与撤销", "列映射方案"])
+    tab_import, tab_history, tab_unlocated, tab_profiles = st.tabs(
+        ["导入文件", "导入历史与撤销", "未定位的意见", "列映射方案"])
     with tab_import:
         _import_tab(sel.db, sel.version)
     with tab_history:
         _history_tab(sel.db, sel.version, sel)
+    with tab_unlocated:
+        _unlocated_tab(sel.db, sel.version)
     with tab_profiles:
         _profiles_tab(sel.db)
 

@@ -403,7 +403,7 @@ def opinions_section(db: str, key: str, word: str, start: date, end: date, filte
     for r in rows.itertuples():
         with st.container(border=True):
             meta = " · ".join(str(x) for x in (str(r.submitted_at)[:16], r.town, r.station, r.channel,
-                                                r.category, r.status, r.submitter) if x and str(x) != "None")
+                                                r.category, r.status, r.submitter) if isinstance(x, str) and x.strip())
             st.caption(f"{r.opinion_id} · {meta}")
             if r.title:
                 st.markdown(f"**{hw.highlight_html(r.title, word)}**", unsafe_allow_html=True)

@@ -7,9 +7,16 @@ import sys
 
 import pandas as pd
 
-from analytics.cli.common import add_db_argument
+from pathlib import Path
+
+from analytics.cli.common import CommandError, add_db_argument
+from analytics.ingest.profile_files import profile_from_file, profile_text, suggest_file
+from analytics.store import audit
+from analytics.store.db import login_name
 from analytics.ingest.profiles import (
     AdminError,
+    get_profile,
+    save_profile,
     LimitsError,
     UNKNOWN,
     delete_profile,
@@ -66,25 +73,49 @@ def _undo_cli(args: argparse.Namespace) -> int:
 def _profiles_cli(args: argparse.Namespace) -> int:
     from analytics.store.db import StoreError, reading, writing
 
+    action = getattr(args, "action", None) or ("remove" if args.delete else "list")
     try:
-        if args.delete:
-            with writing(args.db, what=f"删除映射方案 {args.delete}") as con:
-                delete_profile(con, args.delete)
-            print(f"已删除映射方案“{args.delete}”。")
+        if action == "suggest":
+            text = suggest_file(args.file, kind=args.kind, name=args.name, sheet=args.sheet)
+            if args.out:
+                Path(args.out).write_text(text, encoding="utf-8")
+                print(f"已写出映射方案 {args.out}：请检查每一行（# 后面是理由），然后运行\n"
+                      f"  python -m analytics profiles add {args.out}\n"
+                      f"  python -m analytics ingest {args.file}")
+            else:
+                print(text, end="")
+            return 0
+        if action == "add":
+            profile = profile_from_file(args.profile_file, user=args.user)
+            with writing(args.db, what=f"保存映射方案 {profile.name}", user=args.user) as con:
+                save_profile(con, profile, replace=args.replace)
+                audit.record(con, "profile", args.user or login_name(), target=profile.name,
+                             detail={"kind": profile.kind, "file": Path(args.profile_file).name})
+            print(f"已保存映射方案“{profile.name}”（{profile.kind}）：表头相同或相近的文件导入时会自动使用它。")
+            return 0
+        name = args.name if action in ("show", "remove") and getattr(args, "name", None) else args.delete
+        if action == "remove":
+            with writing(args.db, what=f"删除映射方案 {name}", user=args.user) as con:
+                delete_profile(con, name)
+                audit.record(con, "profile_delete", args.user or login_name(), target=name)
+            print(f"已删除映射方案“{name}”。")
             return 0
         with reading(args.db) as con:
-            profiles = load_profiles(con)
+            profiles = load_profiles(con) if action == "list" else [get_profile(con, name)]
     except (AdminError, StoreError) as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
+        raise CommandError(str(exc), 2) from exc
+    if action == "show":
+        print(profile_text(profiles[0]), end="")
+        return 0
     if args.json:
         print(json.dumps([{"name": p.name, "kind": p.kind, "signature": p.signature, "headers": list(p.headers),
-                           "mapping": p.mapping, "fixed": p.fixed, "created_by": p.created_by,
+                           "mapping": p.mapping, "fixed": p.fixed, "options": p.options, "created_by": p.created_by,
                            "created_at": p.created_at.isoformat(sep=" ") if p.created_at else None}
                           for p in profiles], ensure_ascii=False, indent=1))
         return 0
     if not profiles:
-        print("还没有保存任何映射方案（在“数据管理”页导入无法识别的文件时可以建立）。")
+        print("还没有保存任何映射方案。为一个导出文件建立：python -m analytics profiles suggest 文件 --out 方案.toml，"
+              "检查后 python -m analytics profiles add 方案.toml（也可在“数据管理”页建立）。")
     for r in profiles_frame(profiles).itertuples():
         print(f"{r.方案}（{r.数据类别}）：{r.列对应}；固定值：{r.固定值}")
     return 0
@@ -108,9 +139,33 @@ def register(sub) -> None:
     add_db_argument(p)
     p.set_defaults(func=_undo_cli)
 
-    p = sub.add_parser("profiles", help="列出或删除列映射方案",
-                       description="列出保存的列映射方案（其它系统导出文件的列与字段的对应）；--delete NAME 删除一个。")
-    p.add_argument("--delete", metavar="NAME", help="删除这个映射方案")
+    p = sub.add_parser("profiles", help="列映射方案：列出、建议、保存、查看、删除",
+                       description="其它系统的导出文件按映射方案（列与字段、取值的对应，日期顺序）导入。"
+                                   "不带子命令时列出保存的方案。一般的步骤：profiles suggest 文件 --out 方案.toml → "
+                                   "检查 → profiles add 方案.toml → ingest 文件。")
+    p.add_argument("--delete", metavar="NAME", help="删除这个映射方案（同 profiles remove NAME）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
     add_db_argument(p)
-    p.set_defaults(func=_profiles_cli)
+    p.set_defaults(func=_profiles_cli, action=None, user=None)
+    acts = p.add_subparsers(dest="action", metavar="ACTION")
+    q = acts.add_parser("list", help="列出保存的映射方案")
+    q.add_argument("--json", action="store_true", help="以 JSON 输出")
+    add_db_argument(q)
+    q = acts.add_parser("suggest", help="为一个导出文件写出建议的映射方案（TOML，带理由，可编辑）")
+    q.add_argument("file", metavar="FILE", help="导出文件（.xlsx / .csv）")
+    q.add_argument("--kind", help="数据类别（opinions、suggestions、activities、reps、units；默认自动判断）")
+    q.add_argument("--name", help="方案名（默认：文件名）")
+    q.add_argument("--sheet", help="工作表名（默认：数据最多的一张）")
+    q.add_argument("--out", metavar="PROFILE.toml", help="写到这个文件（默认：打印出来）")
+    q = acts.add_parser("add", help="检查并保存一个映射方案文件")
+    q.add_argument("profile_file", metavar="PROFILE.toml", help="profiles suggest 写出的（或手写的）方案文件")
+    q.add_argument("--replace", action="store_true", help="覆盖同名、或表头相同的方案")
+    q.add_argument("--user", help="记入审计日志的操作人（默认：当前登录名）")
+    add_db_argument(q)
+    q = acts.add_parser("show", help="以方案文件的格式显示一个保存的方案")
+    q.add_argument("name", metavar="NAME")
+    add_db_argument(q)
+    q = acts.add_parser("remove", help="删除一个保存的方案")
+    q.add_argument("name", metavar="NAME")
+    q.add_argument("--user", help="记入审计日志的操作人（默认：当前登录名）")
+    add_db_argument(q)

@@ -8,26 +8,47 @@ import sys
 
 from analytics.cli.common import add_db_argument
 from analytics.ingest import profiles as admin
-from analytics.ingest.importer import FileReport, SHOWN_REJECTS, expand_paths, import_files
+from analytics.ingest.importer import FileReport, REJECT, SHOWN_REJECTS, WARNING, expand_paths, import_files
+
+
+# Words of the importer's messages for a file it could read but not recognise: a profile helps.
+NOT_RECOGNISED = ("找不到可识别的表头", "缺少必填列", "没有名为")
+
+
+def _rows_text(rows: list[int], shown: int = 8) -> str:
+    head = "、".join(str(n) for n in rows[:shown])
+    return f"第 {head} 行" + (f" 等 {len(rows)} 行" if len(rows) > shown else "")
 
 
 def format_report(reports: list[FileReport], shown: int = SHOWN_REJECTS) -> str:
-    """The human summary: one line per file, sheet warnings, then the first rejected rows."""
+    """The human summary: one line per file, sheet warnings, then the first rejected rows, then the
+    warnings (rows stored with a value not understood) grouped by column and value."""
     lines = []
     for r in reports:
         name = Path(r.file).name
         if r.error:
             lines.append(f"✗ {r.error}")
+            if any(w in r.error for w in NOT_RECOGNISED):
+                lines.append(f"    下一步：python -m analytics profiles suggest \"{r.file}\" --out 方案.toml ，"
+                             "检查并修改方案文件后 python -m analytics profiles add 方案.toml ，再重新导入；"
+                             "或在“数据管理”页上传这个文件，按提示建立映射方案。")
             continue
         labels = "、".join(s["kind_label"] for s in r.sheets if s["kind_label"] and not s["error"])
         extra = f"；跳过空行/合计行等 {r.skipped} 行" if r.skipped else ""
+        warned = f"（其中 {r.warned} 行有提醒）" if r.warned else ""
         lines.append(f"✓ {name}（{labels}）：读取 {r.rows_read} 行 → 新增 {r.imported}、更新 {r.updated}、"
-                     f"不变 {r.unchanged}、拒收 {r.rejected}{extra}"
+                     f"不变 {r.unchanged}、拒收 {r.rejected}{warned}{extra}"
                      + (f"  [批次 {r.batch_id}]" if r.batch_id is not None else ""))
+        if r.unlocated:
+            lines.append(f"    其中 {r.unlocated} 条意见没有镇街（或镇街认不出），按“未定位”保存：计入全区，不计入任何镇街；"
+                         "可在“数据管理”页补定位")
         for s in r.sheets:
             if s["error"]:
-                lines.append(f"    注意：{s['error']}（该工作表未导入）")
-    rejects = [(Path(r.file).name, x) for r in reports for x in r.rejects]
+                rows = f"，其中的 {s['not_imported']} 行没有导入" if s.get("not_imported") else ""
+                lines.append(f"    注意：{s['error']}（该工作表未导入{rows}）")
+            for header, rule in (s.get("date_rules") or {}).items():
+                lines.append(f"    日期列【{header}】{rule}")
+    rejects = [(Path(r.file).name, x) for r in reports for x in r.rejects if x.level == REJECT]
     if rejects:
         n_rows = sum(r.rejected for r in reports)
         lines.append("")
@@ -40,6 +61,21 @@ def format_report(reports: list[FileReport], shown: int = SHOWN_REJECTS) -> str:
             batches = ", ".join(str(r.batch_id) for r in reports if r.rejects and r.batch_id is not None)
             lines.append(f"  ……其余 {len(rejects) - shown} 处见“数据管理”页，或数据库表 rejected_rows"
                          f"（batch_id = {batches}）")
+    groups: dict[tuple, list[int]] = {}
+    for r in reports:
+        for x in r.rejects:
+            if x.level == WARNING:
+                groups.setdefault((Path(r.file).name, x.sheet, x.column, x.reason), []).append(x.row_no)
+    if groups:
+        n_rows = sum(r.warned for r in reports)
+        lines.append("")
+        lines.append(f"已入库但有提醒的行（{n_rows} 行；相同的列和值合并列出）：")
+        for (name, sheet, column, reason), rows in list(groups.items())[:shown]:
+            where = f"工作表“{sheet}” " if sheet is not None else ""
+            col = f"【{column}】" if column else ""
+            lines.append(f"  {name} {where}{_rows_text(rows)} {col}{reason}")
+        if len(groups) > shown:
+            lines.append(f"  ……其余 {len(groups) - shown} 种见“数据管理”页")
     return "\n".join(lines)
 
 

@@ -4,8 +4,12 @@ Accepted (each also with full-width digits and colons):
   2024/1/6 9:32:09 · 2024-01-06 · 2024-01-06 09:32 · 2024-01-06T09:32:09 · 2024.1.6 ·
   2024年1月6日 · 2024年1月6日 9时32分(15秒) · 20240106 · 202401060932(15) ·
   Excel serial numbers (45297, 45297.396, or the same as text) · datetimes/dates from openpyxl.
-Anything else is an error with a Chinese reason; nothing is guessed (no 2-digit years, no
-month/day swaps). A column is parsed vectorised with its dominant format first (pandas), and the
+Day and month before the year (31/12/2016, 12/31/2016 10:05, 31.12.2016) are read when the order
+is certain: a number above 12 is the day, and within one column the unambiguous dates decide the
+order of the others (a column with 12/31/2016 reads 03/04/2016 as 4 March). Where nothing decides
+— no date of the column has a day above 12 — ``order`` ("dmy" 日月年 or "mdy" 月日年, a mapping
+profile's ``date_order``) does; without it such a date is an error that says how to set it.
+Anything else is an error with a Chinese reason; nothing else is guessed (no 2-digit years). A column is parsed vectorised with its dominant format first (pandas), and the
 rest value by value through a cache, so a million timestamps take about a second.
 """
 from __future__ import annotations
@@ -28,6 +32,8 @@ _DATE = r"(?P<y>\d{4})\s*(?:[-/.]|年)\s*(?P<m>\d{1,2})\s*(?:[-/.]|月)\s*(?P<d>
 _TIME = (r"(?:\s*T?\s*(?P<H>\d{1,2})\s*(?::|时|点)\s*(?P<M>\d{1,2})\s*分?"
          r"(?:\s*:?\s*(?P<S>\d{1,2})(?:\.\d+)?\s*秒?)?)?")
 _TEXT_RE = re.compile(rf"^{_DATE}{_TIME}$")
+_DMY_RE = re.compile(rf"^(?P<a>\d{{1,2}})\s*[-/.]\s*(?P<b>\d{{1,2}})\s*[-/.]\s*(?P<y>\d{{4}}){_TIME}$")
+ORDERS = {"dmy": "日月年（31/12/2016）", "mdy": "月日年（12/31/2016）"}
 _DIGITS_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2})?)?$")  # 20240106[0932[15]]
 _SERIAL_RE = re.compile(r"^\d{5}(?:\.\d+)?$")
 
@@ -45,6 +51,24 @@ _FAST_FORMATS = (
 
 class DateError(ValueError):
     """The value is not a date; str(exc) is the Chinese reason."""
+
+
+class AmbiguousDate(DateError):
+    """Day and month of a date before its year could be either way round."""
+
+
+def day_month_order(text: str) -> str | None:
+    """"dmy" or "mdy" when a date written day/month before the year shows its order (a number
+    above 12 is the day), None when it does not or is not such a date."""
+    m = _DMY_RE.match(unicodedata.normalize("NFKC", text).strip())
+    if not m:
+        return None
+    a, b = int(m["a"]), int(m["b"])
+    if a > 12 >= b:
+        return "dmy"
+    if b > 12 >= a:
+        return "mdy"
+    return None
 
 
 def _check_year(value: dt.datetime, shown: object) -> dt.datetime:
@@ -70,9 +94,20 @@ def _build(shown: object, y: int, m: int, d: int, hh: int = 0, mm: int = 0, ss: 
     return _check_year(value, shown)
 
 
-def parse_text(text: str) -> dt.datetime:
-    """One date/datetime written as text; raises DateError with a Chinese reason."""
+def parse_text(text: str, order: str | None = None) -> dt.datetime:
+    """One date/datetime written as text; raises DateError with a Chinese reason. ``order`` reads
+    dates with day and month before the year where the numbers do not decide ("dmy" / "mdy")."""
     s = unicodedata.normalize("NFKC", text).strip()
+    m = _DMY_RE.match(s)
+    if m:
+        a, b = int(m["a"]), int(m["b"])
+        seen = "dmy" if a > 12 else "mdy" if b > 12 else ("dmy" if a == b else order)
+        if seen is None:
+            raise AmbiguousDate(
+                f"“{text}”的日和月分不清（可能是{b}月{a}日，也可能是{a}月{b}日）：本列其它日期也不能确定顺序；"
+                "请在映射方案里设置日期顺序 date_order = \"dmy\"（日月年）或 \"mdy\"（月日年）后重新导入")
+        d, mo = (a, b) if seen == "dmy" else (b, a)
+        return _build(text, int(m["y"]), mo, d, int(m["H"] or 0), int(m["M"] or 0), int(m["S"] or 0))
     m = _TEXT_RE.match(s)
     if m:
         g = m.groupdict()
@@ -87,7 +122,7 @@ def parse_text(text: str) -> dt.datetime:
     raise DateError(f"“{text}”不是可识别的日期（{FORMAT_HINT}）")
 
 
-def parse_value(value: object) -> dt.datetime:
+def parse_value(value: object, order: str | None = None) -> dt.datetime:
     """Any cell value (text, number, datetime, date) to a naive datetime; raises DateError."""
     if isinstance(value, dt.datetime):
         # Excel stores times as fractions of a day: 09:32:09 may come back as 09:32:08.999999.
@@ -106,14 +141,30 @@ def parse_value(value: object) -> dt.datetime:
             if len(digits) in (8, 12, 14):  # 20240106 typed as a number
                 return parse_text(digits)
         return from_serial(float(value), value)
-    return parse_text(str(value))
+    return parse_text(str(value), order)
 
 
-def parse_column(values: list, date_only: bool = False) -> tuple[pd.Series, dict[int, str]]:
+def column_order(values: list, order: str | None = None) -> tuple[str | None, str | None]:
+    """(order, how it was decided) for the day-before-year dates of a column: the column's own
+    unambiguous dates when they all agree ("列中日大于 12 的日期"), else ``order`` (the profile's
+    setting), else (None, None)."""
+    seen = {day_month_order(v) for v in values if type(v) is str and v[:1].isdigit() and len(v) <= 25}
+    seen.discard(None)
+    if len(seen) == 1:
+        return seen.pop(), "列中日大于 12 的日期"
+    if order in ORDERS:
+        return order, "映射方案的日期顺序设置"
+    return None, None
+
+
+def parse_column(values: list, date_only: bool = False, order: str | None = None,
+                 rules: dict | None = None) -> tuple[pd.Series, dict[int, str]]:
     """Parse a column of cleaned cell values (None = empty).
 
     Returns a datetime64[us] Series (NaT where empty or invalid; midnight-truncated when
-    ``date_only``) and {position: Chinese reason} for the invalid ones.
+    ``date_only``) and {position: Chinese reason} for the invalid ones. Dates with day and month
+    before the year are read in the column's order (``column_order``); ``rules``, when given,
+    receives {order: how it was decided} for the report.
     """
     n = len(values)
     out = pd.Series(pd.NaT, index=pd.RangeIndex(n), dtype="datetime64[us]")
@@ -140,6 +191,11 @@ def parse_column(values: list, date_only: bool = False) -> tuple[pd.Series, dict
         else:
             pending.extend(str_pos)
     if pending:
+        col_order, how = column_order([values[i] for i in pending], order)
+        if col_order is not None and rules is not None and any(
+                type(values[i]) is str and _DMY_RE.match(unicodedata.normalize("NFKC", values[i]).strip())
+                for i in pending):
+            rules[col_order] = how
         cache: dict[object, dt.datetime | str] = {}
         good_pos: list[int] = []
         good_val: list[dt.datetime] = []
@@ -149,7 +205,7 @@ def parse_column(values: list, date_only: bool = False) -> tuple[pd.Series, dict
                 hit = cache[v]
             except (KeyError, TypeError):
                 try:
-                    hit = parse_value(v)
+                    hit = parse_value(v, col_order)
                 except DateError as exc:
                     hit = str(exc)
                 try:

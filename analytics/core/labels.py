@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 APP_TITLE = "代表联络站驾驶舱"
 DISTRICT = "全区"  # the whole district: town = None
+# Opinions without a town (no town column, or a value that names no town of the district): counted in
+# the district's figures, never in a town's or in the ranking; shown as their own line.
+UNLOCATED = "未定位"
 DISTRICT_NAME = "萧山区"
 
 

@@ -37,6 +37,7 @@ import pandas as pd
 
 from analytics.text import segment as textseg
 from analytics.core.privacy import mask_name, mask_text
+from analytics.core.labels import UNLOCATED
 
 Progress = Callable[[str, float], None]
 
@@ -700,7 +701,8 @@ def word_trend(con, words, start, end, grain: str = "month", dict_version: int |
 
 
 def word_spread(con, words, start, end, dict_version: int | None = None, **filters) -> pd.DataFrame:
-    """Per town: ``docs`` with the word(s), ``total`` opinions, ``share`` = docs / total; by docs."""
+    """Per town: ``docs`` with the word(s), ``total`` opinions, ``share`` = docs / total; by docs.
+    Opinions without a town are one line, 未定位 (``labels.UNLOCATED``)."""
     v = _resolve_version(con, dict_version)
     start, end = as_date(start), as_date(end)
     filters.pop("town", None)
@@ -709,16 +711,16 @@ def word_spread(con, words, start, end, dict_version: int | None = None, **filte
     cur = con.cursor()
     df = _df(cur, f"""
         WITH tot AS (
-            SELECT town, count(*) AS total FROM opinion_seg
-            WHERE dict_version = ? AND day >= ? AND day < ?{fsql} GROUP BY town
+            SELECT coalesce(town, ?) AS town, count(*) AS total FROM opinion_seg
+            WHERE dict_version = ? AND day >= ? AND day < ?{fsql} GROUP BY ALL
         ), hit AS (
-            SELECT town, {_docs(ids)} AS docs FROM opinion_words
+            SELECT coalesce(town, ?) AS town, {_docs(ids)} AS docs FROM opinion_words
             WHERE dict_version = ? AND day >= ? AND day < ? AND {_in(ids)}{fsql}
-            GROUP BY town
+            GROUP BY ALL
         )
         SELECT tot.town, coalesce(hit.docs, 0) AS docs, tot.total
         FROM tot LEFT JOIN hit USING (town)
-        ORDER BY docs DESC, tot.town""", [v, start, end, *fparams, v, start, end, *ids, *fparams])
+        ORDER BY docs DESC, tot.town""", [UNLOCATED, v, start, end, *fparams, UNLOCATED, v, start, end, *ids, *fparams])
     df["docs"] = df["docs"].astype("int64")
     df["share"] = df["docs"] / df["total"].where(df["total"] > 0, 1)
     return df
@@ -733,10 +735,10 @@ def word_town_month(con, words, start, end, dict_version: int | None = None, **f
     ids = _ids(con, words)
     cur = con.cursor()
     df = _df(cur, f"""
-        SELECT town, CAST(date_trunc('month', day) AS DATE) AS period, {_docs(ids)} AS docs
+        SELECT coalesce(town, ?) AS town, CAST(date_trunc('month', day) AS DATE) AS period, {_docs(ids)} AS docs
         FROM opinion_words
         WHERE dict_version = ? AND day >= ? AND day < ? AND {_in(ids)}{fsql}
-        GROUP BY ALL ORDER BY town, period""", [v, start, end, *ids, *fparams])
+        GROUP BY ALL ORDER BY town, period""", [UNLOCATED, v, start, end, *ids, *fparams])
     df["docs"] = df["docs"].astype("int64")
     return df
 
@@ -1141,10 +1143,10 @@ def drilldown(con, words, start, end, page: int = 1, page_size: int = 20,
     # The page's opinions are picked first (newest day first), then joined to their text.
     df = _df(cur, f"""
         WITH p AS (SELECT * FROM ({base}) ORDER BY day DESC, doc_id DESC LIMIT ? OFFSET ?)
-        SELECT o.opinion_id, o.submitted_at, o.town, o.station, o.channel, o.category, o.title,
+        SELECT o.opinion_id, o.submitted_at, coalesce(o.town, ?) AS town, o.station, o.channel, o.category, o.title,
                o.content, o.submitter, o.status, p.hits
         FROM p JOIN opinion_seg s USING (doc_id) JOIN opinions o ON o.opinion_id = s.opinion_id
-        ORDER BY p.day DESC, p.doc_id DESC""", [*params, int(page_size), (page - 1) * int(page_size)])
+        ORDER BY p.day DESC, p.doc_id DESC""", [*params, int(page_size), (page - 1) * int(page_size), UNLOCATED])
     wl = split_words(words)
     df["title"] = [mask_text(t) for t in df["title"]]
     df["content"] = [mask_text(t) for t in df["content"]]
@@ -1376,7 +1378,8 @@ def candidate_score(con, words, start, end, dict_version: int | None = None, **f
         FROM h JOIN opinion_seg s USING (doc_id) LEFT JOIN opinions o ON o.opinion_id = s.opinion_id
         """, [v, start, end, *ids, *fparams, RESOLVED_STATUS]).fetchone()
     spread_df = word_spread(cur, wl, start, end, v, **filters)
-    shares = spread_df.loc[spread_df["docs"] > 0, "docs"].to_numpy(dtype=float)
+    located = (spread_df["docs"] > 0) & (spread_df["town"] != UNLOCATED)  # spread across towns: 未定位 is none
+    shares = spread_df.loc[located, "docs"].to_numpy(dtype=float)
     if shares.sum() > 0:
         p = shares / shares.sum()
         eff_towns = float(math.exp(-(p * np.log(p)).sum()))

@@ -568,7 +568,7 @@ def _plan(cfg: IndexConfig, grain: str) -> _Plan:
         UNION ALL BY NAME
         SELECT p.period, s.town, s.station_id, count(*) AS stations FROM periods p, station_units s GROUP BY ALL
         UNION ALL BY NAME
-        SELECT {period_of("o.submitted_at")} AS period, o.town, coalesce(m.station_id, '') AS station_id,
+        SELECT {period_of("o.submitted_at")} AS period, coalesce(o.town, '') AS town, coalesce(m.station_id, '') AS station_id,
                {", ".join(opinion_cols)}
         FROM opinions o LEFT JOIN station_map m ON m.town = o.town AND m.raw = o.station
         WHERE o.submitted_at >= $start AND o.submitted_at < $end GROUP BY ALL

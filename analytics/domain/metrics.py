@@ -236,6 +236,19 @@ def headline(con: duckdb.DuckDBPyConnection, period: Period, town: str | None = 
     return [Headline(m, compute(con, m.key, period, town), compute(con, m.key, prev, town)) for m in METRICS]
 
 
+def unlocated_opinions(con: duckdb.DuckDBPyConnection, period: Period) -> int:
+    """民情民意 submitted in the period without a town (未定位): the export had no town column or a
+    value that names no town of the district. They are in every district figure and in no town's
+    (a town's figures filter on its name), and take no part in the ranking."""
+    return con.cursor().execute(
+        "SELECT count(*) FROM opinions WHERE town IS NULL AND submitted_at >= ? AND submitted_at < ?",
+        [period.start, period.end]).fetchone()[0]
+
+
+UNLOCATED_NOTE = ("其中 {n:,} 条民情民意未定位（导出里没有镇街，或镇街认不出）：计入全区的各项数字，"
+                  "不计入任何镇街，也不参加镇街排名；在“数据管理”页补上镇街后，全区数字不变，镇街数字随之增加。")
+
+
 def data_months(con: duckdb.DuckDBPyConnection) -> list[date]:
     """The first day of every month that holds an opinion, a suggestion or an activity, ascending."""
     union = " UNION ".join(

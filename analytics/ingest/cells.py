@@ -63,6 +63,9 @@ def as_text(v: object) -> str:
     return str(v)
 
 
+MAX_INT = 2**63 - 1  # the store's BIGINT
+
+
 def to_int(v: object) -> int:
     """A count as int: 12, 12.0, "1,234", "12人次" and full-width digits are read; ValueError (Chinese)
     for anything else, for a fraction and for a negative number."""
@@ -85,6 +88,8 @@ def to_int(v: object) -> int:
         n = int(s.split(".")[0])
     if n < 0:
         raise ValueError(f"“{v}”是负数，应为不小于 0 的整数")
+    if n > MAX_INT:
+        raise ValueError(f"“{v}”太大，不像是一个计数（最大 {MAX_INT:,}）")
     return n
 
 

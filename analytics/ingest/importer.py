@@ -51,10 +51,11 @@ from analytics.core.contract import Contract, CONTRACT_PATH, Kind, load_contract
 from analytics.core.privacy import mask_phone, mask_text
 from analytics.ingest.cells import (SPACES, WS, Column, as_text, clean_value, column_letter, detect_header,
                                    first_text, header_score, shown_text, to_int)
-from analytics.ingest.readers import (HEADER_SCAN_ROWS, FileInfo, RawSheet, ReadError, estimate_rows, inspect_file,
-                               open_sheets)
+from analytics.ingest.readers import (HEADER_SCAN_ROWS, FileInfo, RawSheet, ReadError, Unevaluated, estimate_rows,
+                               inspect_file, open_sheets)
 from analytics.store.db import test_hook
 
+VARIANT_OVERLAP = 0.75  # share of headers (Jaccard) a variant of a profile's export must share with it
 CHUNK_ROWS = 50_000  # rows validated and staged at a time: bounds memory for million-row files
 SHOWN_REJECTS = 20  # rejected rows the command line lists; the rest are in rejected_rows
 
@@ -83,16 +84,30 @@ ORDER_CHECKS = (("opinions", "closed_at", "submitted_at"),)
 _ARROW_TYPES = {"int": pa.int64(), "date": pa.date32(), "datetime": pa.timestamp("us")}
 
 
+REJECT, WARNING = "reject", "warning"  # rejected_rows.level
+LEVEL_LABELS = {REJECT: "拒收", WARNING: "提醒"}
+
+
 class Reject(NamedTuple):
-    """One problem with one row; a row with several problems has several of these."""
+    """One problem with one row; a row with several problems has several of these. ``level`` is
+    REJECT (the row is not stored) or WARNING (the row is stored; an optional value was not
+    understood and is kept as given, or left empty when its type cannot hold it)."""
     sheet: str | None
     row_no: int
     column: str | None
-    reason: str
+    reason: str  # personal data masked (``mask_reason``)
     raw: str  # JSON {header: original value}
+    level: str = REJECT
 
     def to_json(self) -> dict:
-        return {"sheet": self.sheet, "row": self.row_no, "column": self.column, "reason": self.reason}
+        return {"sheet": self.sheet, "row": self.row_no, "column": self.column, "reason": self.reason,
+                "level": self.level}
+
+
+def mask_reason(text: str) -> str:
+    """A rejection reason or warning as shown and stored: it may quote the value, which may be a
+    phone, ID, bank card number or e-mail in the wrong column — masked like every other cell."""
+    return _mask_free_text(text)
 
 
 @dataclass
@@ -111,9 +126,14 @@ class SheetTable:
     note: str | None = None  # e.g. 空工作表
     profile: str | None = None  # the mapping profile the sheet was read with
     fixed: dict[str, str] = field(default_factory=dict)  # field -> value for every row (from the profile)
+    options: dict = field(default_factory=dict)  # the profile's reading options (date_order, values)
+    date_rules: dict[str, str] = field(default_factory=dict)  # header -> how its day/month order was read
+    unlocated: int = 0  # stored opinions without a town (未定位)
+    not_imported: int = 0  # non-blank rows of a sheet that cannot be imported (``error`` says why)
     rows_read: int = 0
     skipped: int = 0
     rejected: int = 0  # rows, not problems
+    warned: int = 0  # stored rows with at least one warning
     imported: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -142,6 +162,8 @@ class SheetTable:
             "unmapped": self.unmapped, "missing": self.missing, "error": self.error, "note": self.note,
             "profile": self.profile, "fixed": self.fixed, "rows_read": self.rows_read, "imported": self.imported, "updated": self.updated,
             "unchanged": self.unchanged, "rejected": self.rejected, "skipped": self.skipped,
+            "warned": self.warned, "unlocated": self.unlocated, "date_rules": self.date_rules,
+            "not_imported": self.not_imported,
         }
 
 
@@ -154,6 +176,9 @@ class FileReport:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    warned: int = 0  # stored rows with at least one warning (an optional value not understood)
+    unlocated: int = 0  # opinions stored without a town (未定位)
+    not_imported: int = 0  # rows of sheets that could not be imported (each sheet's error says why)
     skipped: int = 0  # blank / 合计 / note / repeated-header rows: not data
     error: str | None = None  # the file could not be read: nothing was stored
     batch_id: int | None = None
@@ -173,7 +198,8 @@ class FileReport:
             "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected,
             "error": self.error, "skipped": self.skipped, "batch_id": self.batch_id,
             "encoding": self.encoding, "sha256": self.sha256, "profile": ",".join(self.profiles) or None,
-            "segmented": self.segmented, "sheets": self.sheets,
+            "segmented": self.segmented, "warned": self.warned, "unlocated": self.unlocated,
+            "not_imported": self.not_imported, "sheets": self.sheets,
         }
 
     def check(self) -> None:
@@ -211,6 +237,7 @@ def match_profile(head: list[list], profiles: Iterable[Profile], explicit: Profi
             if wanted <= set(normed):
                 return explicit, r
         return None
+    profiles = list(profiles)
     by_sig = {p.signature: p for p in profiles}
     if not by_sig:
         return None
@@ -221,7 +248,22 @@ def match_profile(head: list[list], profiles: Iterable[Profile], explicit: Profi
         hit = by_sig.get(header_signature(shown))
         if hit is not None:
             return hit, r
-    return None
+    # A variant of a profile's export (a column more or less, another order): every header the
+    # profile maps is there and most of the row's headers are the profile's (VARIANT_OVERLAP).
+    best: tuple[float, Profile, int] | None = None
+    for r, row in enumerate(head):
+        _, normed = _head_texts(row)
+        have = {x for x in normed if x}
+        if len(have) < 2:
+            continue
+        for p in profiles:
+            theirs = {norm_header(h) for h in p.headers}
+            if not set(p.mapping) <= have:
+                continue
+            overlap = len(have & theirs) / len(have | theirs)
+            if overlap >= VARIANT_OVERLAP and (best is None or overlap > best[0]):
+                best = (overlap, p, r)
+    return (best[1], best[2]) if best else None
 
 
 def apply_profile(head: list[list], profile: Profile, r: int, contract: Contract
@@ -262,9 +304,10 @@ class _Validator:
         allowed = {v: "、".join(contract.canon[v]) for v in contract.canon}
         self._allowed = allowed
 
-    def _lookup(self, fld, values: list) -> tuple[list, dict[int, str]]:
+    def _lookup(self, fld, values: list, value_map: dict[str, str] | None = None) -> tuple[list, dict[int, str]]:
         vocab = fld.vocab if fld.type == "enum" else "town"
-        cache = self._caches.setdefault(vocab, {})
+        value_map = value_map or {}
+        cache = self._caches.setdefault(f"{vocab}\x00{fld.name}" if value_map else vocab, {})
         out, errors = [], {}
         for i, v in enumerate(values):
             if v is None:
@@ -273,7 +316,7 @@ class _Validator:
             key = v if isinstance(v, str) else as_text(v)
             hit = cache.get(key, False)
             if hit is False:
-                hit = self.contract.lookup(vocab, key)
+                hit = value_map.get(key) or self.contract.lookup(vocab, key)
                 cache[key] = hit
             if hit is None:
                 if vocab == "town":
@@ -290,9 +333,13 @@ class _Validator:
         n = len(chunk)
         col_of = {c.field: c for c in sheet.columns if c.field}
         problems: dict[int, list[tuple[str | None, str]]] = {}
+        notes: dict[int, list[tuple[str | None, str]]] = {}
 
         def flag(i: int, column: str | None, reason: str) -> None:
             problems.setdefault(i, []).append((column, reason))
+
+        def warn(i: int, column: str | None, reason: str) -> None:
+            notes.setdefault(i, []).append((column, reason))
 
         arrays: dict[str, object] = {}
         parsed: dict[str, object] = {}  # field -> its parsed dates (a Series), for the order checks
@@ -302,12 +349,24 @@ class _Validator:
                 arrays[fld.name] = pa.nulls(n, _ARROW_TYPES.get(fld.type, pa.string()))
                 continue
             values, header = self._values(sheet, fld, col, chunk, all_str)
-            arr, errors = self._convert(fld, values, all_str, parsed)
+            formulas: set[int] = set()
+            if not all_str:
+                for i, v in enumerate(values):
+                    if type(v) is Unevaluated:
+                        formulas.add(i)
+                        values[i] = None  # not a value: reported as a formula, never as an empty cell
+                        reason = (f"公式“{str(v)[:40]}”没有保存计算结果（文件由程序生成、未在 Excel 中保存过）："
+                                  "请在 Excel 中打开并保存，或把公式转为数值后重新导入")
+                        (flag if fld.required else warn)(i, header, reason)
+            arr, errors = self._convert(fld, values, all_str, parsed, keep_unknown=not fld.required,
+                                        sheet=sheet, header=header)
             for i, reason in errors.items():
-                flag(i, header, reason)
+                # Only a missing or unreadable required field (or a repeated id) rejects a row; an
+                # optional value that is not understood is stored as given or left empty, and noted.
+                (flag if fld.required or fld.name == self.kind.key else warn)(i, header, reason)
             if fld.required:
                 for i, v in enumerate(values):
-                    if v is None:
+                    if v is None and i not in formulas:
                         flag(i, header, f"必填项“{fld.label}”为空")
             if fld.name == self.kind.key:
                 key_values = arr.to_pylist()
@@ -315,7 +374,14 @@ class _Validator:
 
         self._check_order(col_of, parsed, flag)
         self._check_keys(sheet, chunk, key_values, col_of[self.kind.key], flag)
+        if self.kind.name == "opinions" and "town" in arrays:
+            town_null = np.asarray(arrays["town"].is_null().to_numpy(zero_copy_only=False))
+            sheet.unlocated += int(sum(1 for i in np.flatnonzero(town_null) if i not in problems))
+        for i, ns in notes.items():  # a rejected row lists all its problems
+            if i in problems:
+                problems[i].extend(ns)
         rejects, keep = self._rejects(sheet, chunk, problems)
+        rejects += self._warnings(sheet, chunk, {i: v for i, v in notes.items() if keep[i]})
         arrays["_row_no"] = pa.array([r for r, _ in chunk], pa.int64())
         arrays["_sheet"] = pa.array(np.full(n, sheet.index, dtype=np.int32))
         table = pa.table(arrays)
@@ -337,10 +403,11 @@ class _Validator:
             values = [clean_value(r[j]) if j < len(r) else None for _, r in chunk]
         return values, col.header or col.letter
 
-    def _convert(self, fld, values: list, all_str: bool, parsed: dict[str, object]
-                 ) -> tuple[pa.Array, dict[int, str]]:
+    def _convert(self, fld, values: list, all_str: bool, parsed: dict[str, object], keep_unknown: bool = False,
+                 sheet: SheetTable | None = None, header: str | None = None) -> tuple[pa.Array, dict[int, str]]:
         """A field's values as an Arrow array of its type, and the reason for each value that is not
-        one (by position). Parsed dates are also left in ``parsed`` for the order checks."""
+        one (by position). Parsed dates are also left in ``parsed`` for the order checks. With
+        ``keep_unknown`` (an optional field) a value a vocabulary does not know is stored as given."""
         if fld.type in ("id", "text"):
             out = values if all_str else [None if v is None else as_text(v) for v in values]
             masker = MASKED.get(self.kind.name, {}).get(fld.name)
@@ -350,13 +417,27 @@ class _Validator:
         if fld.type == "int":
             return self._ints(values)
         if fld.type in ("date", "datetime"):
-            series, errors = dates.parse_column(values, date_only=fld.type == "date")
+            rules: dict[str, str] = {}
+            series, errors = dates.parse_column(values, date_only=fld.type == "date",
+                                                order=sheet.options.get("date_order") if sheet else None, rules=rules)
+            if sheet is not None:
+                for order, how in rules.items():
+                    sheet.date_rules[header or fld.label] = f"按{dates.ORDERS[order]}读取（依据：{how}）"
             parsed[fld.name] = series
             arr = pa.Array.from_pandas(series)
             if fld.type == "date":
                 arr = arr.cast(pa.date32())
             return arr, errors
-        out, errors = self._lookup(fld, values)  # enum, town
+        value_map = (sheet.options.get("values") or {}).get(fld.name) if sheet else None
+        out, errors = self._lookup(fld, values, value_map)  # enum, town
+        if keep_unknown and fld.type == "enum":
+            for i in errors:
+                v = values[i]
+                out[i] = v if isinstance(v, str) else as_text(v)
+                errors[i] += "；已按原样保存，统计时计入“其他/未知”"
+        elif keep_unknown and fld.type == "town":
+            for i in errors:
+                errors[i] += "；该行按“未定位”保存（计入全区，不计入任何镇街）"
         return pa.array(out, pa.string()), errors
 
     def _ints(self, values: list) -> tuple[pa.Array, dict[int, str]]:
@@ -432,8 +513,15 @@ class _Validator:
                 raw = json.dumps({h: _raw_value(values[j] if j < len(values) else None, maskers.get(j))
                                   for j, h in headers}, ensure_ascii=False)
                 for column, reason in problems[i]:
-                    rejects.append(Reject(sheet.sheet, row_no, column, reason, raw))
+                    rejects.append(Reject(sheet.sheet, row_no, column, mask_reason(reason), raw))
         return rejects, keep
+
+    def _warnings(self, sheet: SheetTable, chunk: list[tuple[int, list]],
+                  notes: dict[int, list[tuple[str | None, str]]]) -> list[Reject]:
+        """One WARNING per value of a stored row that was not understood (the row's raw JSON is not
+        kept: the row itself is in the store)."""
+        return [Reject(sheet.sheet, chunk[i][0], column, mask_reason(reason), "{}", WARNING)
+                for i in sorted(notes) for column, reason in notes[i]]
 
 
 def _raw_headers(sheet: SheetTable) -> list[tuple[int, str]]:
@@ -514,10 +602,24 @@ def _parse_sheets(info: FileInfo, contract: Contract, sink: Sink, limit: int | N
         st = SheetTable(info.path.name, raw.name, raw.index, note="隐藏工作表" if raw.hidden else None)
         sheets.append(st)
         if not _read_header(raw, st, contract, options):
+            if st.error:  # counted, so that every row of the file is accounted for
+                st.not_imported = _count_rows(raw, st.header_row or 0, options.max_rows)
             continue
         validator = validators.setdefault(st.kind, _Validator(contract, st.kind))
         done = _read_rows(raw, st, validator, all_str, sink, limit, progress, done, total, options)
     return sheets
+
+
+def _count_rows(raw: RawSheet, below: int, cap: int | None) -> int:
+    """Non-blank rows of a sheet below row ``below`` (0: every row), for a sheet that is not imported;
+    counting stops past ``cap`` (the row limit)."""
+    n = 0
+    for row_no, values in raw.rows:
+        if row_no > below and first_text(values) is not None:
+            n += 1
+            if cap is not None and n > cap:
+                break
+    return n
 
 
 def _read_header(raw: RawSheet, st: SheetTable, contract: Contract, options: _Options) -> bool:
@@ -533,7 +635,7 @@ def _read_header(raw: RawSheet, st: SheetTable, contract: Contract, options: _Op
     if found is not None:
         profile, r = found
         kind, header_rows, columns, missing, error = apply_profile(raw.head, profile, r, contract)
-        st.profile, st.fixed = profile.name, dict(profile.fixed)
+        st.profile, st.fixed, st.options = profile.name, dict(profile.fixed), dict(profile.options)
     elif options.explicit is not None:
         wanted = "、".join(h for h in options.explicit.headers
                           if norm_header(h) in options.explicit.mapping)
@@ -570,6 +672,7 @@ def _read_rows(raw: RawSheet, st: SheetTable, validator: _Validator, all_str: bo
         table, rejects, n_bad = validator.validate(st, chunk, all_str)
         st.rejects.extend(rejects)
         st.rejected += n_bad
+        st.warned += len({r.row_no for r in rejects if r.level == WARNING})
         sink(st.kind, st, table)
         done += len(chunk)
         chunk.clear()
@@ -652,7 +755,7 @@ def read_table(path: str | Path, limit: int | None = None, contract: Contract | 
 
 # ── the store ─────────────────────────────────────────────────────────────────
 
-def _hash_sql(kind: Kind, alias: str) -> str:
+def row_hash_sql(kind: Kind, alias: str) -> str:
     """row_hash: md5 of the stored values in contract order, NULL distinct from any text.
 
     Computed by DuckDB (vectorised) from its text form of each value; should a DuckDB upgrade ever
@@ -690,7 +793,7 @@ class _Stager:
             k = self.contract.kinds[kind]
             self.cur.execute(f"""
                 CREATE OR REPLACE TEMP TABLE plan_{kind} AS
-                WITH h AS (SELECT s.*, {_hash_sql(k, 's')} AS row_hash FROM stage_{kind} s)
+                WITH h AS (SELECT s.*, {row_hash_sql(k, 's')} AS row_hash FROM stage_{kind} s)
                 SELECT h.*,
                        CASE WHEN t.{k.key} IS NULL THEN 'insert'
                             WHEN t.row_hash = h.row_hash THEN 'unchanged'
@@ -745,11 +848,12 @@ def _write_rejects(cur, batch_id: int, file_name: str, rejects: list[Reject]) ->
         "column_name": pa.array([r.column for r in rejects], pa.string()),
         "reason": pa.array([r.reason for r in rejects], pa.string()),
         "raw": pa.array([r.raw for r in rejects], pa.string()),
+        "level": pa.array([r.level for r in rejects], pa.string()),
     })
     cur.register("ingest_rejects", table)
     try:
-        cur.execute("INSERT INTO rejected_rows (batch_id, file_name, sheet, row_no, column_name, reason, raw) "
-                    "SELECT batch_id, file_name, sheet, row_no, column_name, reason, raw FROM ingest_rejects")
+        cur.execute("INSERT INTO rejected_rows (batch_id, file_name, sheet, row_no, column_name, reason, raw, level) "
+                    "SELECT batch_id, file_name, sheet, row_no, column_name, reason, raw, level FROM ingest_rejects")
     finally:
         cur.unregister("ingest_rejects")
 
@@ -758,9 +862,10 @@ def _summarise(report: FileReport, sheets: list[SheetTable]) -> None:
     good = [s for s in sheets if s.importable]
     kinds = list(dict.fromkeys(s.kind for s in good))
     report.kind = ",".join(kinds) or None
-    for attr in ("rows_read", "imported", "updated", "unchanged", "rejected", "skipped"):
+    for attr in ("rows_read", "imported", "updated", "unchanged", "rejected", "skipped", "warned", "unlocated"):
         setattr(report, attr, sum(getattr(s, attr) for s in good))
     report.sheets = [s.info() for s in sheets]
+    report.not_imported = sum(s.not_imported for s in sheets)
     report.rejects = [r for s in sheets for r in s.rejects]
     for s in good:
         assert s.imported + s.updated + s.unchanged + s.rejected == s.rows_read, s.info()
@@ -852,12 +957,12 @@ def _write_batch(cur, info: FileInfo, report: FileReport, stager: _Stager, user:
     _write_rejects(cur, report.batch_id, info.path.name, report.rejects)
     cur.execute(
         """INSERT INTO import_batches (batch_id, file_name, sha256, kinds, imported_at, imported_by,
-               rows_read, imported, updated, unchanged, rejected, skipped, sheets, profile)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               rows_read, imported, updated, unchanged, rejected, skipped, sheets, profile, warned)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [report.batch_id, info.path.name, info.sha256, report.kind,
          dt.datetime.now().replace(microsecond=0), user or _current_user(), report.rows_read,
          report.imported, report.updated, report.unchanged, report.rejected, report.skipped,
-         json.dumps(report.sheets, ensure_ascii=False), ",".join(report.profiles) or None])
+         json.dumps(report.sheets, ensure_ascii=False), ",".join(report.profiles) or None, report.warned])
     stager.drop()
 
 
@@ -880,14 +985,14 @@ def _same_file_in_effect(cur, info: FileInfo, contract: Contract, explicit: Prof
     was saved (or another profile is asked for), or the row limit is lower than the file.
     A re-import of a week's unchanged exports then costs a checksum per file."""
     batches = cur.execute("""
-        SELECT batch_id, imported_at, kinds, rows_read, imported, updated, unchanged, rejected, skipped, sheets, profile
+        SELECT batch_id, imported_at, kinds, rows_read, imported, updated, unchanged, rejected, skipped, sheets, profile, warned
         FROM import_batches
         WHERE sha256 = ? AND undone_at IS NULL AND kinds IS NOT NULL
         ORDER BY batch_id""", [info.sha256]).fetchall()
     if not batches:
         return None
     keys = ["batch_id", "imported_at", "kinds", "rows_read", "imported", "updated", "unchanged", "rejected",
-            "skipped", "sheets", "profile"]
+            "skipped", "sheets", "profile", "warned"]
     b = dict(zip(keys, batches[-1]))
     since = min(row[1] for row in batches)  # the oldest reading whose rows may still be in the store
     kinds = [k for k in (b["kinds"] or "").split(",") if k]
@@ -949,18 +1054,19 @@ def _record_unchanged(cur, info: FileInfo, b: dict, user: str | None, report: Fi
     report.rows_read, report.rejected, report.skipped = b["rows_read"], b["rejected"], b["skipped"]
     report.unchanged = b["rows_read"] - b["rejected"]
     report.batch_id = cur.execute("SELECT nextval('batch_seq')").fetchone()[0]
-    rows = cur.execute("""SELECT sheet, row_no, column_name, reason, raw FROM rejected_rows
+    rows = cur.execute("""SELECT sheet, row_no, column_name, reason, raw, coalesce(level, 'reject') FROM rejected_rows
                           WHERE batch_id = ? ORDER BY rowid""", [b["batch_id"]]).fetchall()
-    report.rejects = [Reject(sheet, row_no, column, reason, raw) for sheet, row_no, column, reason, raw in rows]
+    report.rejects = [Reject(*row) for row in rows]
+    report.warned = b.get("warned") or 0
     _write_rejects(cur, report.batch_id, info.path.name, report.rejects)
     report.check()
     cur.execute(
         """INSERT INTO import_batches (batch_id, file_name, sha256, kinds, imported_at, imported_by,
-               rows_read, imported, updated, unchanged, rejected, skipped, sheets, profile)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?)""",
+               rows_read, imported, updated, unchanged, rejected, skipped, sheets, profile, warned)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?)""",
         [report.batch_id, info.path.name, info.sha256, report.kind, dt.datetime.now().replace(microsecond=0),
          user or _current_user(), report.rows_read, report.unchanged, report.rejected, report.skipped,
-         json.dumps(sheets, ensure_ascii=False), b["profile"]])
+         json.dumps(sheets, ensure_ascii=False), b["profile"], report.warned])
     return report
 
 

@@ -152,6 +152,17 @@ class Profile:
     fixed: dict[str, str]  # field name -> stored value, for fields the export lacks
     created_by: str | None = None
     created_at: dt.datetime | None = None
+    # date_order: "dmy" | "mdy" for dates with day and month before the year that nothing else
+    # decides; values: {field: {value as exported: our value}} (已办理 → 已办结).
+    options: dict = field(default_factory=dict)
+
+    @property
+    def date_order(self) -> str | None:
+        return self.options.get("date_order")
+
+    @property
+    def value_map(self) -> dict[str, dict[str, str]]:
+        return self.options.get("values") or {}
 
     @property
     def signature(self) -> str:
@@ -162,11 +173,12 @@ class Profile:
 
 
 def _profile_from_row(row) -> Profile:
-    name, kind, headers, mapping, fixed, by, at = row
-    return Profile(name, kind, tuple(json.loads(headers)), json.loads(mapping), json.loads(fixed), by, at)
+    name, kind, headers, mapping, fixed, by, at, options = row
+    return Profile(name, kind, tuple(json.loads(headers)), json.loads(mapping), json.loads(fixed), by, at,
+                   json.loads(options) if options else {})
 
 
-_PROFILE_COLS = "name, kind, headers, mapping, fixed, created_by, created_at"
+_PROFILE_COLS = "name, kind, headers, mapping, fixed, created_by, created_at, options"
 
 
 def load_profiles(con) -> list[Profile]:
@@ -217,9 +229,49 @@ def check_fixed_value(fld, value: object, contract: Contract) -> str:
     return text
 
 
+def check_options(kind: str, options: dict | None, contract: Contract) -> dict:
+    """A profile's reading options as stored, or AdminError (Chinese, naming the key): date_order
+    is "dmy" or "mdy"; values maps, per enum or town field, a value as exported to one of ours."""
+    from analytics.core.dates import ORDERS
+
+    options = dict(options or {})
+    out: dict = {}
+    unknown = set(options) - {"date_order", "values"}
+    if unknown:
+        raise AdminError(f"映射方案的设置里有不认识的项：{'、'.join(sorted(unknown))}（可用：date_order、values）")
+    order = options.get("date_order")
+    if order not in (None, ""):
+        if order not in ORDERS:
+            raise AdminError(f"date_order 应为 \"dmy\"（日月年）或 \"mdy\"（月日年），而不是“{order}”")
+        out["date_order"] = order
+    k = contract.kinds[kind]
+    values: dict[str, dict[str, str]] = {}
+    for fname, pairs in (options.get("values") or {}).items():
+        if fname not in k.columns:
+            raise AdminError(f"values.{fname}：“{fname}”不是{k.label}的字段")
+        fld = k.field(fname)
+        if fld.type not in ("enum", "town"):
+            raise AdminError(f"values.{fname}：“{fld.label}”不是词表字段，不能做取值对应")
+        if not isinstance(pairs, dict):
+            raise AdminError(f"values.{fname} 应为“导出里的值 = 我们的值”的表")
+        vocab = fld.vocab if fld.type == "enum" else "town"
+        got = {}
+        for raw, ours in pairs.items():
+            hit = contract.lookup(vocab, str(ours))
+            if hit is None:
+                allowed = "、".join(contract.canon[vocab])
+                raise AdminError(f"values.{fname}.{raw}：“{ours}”不是可接受的{fld.label}（可接受：{allowed}）")
+            got[str(raw).strip()] = hit
+        if got:
+            values[fname] = got
+    if values:
+        out["values"] = values
+    return out
+
+
 def make_profile(name: str, kind: str, headers: list[str], mapping: dict[str, str | None],
                  fixed: dict[str, object] | None = None, user: str | None = None,
-                 contract: Contract | None = None) -> Profile:
+                 contract: Contract | None = None, options: dict | None = None) -> Profile:
     """Check a mapping made on the page and build the profile; AdminError (Chinese) when it is not
     usable. ``mapping`` is header text -> field name (None or "" = not imported)."""
     contract = contract or load_contract()
@@ -266,7 +318,7 @@ def make_profile(name: str, kind: str, headers: list[str], mapping: dict[str, st
         raise AdminError(f"{k.label}的必填字段 {'、'.join(f'“{m}”' for m in missing)} 还没有对应的列，"
                          "也没有固定值：请选择一列对应到它，或填写固定值")
     return Profile(name, kind, tuple(h for h in headers if h is not None and norm_header(h)),
-                   out, fixed_out, user)
+                   out, fixed_out, user, options=check_options(kind, options, contract))
 
 
 def save_profile(con, profile: Profile, replace: bool = False) -> None:
@@ -286,10 +338,11 @@ def save_profile(con, profile: Profile, replace: bool = False) -> None:
         for p in ([same_name] if same_name else []) + same_sig:
             cur.execute("DELETE FROM profiles WHERE name = ?", [p.name])
         cur.execute(
-            f"INSERT INTO profiles ({_PROFILE_COLS}, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO profiles ({_PROFILE_COLS}, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [profile.name, profile.kind, json.dumps(list(profile.headers), ensure_ascii=False),
              json.dumps(profile.mapping, ensure_ascii=False), json.dumps(profile.fixed, ensure_ascii=False),
              profile.created_by, profile.created_at or dt.datetime.now().replace(microsecond=0),
+             json.dumps(profile.options, ensure_ascii=False) if profile.options else None,
              profile.signature])
     finally:
         cur.close()
@@ -376,7 +429,7 @@ class MappingGuess:
         return {c.header: c.field for c in self.columns if c.header}
 
 
-def _similarity(a: str, b: str) -> float:
+def similarity(a: str, b: str) -> float:
     """Header likeness 0..1: difflib's ratio, character-bigram overlap (Dice), or containment."""
     if not a or not b:
         return 0.0
@@ -396,7 +449,7 @@ def _header_score(header: str, kind: str, fld) -> tuple[float, str | None]:
     h = norm_header(header)
     best, best_s = 0.0, None
     for s in (fld.label, *fld.aliases):
-        sim = _similarity(h, norm_header(s))
+        sim = similarity(h, norm_header(s))
         if sim > best:
             best, best_s = sim, s
     reason = f"表头与“{best_s}”相近" if best >= 0.5 and best < 1 else (f"表头即“{best_s}”" if best == 1 else None)
@@ -538,8 +591,12 @@ def _score_kind(kind: str, headers: list[str], feats: list[_Values], contract: C
             hs, hr = _header_score(h, kind, fld)
             vs, vr = _value_fit(kind, fld, v)
             total = 0.55 * hs + 0.45 * vs
-            if v.n and vs < 0.2:
-                total = min(total, 0.3)  # the values contradict the field, whatever the header says
+            if v.n and vs < 0.2 and not (hs >= 1.0 and fld.type in ("text", "enum")):
+                # the values contradict the field, whatever the header says — unless the header is
+                # the field's own name or a listed alias and the field takes any text (留言用户 with
+                # anonymised ids is still the submitter) or words a value mapping can translate
+                # (处理状态 with 已办理 / 待回复)
+                total = min(total, 0.3)
             if fld.required:
                 total += 0.02  # ties go to the field the import cannot do without
             scores[(i, fld.name)] = (round(total, 3), [r for r in (hr, vr) if r])
@@ -649,7 +706,7 @@ def sample_sheets(path: str | Path, limits: Limits | None = None, rows: int = SA
 BATCH_COLUMNS = {
     "batch_id": "批次", "file_name": "文件", "sha256": "SHA-256", "imported_at": "导入时间",
     "imported_by": "操作人", "kinds": "数据类别", "rows_read": "读取", "imported": "新增",
-    "updated": "更新", "unchanged": "不变", "rejected": "拒收", "skipped": "跳过",
+    "updated": "更新", "unchanged": "不变", "rejected": "拒收", "warned": "有提醒", "skipped": "跳过",
     "profile": "映射方案", "status": "状态",
 }
 
@@ -660,7 +717,7 @@ def list_batches(con, limit: int | None = None) -> pd.DataFrame:
     try:
         df = cur.execute(f"""
             SELECT batch_id, file_name, sha256, imported_at, imported_by, kinds, rows_read, imported,
-                   updated, unchanged, rejected, skipped, profile, undone_at, undone_by
+                   updated, unchanged, rejected, coalesce(warned, 0) AS warned, skipped, profile, undone_at, undone_by
             FROM import_batches ORDER BY batch_id DESC {'LIMIT ' + str(int(limit)) if limit else ''}""").df()
     finally:
         cur.close()
@@ -679,7 +736,8 @@ def batches_for_display(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-REJECT_COLUMNS = ["文件", "工作表", "行号", "列", "原因", "原始内容"]
+REJECT_COLUMNS = ["处理", "文件", "工作表", "行号", "列", "原因", "原始内容"]
+LEVEL_LABELS = {"reject": "拒收", "warning": "提醒（已入库）"}
 
 
 def raw_text_values(raw: str | dict | None, masked_headers: set[str]) -> dict[str, str]:
@@ -729,7 +787,7 @@ def rejects_frame(reports) -> pd.DataFrame:
         masked = masked_headers_of(r.sheets)
         name = Path(r.file).name
         for x in r.rejects:
-            rows.append([name, x.sheet or "—", x.row_no, x.column or "—", x.reason,
+            rows.append([LEVEL_LABELS.get(x.level, x.level), name, x.sheet or "—", x.row_no, x.column or "—", x.reason,
                          _raw_text(x.raw, masked.get(x.sheet, set()))])
     return pd.DataFrame(rows, columns=REJECT_COLUMNS)
 
@@ -744,13 +802,14 @@ def batch_rejects(con, batch_ids: Iterable[int]) -> pd.DataFrame:
         sheets = {b: json.loads(s or "[]") for b, s in cur.execute(
             "SELECT batch_id, sheets FROM import_batches WHERE list_contains(?, batch_id)", [ids]).fetchall()}
         rows = cur.execute("""
-            SELECT batch_id, file_name, sheet, row_no, column_name, reason, raw FROM rejected_rows
-            WHERE list_contains(?, batch_id) ORDER BY batch_id, sheet NULLS FIRST, row_no""", [ids]).fetchall()
+            SELECT batch_id, coalesce(level, 'reject'), file_name, sheet, row_no, column_name, reason, raw
+            FROM rejected_rows WHERE list_contains(?, batch_id)
+            ORDER BY batch_id, coalesce(level, 'reject'), sheet NULLS FIRST, row_no, rowid""", [ids]).fetchall()
     finally:
         cur.close()
     masked = {b: masked_headers_of(s) for b, s in sheets.items()}
-    out = [[f, s or "—", n, c or "—", reason, _raw_text(raw, masked.get(b, {}).get(s, set()))]
-           for b, f, s, n, c, reason, raw in rows]
+    out = [[LEVEL_LABELS.get(lv, lv), f, s or "—", n, c or "—", reason, _raw_text(raw, masked.get(b, {}).get(s, set()))]
+           for b, lv, f, s, n, c, reason, raw in rows]
     return pd.DataFrame(out, columns=REJECT_COLUMNS)
 
 
@@ -758,7 +817,7 @@ def rejects_xlsx(df: pd.DataFrame) -> bytes:
     """The rejected rows as an .xlsx; a cell starting with = + - @ cannot run as a formula."""
     from analytics.core.safe_export import to_xlsx
 
-    return to_xlsx({"拒收的行": df})
+    return to_xlsx({"拒收与提醒": df})
 
 
 @dataclass

@@ -658,17 +658,36 @@ def _col_index(ref: str) -> int:
     return n - 1
 
 
+class Unevaluated:
+    """A formula cell whose workbook holds no computed value (written by a program, never opened
+    and saved in Excel): not an empty cell, and reported as what it is."""
+
+    __slots__ = ("formula",)
+
+    def __init__(self, formula: str):
+        self.formula = formula
+
+    def __str__(self) -> str:
+        return f"={self.formula}"
+
+    def __repr__(self) -> str:
+        return f"Unevaluated({self.formula!r})"
+
+
 def _cell_value(c, strings: list[str], date_styles: frozenset[int], epoch: dt.datetime):
     t = c.get("t")
     v = None
+    formula = None
     for child in c:
         tag = child.tag
         if tag.endswith("}v") or tag == "v":
             v = child.text
+        elif tag.endswith("}f") or tag == "f":
+            formula = child.text or ""
         elif t == "inlineStr" and (tag.endswith("}is") or tag == "is"):
             return _unescape(_si_text(child))
     if v is None:
-        return None
+        return Unevaluated(formula) if formula is not None else None
     if t == "s":
         return strings[int(v)]
     if t in ("str", "e"):  # a formula's text result; an error such as #N/A

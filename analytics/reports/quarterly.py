@@ -25,6 +25,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analytics.domain.metrics import unlocated_opinions
 from analytics.domain import points as points_mod, ranking as rk
 from analytics.domain.indices import INDEX_KEYS, IndexConfig, MEASURES, load_config
 from analytics.core.periods import Period, PeriodError
@@ -71,6 +72,7 @@ class ReportData:
     points_cfg: points_mod.PointsConfig
     rising: pd.DataFrame | None = None  # rising hot words, None when not available
     seconds: dict = field(default_factory=dict)
+    unlocated: int = 0  # 民情民意 of the quarter without a town (未定位): in the district's figures only
 
 
 def _as_of(con: duckdb.DuckDBPyConnection) -> date | None:
@@ -120,7 +122,8 @@ def gather(con: duckdb.DuckDBPyConnection, period=None, config: IndexConfig | No
     rising = rising_words(con, period) if with_hotwords else None
     t3 = time.perf_counter()
     return ReportData(period, date.today(), _as_of(con), table, per_capita, pts, cfg, pcfg, rising,
-                      {"ranking": t1 - t0, "per_capita_points": t2 - t1, "hotwords": t3 - t2})
+                      {"ranking": t1 - t0, "per_capita_points": t2 - t1, "hotwords": t3 - t2},
+                      unlocated_opinions(con, period))
 
 
 # ───────────────────────────── the summary, written from the numbers ─────────────────────────────
@@ -154,6 +157,9 @@ def summary_paragraphs(data: ReportData) -> list[str]:
     if len(unranked):
         first += f"，{len(unranked)} 个因数据不足（样本不足）未排名：{'、'.join(unranked['unit'])}"
     out.append(first + "。综合指数为五大评价指标的加权平均，0–100 分，反映在全区镇街中的相对位置。")
+    if data.unlocated:
+        out.append(f"另有未定位的民情民意 {data.unlocated:,} 条（导出里没有镇街或镇街认不出）：计入全区，"
+                   "不计入任何镇街，也不参加本排名。")
     if not len(ranked):
         return out
 

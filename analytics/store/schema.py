@@ -120,6 +120,18 @@ MIGRATIONS: dict[int, list[str]] = {
         name VARCHAR NOT NULL, key VARCHAR NOT NULL, fingerprint VARCHAR NOT NULL,
         built_at TIMESTAMP NOT NULL, payload BLOB NOT NULL, PRIMARY KEY (name, key))""",
     ],
+    # Other systems' exports (issue 15, docs/data-management.md): an opinion without a town is kept
+    # as 未定位 (town NULL: counted for the district, never for a town); a value of an optional field
+    # that is not understood no longer rejects its row: it is stored and noted as a warning
+    # (rejected_rows.level = 'warning'), and a batch counts the rows it warned about.
+    6: [
+        "ALTER TABLE opinions ALTER COLUMN town DROP NOT NULL",
+        "ALTER TABLE rejected_rows ADD COLUMN level VARCHAR DEFAULT 'reject'",
+        "ALTER TABLE import_batches ADD COLUMN warned BIGINT DEFAULT 0",
+        # A profile's reading options: date_order ("dmy"/"mdy") and value mappings {field: {as
+        # exported: ours}}.
+        "ALTER TABLE profiles ADD COLUMN options JSON",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

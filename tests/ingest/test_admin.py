@@ -108,20 +108,24 @@ def test_undo_order_rule(con, tmp_path):
 
 
 def test_undo_keeps_the_batch_and_its_rejected_rows(con, tmp_path):
-    (a,) = ingest.ingest_files(con, [csv(tmp_path / "a.csv", [op("A1", "路灯坏了"), op("A2", "噪声", town="火星镇")])])
+    (a,) = ingest.ingest_files(con, [csv(tmp_path / "a.csv", [op("A1", "路灯坏了"), op("A2", ""),
+                                                               op("A3", "噪声", town="火星镇")])])
     admin.undo_batch(con, a.batch_id)
     df = admin.batch_rejects(con, [a.batch_id])
     assert list(df.columns) == admin.REJECT_COLUMNS
-    assert df.iloc[0][["文件", "行号", "列"]].tolist() == ["a.csv", 3, "镇街"]
-    assert "“火星镇”不是萧山区的镇街" in df.iloc[0]["原因"]
+    assert df.iloc[0][["处理", "文件", "行号", "列"]].tolist() == ["拒收", "a.csv", 3, "内容"]
+    assert df.iloc[0]["原因"] == "必填项“内容”为空"
+    # The unknown town did not reject its row: a warning, listed after the rejections.
+    assert df.iloc[1][["处理", "行号", "列"]].tolist() == ["提醒（已入库）", 4, "镇街"]
+    assert "“火星镇”不是萧山区的镇街" in df.iloc[1]["原因"]
     # The submitter's name is personal: masked in the raw values the admin sees.
     assert "提交人=张*" in df.iloc[0]["原始内容"] and "张三" not in df.iloc[0]["原始内容"]
 
 
 def test_rejected_rows_download_neutralises_formulas(con, tmp_path):
-    (r,) = ingest.ingest_files(con, [csv(tmp_path / "f.csv", [("=1+1", "2024-05-01", "民声e", "火星镇", "@SUM(A1)", "-张")])])
+    (r,) = ingest.ingest_files(con, [csv(tmp_path / "f.csv", [("=1+1", "昨天", "民声e", "瓜沥镇", "@SUM(A1)", "-张")])])
     df = admin.rejects_frame([r])
-    assert df.iloc[0]["文件"] == "f.csv" and df.iloc[0]["列"] == "镇街"
+    assert df.iloc[0]["文件"] == "f.csv" and df.iloc[0]["列"] == "提交时间"
     wb = load_workbook(io.BytesIO(admin.rejects_xlsx(df)))
     ws = wb.active
     assert [c.value for c in ws[1]] == admin.REJECT_COLUMNS
@@ -228,7 +232,7 @@ def test_data_page_upload_preview_profile_import_and_undo(tiny_db, tmp_path, mon
     next(b for b in at.button if b.label == "保存映射方案").click().run()
     assert not at.exception
     text = _texts(at)
-    assert "已保存映射方案“12345热线”" in text and "可以导入：读取 6 行 → 新增 5、更新 0、不变 0、拒收 1" in text
+    assert "已保存映射方案“12345热线”" in text and "可以导入：读取 6 行 → 新增 6、更新 0、不变 0、拒收 0" in text
     assert "按映射方案“12345热线”读取" in text
     at.button(key="data_import").click().run()
     for _ in range(60):  # the import runs in a thread; the page polls it
@@ -237,11 +241,13 @@ def test_data_page_upload_preview_profile_import_and_undo(tiny_db, tmp_path, mon
         at.run()
     assert not at.exception
     text = _texts(at)
-    assert "hotline.xlsx：读取 6 行 → 新增 5" in text and "week.csv：读取 2 行 → 新增 2" in text
+    assert "hotline.xlsx：读取 6 行 → 新增 6" in text and "week.csv：读取 2 行 → 新增 2" in text
     with store.reading(db) as con:
         batches = admin.list_batches(con)
         assert batches.iloc[0]["file_name"] == "week.csv" and batches.iloc[1]["profile"] == "12345热线"
-        assert one(con, "SELECT count(*) FROM opinions WHERE opinion_id LIKE 'GD-%'")[0] == 5
+        assert one(con, "SELECT count(*) FROM opinions WHERE opinion_id LIKE 'GD-%'")[0] == 6
+        # the row whose 所属区域 is no town of the district is kept, not located
+        assert one(con, "SELECT count(*) FROM opinions WHERE opinion_id LIKE 'GD-%' AND town IS NULL")[0] == 1
     newest = int(batches.iloc[0]["batch_id"])
     # Undo the newest batch: pick, ask, confirm.
     at.selectbox(key="data_undo_pick").set_value(newest).run()

@@ -217,16 +217,19 @@ def test_workbook_with_two_kinds_and_an_empty_sheet(con):
     assert r.error is None
     assert r.kind == "units,reps"
     by_sheet = {s["sheet"]: s for s in r.sheets}
-    assert (by_sheet["基层单元"]["rows_read"], by_sheet["基层单元"]["imported"], by_sheet["基层单元"]["rejected"]) == (5, 3, 2)
+    # 常住人口 is optional: "abc" and "-5" keep their rows, with the population unknown and a warning
+    assert (by_sheet["基层单元"]["rows_read"], by_sheet["基层单元"]["imported"], by_sheet["基层单元"]["rejected"],
+            by_sheet["基层单元"]["warned"]) == (5, 5, 0, 2)
     assert (by_sheet["代表名册"]["header_row"], by_sheet["代表名册"]["imported"]) == (2, 3)
     assert by_sheet["Sheet3"]["note"] == "空工作表" and by_sheet["Sheet3"]["error"] is None
-    assert rows(con, "SELECT unit_id, level, population FROM units ORDER BY unit_id") == [
+    assert [u for u in rows(con, "SELECT unit_id, level, population FROM units ORDER BY unit_id")
+            if u[0] in ("1", "S001", "T01")] == [
         ("1", "总站", None), ("S001", "联络站", 5600), ("T01", "镇街", 1234)]  # 1.0 -> "1"; "1,234" -> 1234
     assert rows(con, "SELECT rep_id, rep_level, town FROM reps ORDER BY rep_id") == [
         ("R001", "区", "瓜沥镇"), ("R002", "省", "城厢街道"), ("R003", "市", "萧山经济技术开发区")]
-    reasons = rows(con, "SELECT sheet, row_no, column_name, reason FROM rejected_rows ORDER BY row_no")
-    assert reasons == [("基层单元", 5, "常住人口（人）", "“abc”不是整数"),
-                       ("基层单元", 6, "常住人口（人）", "“-5”是负数，应为不小于 0 的整数")]
+    reasons = rows(con, "SELECT sheet, row_no, column_name, reason, level FROM rejected_rows ORDER BY row_no")
+    assert reasons == [("基层单元", 5, "常住人口（人）", "“abc”不是整数", "warning"),
+                       ("基层单元", 6, "常住人口（人）", "“-5”是负数，应为不小于 0 的整数", "warning")]
 
 
 # ── encodings and delimiters ──────────────────────────────────────────────────
@@ -337,28 +340,36 @@ def test_mixed_formats_in_one_column_take_the_fast_path_and_the_slow_one():
 
 def test_bad_rows_are_listed_and_good_rows_imported(con):
     r = ingest_one(con, "bad_rows.csv")
-    assert (r.error, r.rows_read, r.imported, r.rejected) == (None, 9, 2, 7)
-    assert sorted(x[0] for x in rows(con, "SELECT opinion_id FROM opinions")) == ["G1", "G2"]
-    got = rows(con, "SELECT file_name, sheet, row_no, column_name, reason FROM rejected_rows "
+    # Rejected: a required field missing or unreadable, a repeated id, dates out of order. An
+    # optional value not understood (an unknown town, status) keeps its row, with a warning.
+    assert (r.error, r.rows_read, r.imported, r.rejected, r.warned) == (None, 9, 4, 5, 2)
+    assert sorted(x[0] for x in rows(con, "SELECT opinion_id FROM opinions")) == ["B2", "B4", "G1", "G2"]
+    got = rows(con, "SELECT file_name, sheet, row_no, column_name, reason, level FROM rejected_rows "
                     "WHERE batch_id = ? ORDER BY row_no, column_name", [r.batch_id])
-    assert [(g[2], g[3]) for g in got] == [
-        (3, "提交时间"), (4, "镇街"), (5, "内容"), (6, "状态"), (7, "办结时间"), (8, "编号"),
-        (10, "提交时间"), (10, "来源渠道")]
+    assert [(g[2], g[3], g[5]) for g in got] == [
+        (3, "提交时间", "reject"), (4, "镇街", "warning"), (5, "内容", "reject"), (6, "状态", "warning"),
+        (7, "办结时间", "reject"), (8, "编号", "reject"), (10, "提交时间", "reject"), (10, "来源渠道", "reject")]
     assert all(g[0] == "bad_rows.csv" and g[1] is None for g in got)
     reasons = {(g[2], g[3]): g[4] for g in got}
     assert "2024-13-45" in reasons[(3, "提交时间")]
-    assert "火星镇" in reasons[(4, "镇街")]
+    assert "火星镇" in reasons[(4, "镇街")] and "未定位" in reasons[(4, "镇街")]
     assert reasons[(5, "内容")] == "必填项“内容”为空"
     assert "处理完毕" in reasons[(6, "状态")] and "已办结" in reasons[(6, "状态")]  # names accepted values
     assert "早于提交时间" in reasons[(7, "办结时间")]
     assert reasons[(8, "编号")] == "与第2行编号重复"
-    assert "微信" in reasons[(10, "来源渠道")]
-    raw = json.loads(one(con, "SELECT raw FROM rejected_rows WHERE row_no = 4")[0])
-    assert raw == {"编号": "B2", "提交时间": "2024-01-06", "来源渠道": "民声e", "镇街": "火星镇",
-                   "内容": "镇街写错", "状态": "已办结", "办结时间": ""}
-    # the command line shows file, row, column and reason
+    assert "微信" in reasons[(10, "来源渠道")]  # a rejected row lists every problem it has
+    # The stored rows: the unknown town is 未定位 (NULL), the unknown status kept as given.
+    assert rows(con, "SELECT opinion_id, town, status FROM opinions WHERE opinion_id IN ('B2', 'B4') "
+                     "ORDER BY 1") == [("B2", None, "已办结"), ("B4", "瓜沥镇", "处理完毕")]
+    assert r.unlocated == 1
+    raw = json.loads(one(con, "SELECT raw FROM rejected_rows WHERE row_no = 3")[0])
+    assert raw == {"编号": "B1", "提交时间": "2024-13-45", "来源渠道": "民声e", "镇街": "瓜沥镇",
+                   "内容": "日期写错", "状态": "已办结", "办结时间": ""}
+    # the command line shows file, row, column and reason; warnings apart, grouped by value
     text = format_report([r])
-    assert "bad_rows.csv 第 4 行 【镇街】“火星镇”不是萧山区的镇街" in text
+    assert "bad_rows.csv 第 3 行 【提交时间】“2024-13-45”" in text
+    assert "已入库但有提醒的行（2 行" in text and "bad_rows.csv 第 4 行 【镇街】“火星镇”不是萧山区的镇街" in text
+    assert "1 条意见没有镇街" in text
 
 
 def test_rejected_raw_values_are_masked_like_stored_ones(con, tmp_path):
@@ -382,9 +393,14 @@ def test_integers_accept_commas_and_units_and_reject_the_rest(con, tmp_path):
                                           "U1,甲,联络站,\"1,234\"", "U2,乙,联络站,12.0", "U3,丙,联络站,800人",
                                           "U4,丁,联络站,3.5", "U5,戊,联络站,-1", "U6,己,联络站,"])
     r = ingest_one(con, path)
-    assert (r.imported, r.rejected) == (4, 2)
+    assert (r.imported, r.rejected, r.warned) == (6, 0, 2)  # an optional count that is not one: unknown
     assert rows(con, "SELECT unit_id, population FROM units ORDER BY 1") == [
-        ("U1", 1234), ("U2", 12), ("U3", 800), ("U6", None)]
+        ("U1", 1234), ("U2", 12), ("U3", 800), ("U4", None), ("U5", None), ("U6", None)]
+    assert [x.reason for x in r.rejects] == ["“3.5”不是整数", "“-1”是负数，应为不小于 0 的整数"]
+    # a 23-digit number is not a count either, and says so (it used to crash the import)
+    big = ingest_one(con, write_csv(tmp_path / "big.csv", ["单元编号,单元名称,层级,常住人口",
+                                                           "U7,庚,联络站,12345678901234567890123"]))
+    assert (big.error, big.imported, big.warned) == (None, 1, 1) and "太大" in big.rejects[0].reason
 
 
 def test_missing_required_column_names_it(con, tmp_path):
@@ -505,7 +521,7 @@ def test_batch_records_file_hash_counts_and_sheets(con):
     import hashlib
     assert b[0] == "units_reps.xlsx"
     assert b[1] == hashlib.sha256((DATA / "units_reps.xlsx").read_bytes()).hexdigest()
-    assert b[2] == "units,reps" and b[4:10] == (8, 6, 0, 0, 2, 0)
+    assert b[2] == "units,reps" and b[4:10] == (8, 8, 0, 0, 0, 0)
     assert [s["sheet"] for s in json.loads(b[10])] == ["基层单元", "代表名册", "Sheet3"]
 
 
@@ -545,7 +561,7 @@ def test_failure_while_writing_rolls_the_file_back(con, monkeypatch):
         ingest_one(con, "bad_rows.csv")
     assert snapshot(con) == before
     monkeypatch.undo()
-    assert ingest_one(con, "bad_rows.csv").imported == 2  # the connection is still usable
+    assert ingest_one(con, "bad_rows.csv").imported == 4  # the connection is still usable
 
 
 def test_one_bad_file_does_not_stop_the_others(con):
@@ -558,10 +574,10 @@ def test_one_bad_file_does_not_stop_the_others(con):
 def test_read_table_previews_without_a_store():
     sheets = read_table(DATA / "bad_rows.csv")
     (s,) = sheets
-    assert (s.kind, s.header_row, s.rows_read, s.rejected) == ("opinions", 1, 9, 7)
+    assert (s.kind, s.header_row, s.rows_read, s.rejected) == ("opinions", 1, 9, 5)
     assert s.mapping["D"] == "town"
-    assert list(s.frame["opinion_id"]) == ["G1", "G2"] and list(s.frame["row_no"]) == [2, 9]
-    assert [x.row_no for x in s.rejects][:3] == [3, 4, 5]
+    assert list(s.frame["opinion_id"]) == ["G1", "B2", "B4", "G2"] and list(s.frame["row_no"]) == [2, 4, 6, 9]
+    assert [x.row_no for x in s.rejects if x.level == "reject"][:3] == [3, 5, 7]
     with pytest.raises(ReadError, match="PNG"):
         read_table(DATA / "picture.xlsx")
 
@@ -577,7 +593,7 @@ def test_plan_file_counts_without_writing(con):
     plan = plan_file(con, DATA / "opinions_gbk.csv")
     assert (plan.unchanged, plan.imported, plan.batch_id) == (3, 0, None)
     plan = plan_file(con, DATA / "bad_rows.csv")
-    assert (plan.imported, plan.rejected, plan.error) == (2, 7, None)
+    assert (plan.imported, plan.rejected, plan.error) == (4, 5, None)
     assert snapshot(con) == before
 
 
@@ -610,7 +626,7 @@ def test_cli_json_and_exit_status_in_a_subprocess(tmp_path):
     good, bad = out["files"]
     assert JSON_KEYS <= set(good) and JSON_KEYS <= set(bad)
     assert (good["kind"], good["rows_read"], good["imported"], good["rejected"], good["error"]) == (
-        "opinions", 9, 2, 7, None)
+        "opinions", 9, 4, 5, None)
     assert bad["error"].startswith("无法导入“notes.csv”") and bad["kind"] is None and bad["rows_read"] == 0
 
 
@@ -618,7 +634,7 @@ def test_cli_human_output_and_success(tmp_path, capsys):
     db = tmp_path / "h.duckdb"
     assert main(["ingest", str(DATA / "bad_rows.csv"), str(DATA / "units_reps.xlsx"), "--db", str(db)]) == 0
     out = capsys.readouterr().out
-    assert "bad_rows.csv（民情民意）：读取 9 行 → 新增 2、更新 0、不变 0、拒收 7" in out
+    assert "bad_rows.csv（民情民意）：读取 9 行 → 新增 4、更新 0、不变 0、拒收 5（其中 2 行有提醒）" in out
     assert "units_reps.xlsx 工作表“基层单元” 第 5 行 【常住人口（人）】“abc”不是整数" in out
     assert main(["ingest", str(DATA), "--db", str(db), "--json"]) == 1  # a folder: all files, some unreadable
     files = json.loads(capsys.readouterr().out)["files"]

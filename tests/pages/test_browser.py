@@ -119,23 +119,26 @@ def test_a_hot_word_opens_its_opinions(server, browser):
 
 def test_data_page_upload_preview_and_import(server, browser, tmp_path):
     """数据管理: a file chosen in the browser's file input is previewed (nothing stored yet), then
-    imported with a per-file report; the rejected row is listed with its reason."""
+    imported with a per-file report; the rejected row is listed with its reason, the row with a
+    town that is none of the district's is stored as 未定位 with a warning."""
     export = tmp_path / "民情民意_本周.csv"
     export.write_text("编号,提交时间,来源渠道,镇街,内容\n"
                       "BRW001,2024-05-06 09:30:00,民声e,瓜沥镇,小区门口路灯坏了\n"
                       "BRW002,2024-05-07,进站接待,义桥镇,菜市场周边停车难\n"
-                      "BRW003,2024-05-08,民声e,火星镇,河道垃圾多\n", encoding="utf-8")
+                      "BRW003,2024-05-08,民声e,火星镇,河道垃圾多\n"
+                      "BRW004,昨天,民声e,瓜沥镇,路面坑洼\n", encoding="utf-8")
     page = _open(browser, f"{server}/data", 120_000)
     page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(export))
     page.get_by_role("button", name="预览").wait_for(timeout=60_000)
     _wait_idle(page, 60_000)
     page.get_by_role("button", name="预览").click()
-    page.get_by_text("可以导入：读取 3 行", exact=False).first.wait_for(timeout=60_000)
-    assert page.get_by_text("新增 2、更新 0、不变 0、拒收 1", exact=False).first.is_visible()
+    page.get_by_text("可以导入：读取 4 行", exact=False).first.wait_for(timeout=60_000)
+    assert page.get_by_text("新增 3、更新 0、不变 0、拒收 1", exact=False).first.is_visible()
     page.get_by_role("button", name="导入 1 个文件").click()
     page.get_by_text("导入结果").first.wait_for(timeout=120_000)
     _wait_idle(page, 60_000)
-    assert page.get_by_text("民情民意_本周.csv：读取 3 行 → 新增 2", exact=False).first.is_visible()
+    assert page.get_by_text("民情民意_本周.csv：读取 4 行 → 新增 3", exact=False).first.is_visible()
     assert page.get_by_text("拒收的行：1 行", exact=False).first.is_visible()
+    assert page.get_by_text("已入库但有提醒的行：1 行", exact=False).first.is_visible()
     _assert_page(page, "数据管理", "data-import")
     page.close()

@@ -13,7 +13,7 @@ SQL review of analytics/ (what is pasted into SQL text rather than bound), at th
   columns (``hotwords.FILTER_COLUMNS``), ``audit`` / ``hotwords`` column lists, period expressions
   (``indices._PERIOD_SQL`` keyed by grain), CTE fragments defined as module constants;
 - identifiers from a configuration file: the field names of ``data/contract.toml`` are pasted as
-  column names by ``ingest`` (staging tables, ``_hash_sql``) and ``admin`` (undo by key); the
+  column names by ``ingest`` (staging tables, ``row_hash_sql``) and ``admin`` (undo by key); the
   contract loader does not check them against the store's columns or an identifier pattern — a
   trusted file, but a typo there yields an SQL error instead of a Chinese message;
 - literals from configuration: ``metrics._sql_list`` writes the answer classes of

@@ -233,7 +233,7 @@ def test_a_short_page_write_waits_for_readers_and_they_for_it(base):
         t.start()
         time.sleep(0.3)
         assert results == []  # held off while the write is open
-        con.execute("INSERT INTO profiles VALUES ('p', 'opinions', 'sig', '[]', '{}', '{}', 'me', now()::TIMESTAMP)")
+        con.execute("INSERT INTO profiles (name, kind, signature, headers, mapping, fixed, created_by, created_at) VALUES ('p', 'opinions', 'sig', '[]', '{}', '{}', 'me', now()::TIMESTAMP)")
     t.join(10)
     assert results == [before + 1]
 
