@@ -549,7 +549,10 @@ def _value_fit(kind: str, fld, v: _Values) -> tuple[float, str | None]:
     if t == "id":
         s = (0.5 * v.unique + 0.5 * v.id_like) * not_date * (1.0 if v.avg_len <= 40 else 0.3)
         return s, ("值互不相同、像编号" if s >= 0.6 else None)
-    # text fields: by what they hold
+    # text fields: by what they hold. A column of numbers (反对数, 点赞数) is a count, never a text
+    # field's values, whatever else fits.
+    if v.integer >= 0.8:
+        return 0.0, None
     if name == "content":
         s = min(v.avg_len / 30, 1.0) * not_date
         return s, (f"长文本（平均 {v.avg_len:.0f} 字）" if s >= 0.6 else None)

@@ -320,3 +320,12 @@ def test_a_formula_without_a_saved_value_is_reported_as_a_formula(con, tmp_path)
     assert "为空" not in by_row[2].reason
     assert by_row[3].level == "warning" and "公式" in by_row[3].reason
     assert con.execute("SELECT satisfaction FROM opinions WHERE opinion_id = 'F2'").fetchone() == (None,)
+
+
+def test_a_column_of_counts_is_never_suggested_for_a_text_field():
+    guess = admin.suggest_mapping(["留言编号", "留言时间", "留言详情", "反对数", "点赞数"],
+                                  [[f"L{i}" for i in range(20)], ["2024-05-01"] * 20,
+                                   ["小区门口的路灯坏了两个星期，晚上很黑"] * 20, [i % 7 for i in range(20)],
+                                   [i % 5 for i in range(20)]], kind="opinions")
+    assert guess.mapping["反对数"] is None and guess.mapping["点赞数"] is None
+    assert guess.mapping["留言详情"] == "content"
