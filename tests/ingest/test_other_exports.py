@@ -324,8 +324,8 @@ def test_a_formula_without_a_saved_value_is_reported_as_a_formula(con, tmp_path)
 
 def test_a_column_of_counts_is_never_suggested_for_a_text_field():
     guess = admin.suggest_mapping(["留言编号", "留言时间", "留言详情", "反对数", "点赞数"],
-                                  [[f"L{i}" for i in range(20)], ["2024-05-01"] * 20,
-                                   ["小区门口的路灯坏了两个星期，晚上很黑"] * 20, [i % 7 for i in range(20)],
-                                   [i % 5 for i in range(20)]], kind="opinions")
+                                  [[f"L{i}" for i in range(200)], ["2024-05-01"] * 200,
+                                   ["小区门口的路灯坏了两个星期，晚上很黑"] * 200, [i % 3 for i in range(200)],
+                                   [i % 2 for i in range(200)]], kind="opinions")
     assert guess.mapping["反对数"] is None and guess.mapping["点赞数"] is None
     assert guess.mapping["留言详情"] == "content"
