@@ -45,3 +45,44 @@ def read_toml(path: str | Path, what: str, error: type[Exception] = ConfigError)
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{what}文件 {p.name} 不是合法的 TOML：{toml_problem(exc)}") from None
+
+
+class Checker:
+    """The checks every configuration parser makes, each failing with ``error`` saying where:
+    "<what>文件 <source> 有误：<where> <what is wrong>"."""
+
+    def __init__(self, source: str, what: str, error: type[Exception] = ConfigError):
+        self.source, self.what, self.error = source, what, error
+
+    def fail(self, where: str, msg: str):
+        raise self.error(f"{self.what}文件 {self.source} 有误：{where} {msg}")
+
+    def table(self, obj, where: str) -> dict:
+        """``obj`` when it is a TOML table."""
+        if not isinstance(obj, dict):
+            self.fail(where, "应是一个表（[...] 段落）")
+        return obj
+
+    def unknown(self, obj: dict, allowed, where: str) -> None:
+        """Refuse keys of ``obj`` that are not ``allowed``, naming the allowed ones."""
+        extra = sorted(set(obj) - set(allowed))
+        if extra:
+            self.fail(where, f"有不认识的项“{'、'.join(map(str, extra))}”，可用：{'、'.join(sorted(map(str, allowed)))}")
+
+    def number(self, obj: dict, key: str, where: str, *, positive: bool = False, minimum: float | None = None,
+               maximum: float | None = None, required: bool = True, default: float | None = None) -> float | None:
+        """``obj[key]`` as a float within the bounds; ``default`` when it is absent and not required."""
+        if key not in obj:
+            if required:
+                self.fail(where, f"缺少 {key}")
+            return default
+        v = obj[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            self.fail(f"{where} 的 {key}", f"应是数字，现在是“{v}”")
+        if positive and not v > 0:
+            self.fail(f"{where} 的 {key}", f"必须大于 0，现在是 {v}")
+        if minimum is not None and v < minimum:
+            self.fail(f"{where} 的 {key}", f"不能小于 {minimum}，现在是 {v}")
+        if maximum is not None and v > maximum:
+            self.fail(f"{where} 的 {key}", f"不能大于 {maximum}，现在是 {v}")
+        return float(v)

@@ -70,6 +70,12 @@ class Period:
         return self.code
 
 
+def as_period(value: "Period | str") -> Period:
+    """A period as the computations take it: a Period is passed down as it is — parsed once, where it
+    entered (the page's selection, the command line) — and text is parsed here (PeriodError)."""
+    return value if isinstance(value, Period) else parse_period(str(value))
+
+
 def parse_period(text: str) -> Period:
     """'2024' | '2024Q2' (also 2024-Q2, 2024q2) | '2024-05' (also 2024-5, 202405)."""
     s = str(text).strip().upper()

@@ -37,7 +37,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.core.config import ConfigError, read_toml
+from analytics.core.config import Checker, ConfigError, read_toml
 from analytics.core.paths import DATA_DIR
 from analytics.core.stats import hazen_scores
 from analytics.domain import metrics
@@ -112,21 +112,11 @@ def load_config(path: str | Path | None = None) -> DutyConfig:
 
 
 def parse_config(raw: dict, source: str = "duty.toml") -> DutyConfig:
-    def fail(where: str, msg: str):
-        raise DutyConfigError(f"履职配置文件 {source} 有误：{where} {msg}")
-
-    def unknown(obj: dict, allowed, where: str) -> None:
-        extra = sorted(set(obj) - set(allowed))
-        if extra:
-            fail(where, f"有不认识的项“{'、'.join(extra)}”，可用：{'、'.join(sorted(allowed))}")
+    check = Checker(source, "履职配置", DutyConfigError)
+    fail, unknown = check.fail, check.unknown
 
     def number(obj: dict, key: str, where: str) -> float:
-        if key not in obj:
-            fail(where, f"缺少 {key}")
-        v = obj[key]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-            fail(f"{where} 的 {key}", f"应是不小于 0 的数字，现在是“{v}”")
-        return float(v)
+        return check.number(obj, key, where, minimum=0)
 
     unknown(raw, {"general", "duties", "points"}, "文件顶层")
     general = raw.get("general")

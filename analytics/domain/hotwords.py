@@ -915,6 +915,34 @@ def prefetch_rising_by_town(con, end, town_words: dict[str, Sequence[str]], hist
     return len(towns)
 
 
+def _burst_rows(r: np.ndarray, d: np.ndarray, states: np.ndarray, gain: np.ndarray, words: list[str],
+                buckets: list, first_in: int, params: BurstParams) -> list[dict]:
+    """One row per burst of a word (``r[k]`` its opinions per bucket, ``d`` all opinions per bucket)
+    that reaches the period (from bucket ``first_in``) and is big and strong enough (``params``)."""
+    T = len(buckets)
+    out = []
+    for k, word in enumerate(words):
+        for a, b in _bursts_of(states[k]):
+            if b < first_in:  # ended before the period
+                continue
+            docs_burst = int(r[k, a:b + 1].sum())
+            strength = float(gain[k, a:b + 1].sum())
+            if docs_burst < params.min_docs or strength < params.min_strength:
+                continue
+            outside_r = r[k].sum() - docs_burst
+            outside_d = d.sum() - d[a:b + 1].sum()
+            base_rate = outside_r / outside_d if outside_d > 0 else r[k].sum() / d.sum()
+            baseline = base_rate * d[b]
+            current = int(r[k, b])
+            out.append({
+                "word": word, "strength": strength,
+                "rise_start": buckets[a], "rise_end": buckets[b], "ongoing": b == T - 1,
+                "docs_burst": docs_burst, "current": current, "baseline": float(baseline),
+                "ratio": current / baseline if baseline > 0 else math.inf,
+            })
+    return out
+
+
 def rising_words(con, start, end, grain: str = "month", history: int = 24, top: int = 30,
                  params: BurstParams = BurstParams(), dict_version: int | None = None,
                  words: Sequence[str] | None = None, **filters) -> pd.DataFrame:
@@ -995,26 +1023,7 @@ def rising_words(con, start, end, grain: str = "month", history: int = 24, top: 
     names = dict(cur.execute("SELECT word_id, word FROM words WHERE list_contains(?, word_id)",
                              [word_ids]).fetchall())
     first_in = next((i for i, b in enumerate(buckets) if b >= _buckets(start, end, grain)[0]), 0)
-    out = []
-    for k, w in enumerate(word_ids):
-        for a, b in _bursts_of(states[k]):
-            if b < first_in:  # ended before the period
-                continue
-            docs_burst = int(r[k, a:b + 1].sum())
-            strength = float(gain[k, a:b + 1].sum())
-            if docs_burst < params.min_docs or strength < params.min_strength:
-                continue
-            outside_r = r[k].sum() - docs_burst
-            outside_d = d.sum() - d[a:b + 1].sum()
-            base_rate = outside_r / outside_d if outside_d > 0 else r[k].sum() / d.sum()
-            baseline = base_rate * d[b]
-            current = int(r[k, b])
-            out.append({
-                "word": names[w], "strength": strength,
-                "rise_start": buckets[a], "rise_end": buckets[b], "ongoing": b == T - 1,
-                "docs_burst": docs_burst, "current": current, "baseline": float(baseline),
-                "ratio": current / baseline if baseline > 0 else math.inf,
-            })
+    out = _burst_rows(r, d, states, gain, [names[w] for w in word_ids], buckets, first_in, params)
     if not out:
         return pd.DataFrame(columns=columns)
     df = pd.DataFrame(out).sort_values(["strength", "word"], ascending=[False, True])

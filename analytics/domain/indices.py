@@ -35,7 +35,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.core.config import ConfigError, read_toml
+from analytics.core.config import Checker, ConfigError, read_toml
 from analytics.core.paths import DATA_DIR
 from analytics.core.contract import load_contract, norm_value
 from analytics.core.labels import LEVEL_LABELS, RECEIPT_LABELS, ROW_LABELS  # noqa: F401 (importers use them from here too)
@@ -52,7 +52,7 @@ from analytics.domain.placement import (
     fetch_frame,
 )
 from analytics.domain.metrics import ANSWERED_CLASSES, EVALUATED, NAME_SEPARATORS, latest_period, parse_solved
-from analytics.core.periods import Period, parse_period, periods_between
+from analytics.core.periods import Period, as_period, periods_between
 from analytics.core.privacy import mask_name
 
 CONFIG_PATH = DATA_DIR / "indices.toml"
@@ -211,36 +211,69 @@ def load_config(path: str | Path | None = None) -> IndexConfig:
     return parse_config(raw, p.name)
 
 
+def _parse_component(check: Checker, c, i: int, ikey: str, seen_keys: dict[str, str], activity_types: set[str],
+                     min_denominators: dict[str, float], rate_prior: float, count_prior: float) -> Component:
+    """One ``[[indices.<key>.components]]`` entry, checked: its measures fit its kind, its key is unique
+    in the file (``seen_keys`` remembers them), its priors and minimum denominator default from the
+    file's [scoring] and [small_sample]."""
+    fail, table, unknown, number = check.fail, check.table, check.unknown, check.number
+    cwhere = f"[[indices.{ikey}.components]] 第 {i} 个分项"
+    c = table(c, cwhere)
+    if isinstance(c.get("key"), str):
+        cwhere += f"（{c['key']}）"
+    unknown(c, set(_COMPONENT_REQUIRED) | _COMPONENT_OPTIONAL, cwhere)
+    for req in _COMPONENT_REQUIRED:
+        if req not in c:
+            fail(cwhere, f"缺少 {req}")
+    key = c["key"]
+    if not isinstance(key, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", key):
+        fail(f"{cwhere} 的 key", "应是小写英文、数字和下划线组成的代号")
+    if key in seen_keys:
+        fail(f"{cwhere} 的 key", f"“{key}”与 [indices.{seen_keys[key]}] 中的分项重复，代号须全文件唯一")
+    seen_keys[key] = ikey
+    kind = c["kind"]
+    if kind not in KINDS:
+        fail(f"{cwhere} 的 kind", f"“{kind}”不认识，只能是 rate（比率）或 per_capita（人均）")
+    num, den = c["numerator"], c["denominator"]
+    for role_key, mkey in (("numerator", num), ("denominator", den)):
+        if mkey not in MEASURES:
+            fail(f"{cwhere} 的 {role_key}", f"“{mkey}”不是已知的度量，可用：{'、'.join(MEASURES)}")
+    if kind == "rate":
+        if MEASURES[num].role != "part":
+            parts = "、".join(k for k, m in MEASURES.items() if m.role == "part")
+            fail(f"{cwhere} 的 numerator", f"比率（rate）的分子“{num}”不是某个分母的一部分，可用：{parts}")
+        if den != MEASURES[num].base:
+            fail(f"{cwhere} 的 denominator",
+                 f"比率的分子 {num} 只能配分母 {MEASURES[num].base}，现在是“{den}”")
+    else:
+        if MEASURES[num].role != "count":
+            counts = "、".join(k for k, m in MEASURES.items() if m.role == "count")
+            fail(f"{cwhere} 的 numerator", f"人均（per_capita）的分子“{num}”不是计数类度量，可用：{counts}")
+        if MEASURES[den].role != "exposure":
+            exps = "、".join(k for k, m in MEASURES.items() if m.role == "exposure")
+            fail(f"{cwhere} 的 denominator", f"人均（per_capita）的分母“{den}”不认识，可用：{exps}")
+    weight = number(c, "weight", cwhere, positive=True)
+    types = c.get("types", [])
+    if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+        fail(f"{cwhere} 的 types", "应写成活动类型的列表，如 [\"视察\", \"调研\"]")
+    if types and not MEASURES[num].typed:
+        fail(f"{cwhere} 的 types", f"分子 {num} 不是活动类度量，不能按活动类型筛选")
+    bad = [t for t in types if t not in activity_types]
+    if bad:
+        fail(f"{cwhere} 的 types", f"“{'、'.join(bad)}”不是活动类型，可用：{'、'.join(sorted(activity_types))}")
+    min_den = number(c, "min_denominator", cwhere, minimum=0, required=False,
+                     default=min_denominators.get(den, 0.0))
+    prior = number(c, "prior_strength", cwhere, positive=True, required=False,
+                   default=rate_prior if kind == "rate" else count_prior)
+    label = c["label"]
+    if not isinstance(label, str) or not label.strip():
+        fail(f"{cwhere} 的 label", "应是中文名称")
+    return Component(ikey, key, label, kind, num, den, weight, tuple(types), min_den, prior)
+
+
 def parse_config(raw: dict, source: str = "indices.toml") -> IndexConfig:
-    def fail(where: str, msg: str):
-        raise IndexConfigError(f"指标配置文件 {source} 有误：{where} {msg}")
-
-    def table(obj, where: str) -> dict:
-        if not isinstance(obj, dict):
-            fail(where, "应是一个表（[...] 段落）")
-        return obj
-
-    def unknown(obj: dict, allowed, where: str) -> None:
-        extra = sorted(set(obj) - set(allowed))
-        if extra:
-            fail(where, f"有不认识的项“{'、'.join(extra)}”，可用：{'、'.join(sorted(allowed))}")
-
-    def number(obj: dict, key: str, where: str, *, positive=False, minimum=None, maximum=None,
-               required=True, default=None) -> float:
-        if key not in obj:
-            if required:
-                fail(where, f"缺少 {key}")
-            return default
-        v = obj[key]
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            fail(f"{where} 的 {key}", f"应是数字，现在是“{v}”")
-        if positive and not v > 0:
-            fail(f"{where} 的 {key}", f"必须大于 0，现在是 {v}")
-        if minimum is not None and v < minimum:
-            fail(f"{where} 的 {key}", f"不能小于 {minimum}，现在是 {v}")
-        if maximum is not None and v > maximum:
-            fail(f"{where} 的 {key}", f"不能大于 {maximum}，现在是 {v}")
-        return float(v)
+    check = Checker(source, "指标配置", IndexConfigError)
+    fail, table, unknown, number = check.fail, check.table, check.unknown, check.number
 
     unknown(raw, _TOP_KEYS | _OTHER_TOP_KEYS, "文件顶层")
     if "answers" in raw:
@@ -295,60 +328,8 @@ def parse_config(raw: dict, source: str = "indices.toml") -> IndexConfig:
         comps_raw = idx.get("components")
         if not isinstance(comps_raw, list) or not comps_raw:
             fail(where, f"缺少分项：请用 [[indices.{ikey}.components]] 写至少一个分项")
-        comps = []
-        for i, c in enumerate(comps_raw, start=1):
-            cwhere = f"[[indices.{ikey}.components]] 第 {i} 个分项"
-            c = table(c, cwhere)
-            if isinstance(c.get("key"), str):
-                cwhere += f"（{c['key']}）"
-            unknown(c, set(_COMPONENT_REQUIRED) | _COMPONENT_OPTIONAL, cwhere)
-            for req in _COMPONENT_REQUIRED:
-                if req not in c:
-                    fail(cwhere, f"缺少 {req}")
-            key = c["key"]
-            if not isinstance(key, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", key):
-                fail(f"{cwhere} 的 key", "应是小写英文、数字和下划线组成的代号")
-            if key in seen_keys:
-                fail(f"{cwhere} 的 key", f"“{key}”与 [indices.{seen_keys[key]}] 中的分项重复，代号须全文件唯一")
-            seen_keys[key] = ikey
-            kind = c["kind"]
-            if kind not in KINDS:
-                fail(f"{cwhere} 的 kind", f"“{kind}”不认识，只能是 rate（比率）或 per_capita（人均）")
-            num, den = c["numerator"], c["denominator"]
-            for role_key, mkey in (("numerator", num), ("denominator", den)):
-                if mkey not in MEASURES:
-                    fail(f"{cwhere} 的 {role_key}", f"“{mkey}”不是已知的度量，可用：{'、'.join(MEASURES)}")
-            if kind == "rate":
-                if MEASURES[num].role != "part":
-                    parts = "、".join(k for k, m in MEASURES.items() if m.role == "part")
-                    fail(f"{cwhere} 的 numerator", f"比率（rate）的分子“{num}”不是某个分母的一部分，可用：{parts}")
-                if den != MEASURES[num].base:
-                    fail(f"{cwhere} 的 denominator",
-                         f"比率的分子 {num} 只能配分母 {MEASURES[num].base}，现在是“{den}”")
-            else:
-                if MEASURES[num].role != "count":
-                    counts = "、".join(k for k, m in MEASURES.items() if m.role == "count")
-                    fail(f"{cwhere} 的 numerator", f"人均（per_capita）的分子“{num}”不是计数类度量，可用：{counts}")
-                if MEASURES[den].role != "exposure":
-                    exps = "、".join(k for k, m in MEASURES.items() if m.role == "exposure")
-                    fail(f"{cwhere} 的 denominator", f"人均（per_capita）的分母“{den}”不认识，可用：{exps}")
-            weight = number(c, "weight", cwhere, positive=True)
-            types = c.get("types", [])
-            if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
-                fail(f"{cwhere} 的 types", "应写成活动类型的列表，如 [\"视察\", \"调研\"]")
-            if types and not MEASURES[num].typed:
-                fail(f"{cwhere} 的 types", f"分子 {num} 不是活动类度量，不能按活动类型筛选")
-            bad = [t for t in types if t not in activity_types]
-            if bad:
-                fail(f"{cwhere} 的 types", f"“{'、'.join(bad)}”不是活动类型，可用：{'、'.join(sorted(activity_types))}")
-            min_den = number(c, "min_denominator", cwhere, minimum=0, required=False,
-                             default=min_denominators.get(den, 0.0))
-            prior = number(c, "prior_strength", cwhere, positive=True, required=False,
-                           default=rate_prior if kind == "rate" else count_prior)
-            label = c["label"]
-            if not isinstance(label, str) or not label.strip():
-                fail(f"{cwhere} 的 label", "应是中文名称")
-            comps.append(Component(ikey, key, label, kind, num, den, weight, tuple(types), min_den, prior))
+        comps = [_parse_component(check, c, i, ikey, seen_keys, activity_types, min_denominators, rate_prior,
+                                  count_prior) for i, c in enumerate(comps_raw, start=1)]
         indices[ikey] = IndexDef(ikey, idx["label"], iweight, tuple(comps))
 
     return IndexConfig(indices, rate_prior, count_prior, min_coverage, station_peers, min_denominators,
@@ -866,10 +847,6 @@ def _scored_level(cur, ctx: _Context, level: str, periods: list[Period]):
     frame = _rollup(cells, ctx, level, periods)
     reference = _rollup(cells, ctx, "town", periods) if level == "district" else None
     return cells, frame, _score_frame(frame, level, ctx.cfg, reference)
-
-
-def as_period(period) -> Period:
-    return period if isinstance(period, Period) else parse_period(str(period))
 
 
 def _check_level(level: str) -> None:

@@ -25,11 +25,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.core.config import ConfigError, read_toml
+from analytics.core.config import Checker, ConfigError, read_toml
 from analytics.core.paths import DATA_DIR
 from analytics.core.contract import load_contract
 from analytics.domain.metrics import ANSWERED_CLASSES, SUGGESTIONS_WITH_TOWN
-from analytics.core.periods import Period, PeriodError, parse_period
+from analytics.core.periods import Period, PeriodError, as_period
 
 CONFIG_PATH = DATA_DIR / "points.toml"
 OPINION_SOURCES = {"records": "民情民意表中的条数", "reported": "活动所填“收集意见数”之和"}
@@ -67,32 +67,8 @@ def load_points_config(path: str | Path | None = None) -> PointsConfig:
 
 
 def parse_points_config(raw: dict, source: str = "points.toml") -> PointsConfig:
-    def fail(where: str, msg: str):
-        raise PointsConfigError(f"积分配置文件 {source} 有误：{where} {msg}")
-
-    def table(obj, where: str) -> dict:
-        if not isinstance(obj, dict):
-            fail(where, "应是一个表（[...] 段落）")
-        return obj
-
-    def unknown(obj: dict, allowed, where: str) -> None:
-        extra = sorted(set(obj) - set(allowed))
-        if extra:
-            fail(where, f"有不认识的项“{'、'.join(map(str, extra))}”，可用：{'、'.join(sorted(allowed))}")
-
-    def number(obj: dict, key: str, where: str, *, minimum=None, maximum=None, positive=False) -> float:
-        if key not in obj:
-            fail(where, f"缺少 {key}")
-        v = obj[key]
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            fail(f"{where} 的 {key}", f"应是数字，现在是“{v}”")
-        if positive and not v > 0:
-            fail(f"{where} 的 {key}", f"必须大于 0，现在是 {v}")
-        if minimum is not None and v < minimum:
-            fail(f"{where} 的 {key}", f"不能小于 {minimum}，现在是 {v}")
-        if maximum is not None and v > maximum:
-            fail(f"{where} 的 {key}", f"不能大于 {maximum}，现在是 {v}")
-        return float(v)
+    check = Checker(source, "积分配置", PointsConfigError)
+    fail, table, unknown, number = check.fail, check.table, check.unknown, check.number
 
     contract = load_contract()
     types = contract.canon.get("activity_type", ())
@@ -275,7 +251,7 @@ def quarter_table(con: duckdb.DuckDBPyConnection, quarter, config: PointsConfig 
     month of the quarter (columns named by month code), quarter (their sum), quarter_target,
     quarter_ratio, ytd_points, ytd_target, ytd_ratio (January … the quarter's last month)."""
     cfg = config or load_points_config()
-    q = quarter if isinstance(quarter, Period) else parse_period(str(quarter))
+    q = as_period(quarter)
     months = q.months()
     rows = monthly_points(con, Period("month", q.start.year, 1), months[-1], cfg)
     wide = rows.pivot(index="town", columns="month", values="points")
@@ -311,7 +287,7 @@ def rules_text(cfg: PointsConfig) -> list[str]:
 
 
 def as_month(value) -> Period:
-    p = value if isinstance(value, Period) else parse_period(str(value))
+    p = as_period(value)
     if p.grain != "month":
         raise PeriodError(f"积分按月计算：请写成 2024-05 这样的月份，现在是“{p.code}”")
     return p

@@ -35,7 +35,7 @@ from analytics.domain.indices import (INDEX_KEYS, IndexConfig, MEASURES, SCORE_C
                                beta_binomial_adjust, component_scores, compute_indices, gamma_poisson_adjust,
                                default_period, load_config)
 from analytics.domain.metrics import latest_period
-from analytics.core.periods import Period, PeriodError, parse_period
+from analytics.core.periods import Period, PeriodError, as_period
 
 REPLICATES = 200  # bootstrap draws: percentiles of ranks among 23 towns are stable to ±1 place at 200
 SEED = 20240401  # fixed: the same data gives the same rank ranges, on every machine
@@ -206,7 +206,7 @@ def rank_ranges(ranks: np.ndarray, official: np.ndarray) -> tuple[np.ndarray, np
 # ───────────────────────────── the ranking ─────────────────────────────
 
 def as_quarter(period) -> Period:
-    p = period if isinstance(period, Period) else parse_period(str(period))
+    p = as_period(period)
     if p.grain != "quarter":
         raise PeriodError(f"排名按季度进行：期间应写成 2024Q2 这样的季度，现在是“{p.code}”")
     return p
