@@ -82,10 +82,14 @@ def demo_db(tmp_path_factory) -> Path:
     return db
 
 
-@pytest.fixture(scope="session")
-def tiny_db(tmp_path_factory) -> Path:
-    db = tmp_path_factory.mktemp("tiny") / "cockpit.duckdb"
+def store_from_sql(db: Path, sql: Path) -> Path:
+    """A store at ``db`` (schema migrated) holding what the SQL fixture ``sql`` inserts."""
     con = connect(db)
-    con.execute(FIXTURE_SQL.read_text(encoding="utf-8"))
+    con.execute(sql.read_text(encoding="utf-8"))
     con.close()
     return db
+
+
+@pytest.fixture(scope="session")
+def tiny_db(tmp_path_factory) -> Path:
+    return store_from_sql(tmp_path_factory.mktemp("tiny") / "cockpit.duckdb", FIXTURE_SQL)

@@ -88,3 +88,12 @@ def parse_period_arg(text: str):
 
 def print_json(obj) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def emit(args, result, as_json, as_text) -> int:
+    """Print a command's result as JSON (``--json``) or as text; exit status 0."""
+    if getattr(args, "json", False):
+        print_json(as_json(result))
+    else:
+        print(as_text(result))
+    return 0

@@ -5,7 +5,7 @@ import argparse
 
 import pandas as pd
 
-from analytics.cli.common import CommandError, NO_DATA, add_db_argument, open_store, print_json
+from analytics.cli.common import CommandError, NO_DATA, add_db_argument, emit, open_store
 from analytics.core.labels import LEVEL_LABELS
 from analytics.core.periods import Period, parse_period
 from analytics.domain.indices import (
@@ -56,11 +56,7 @@ def _run_indices(args: argparse.Namespace) -> int:
             if period is None:
                 raise CommandError(NO_DATA, 1)
         scores = compute_indices(con, period, args.level, cfg)
-    if args.json:
-        print_json(indices_json(scores))
-    else:
-        print(indices_text(scores, period, args.level, cfg))
-    return 0
+    return emit(args, scores, indices_json, lambda x: indices_text(x, period, args.level, cfg))
 
 
 def register(subparsers) -> None:

@@ -5,14 +5,7 @@ import argparse
 
 import pandas as pd
 
-from analytics.cli.common import (
-    CommandError,
-    NO_DATA,
-    add_db_argument,
-    add_quarter_argument,
-    open_store,
-    print_json,
-)
+from analytics.cli.common import NO_DATA, CommandError, add_db_argument, add_quarter_argument, emit, open_store
 from analytics.core.periods import parse_period
 from analytics.domain.indices import INDEX_KEYS, IndexConfig, load_config
 from analytics.domain.ranking import as_quarter, change_text, default_quarter, rank_range_text, ranking
@@ -66,11 +59,7 @@ def _run_rank(args: argparse.Namespace) -> int:
         if period is None:
             raise CommandError(NO_DATA, 1)
         table = ranking(con, period, cfg)
-    if args.json:
-        print_json(ranking_json(table))
-    else:
-        print(ranking_text(table, cfg))
-    return 0
+    return emit(args, table, ranking_json, lambda x: ranking_text(x, cfg))
 
 
 def register(subparsers) -> None:

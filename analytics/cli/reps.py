@@ -5,7 +5,7 @@ import argparse
 
 import pandas as pd
 
-from analytics.cli.common import CommandError, add_db_argument, open_store, print_json, records
+from analytics.cli.common import CommandError, add_db_argument, emit, open_store, records
 from analytics.domain import duty
 from analytics.domain.duty import Progress, QUARTERS, report, rule_table, years_with_data
 
@@ -63,11 +63,7 @@ def _run(args: argparse.Namespace) -> int:
             raise CommandError("数据库里还没有履职活动、代表建议或民情民意数据。", 1)
         year = args.year or years[0]
         rep = report(con, year, cfg=cfg)
-    if args.json:
-        print_json(report_json(rep))
-    else:
-        print(report_text(rep))
-    return 0
+    return emit(args, rep, report_json, report_text)
 
 
 def register(subparsers) -> None:

@@ -7,7 +7,7 @@ import sys
 
 import pandas as pd
 
-from analytics.cli.common import CommandError, add_db_argument, jsonable, open_store, print_json, records
+from analytics.cli.common import CommandError, add_db_argument, emit, jsonable, open_store, records
 from analytics.core.periods import parse_period
 from analytics.domain.suggestions import (
     ALL_TYPES,
@@ -115,11 +115,7 @@ def _run(args: argparse.Namespace) -> int:
                 return 2
             scope = Scope(session=session, town=town)
         rep = report(con, scope, cfg)
-    if args.json:
-        print_json(report_json(rep))
-    else:
-        print(report_text(rep))
-    return 0
+    return emit(args, rep, report_json, report_text)
 
 
 def register(subparsers) -> None:

@@ -86,3 +86,9 @@ class Checker:
         if maximum is not None and v > maximum:
             self.fail(f"{where} 的 {key}", f"不能大于 {maximum}，现在是 {v}")
         return float(v)
+
+
+def load_file(path: str | Path | None, default: Path, what: str, error: type[Exception], parse):
+    """``parse(raw, file name)`` of the TOML file at ``path`` (``default`` when None), read by ``read_toml``."""
+    p = Path(path) if path else default
+    return parse(read_toml(p, what, error), p.name)

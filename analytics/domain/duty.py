@@ -37,7 +37,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.core.config import Checker, ConfigError, read_toml
+from analytics.core.config import Checker, ConfigError, load_file
 from analytics.core.paths import DATA_DIR
 from analytics.core.stats import hazen_scores
 from analytics.domain import metrics
@@ -106,9 +106,7 @@ class DutyConfig:
 
 def load_config(path: str | Path | None = None) -> DutyConfig:
     """Read and validate the duty configuration (default ``data/duty.toml``)."""
-    p = Path(path) if path else CONFIG_PATH
-    raw = read_toml(p, "履职配置", DutyConfigError)
-    return parse_config(raw, p.name)
+    return load_file(path, CONFIG_PATH, "履职配置", DutyConfigError, parse_config)
 
 
 def parse_config(raw: dict, source: str = "duty.toml") -> DutyConfig:

@@ -700,14 +700,18 @@ def word_trend(con, words, start, end, grain: str = "month", dict_version: int |
     return out
 
 
+def _by_town_query(con, words, start, end, dict_version: int | None, filters: dict):
+    """(version, start, end, filter SQL, its parameters, word ids) of a per-town query: every filter
+    but the town, which the query groups by."""
+    filters = {k: x for k, x in filters.items() if k != "town"}
+    fsql, fparams = _filters(filters)
+    return _resolve_version(con, dict_version), as_date(start), as_date(end), fsql, fparams, _ids(con, words)
+
+
 def word_spread(con, words, start, end, dict_version: int | None = None, **filters) -> pd.DataFrame:
     """Per town: ``docs`` with the word(s), ``total`` opinions, ``share`` = docs / total; by docs.
     Opinions without a town are one line, 未定位 (``labels.UNLOCATED``)."""
-    v = _resolve_version(con, dict_version)
-    start, end = as_date(start), as_date(end)
-    filters.pop("town", None)
-    fsql, fparams = _filters(filters)
-    ids = _ids(con, words)
+    v, start, end, fsql, fparams, ids = _by_town_query(con, words, start, end, dict_version, filters)
     cur = con.cursor()
     df = _df(cur, f"""
         WITH tot AS (
@@ -728,11 +732,7 @@ def word_spread(con, words, start, end, dict_version: int | None = None, **filte
 
 def word_town_month(con, words, start, end, dict_version: int | None = None, **filters) -> pd.DataFrame:
     """Heat-map data: ``town`` × ``period`` (month start) → ``docs`` with the word(s) (long format)."""
-    v = _resolve_version(con, dict_version)
-    start, end = as_date(start), as_date(end)
-    filters.pop("town", None)
-    fsql, fparams = _filters(filters)
-    ids = _ids(con, words)
+    v, start, end, fsql, fparams, ids = _by_town_query(con, words, start, end, dict_version, filters)
     cur = con.cursor()
     df = _df(cur, f"""
         SELECT coalesce(town, ?) AS town, CAST(date_trunc('month', day) AS DATE) AS period, {_docs(ids)} AS docs

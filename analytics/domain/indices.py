@@ -35,7 +35,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.core.config import Checker, ConfigError, read_toml
+from analytics.core.config import Checker, ConfigError, load_file
 from analytics.core.paths import DATA_DIR
 from analytics.core.contract import load_contract, norm_value
 from analytics.core.labels import LEVEL_LABELS, RECEIPT_LABELS, ROW_LABELS  # noqa: F401 (importers use them from here too)
@@ -206,9 +206,7 @@ STATION_PEERS = ("all", "town")
 
 def load_config(path: str | Path | None = None) -> IndexConfig:
     """Read and validate the index configuration (default ``data/indices.toml``)."""
-    p = Path(path) if path else CONFIG_PATH
-    raw = read_toml(p, "指标配置", IndexConfigError)
-    return parse_config(raw, p.name)
+    return load_file(path, CONFIG_PATH, "指标配置", IndexConfigError, parse_config)
 
 
 def _parse_component(check: Checker, c, i: int, ikey: str, seen_keys: dict[str, str], activity_types: set[str],
@@ -854,17 +852,21 @@ def _check_level(level: str) -> None:
         raise ValueError(f"层级只能是 {'、'.join(LEVELS)}，现在是“{level}”")
 
 
+def _score_one(con: duckdb.DuckDBPyConnection, period, level: str, config: IndexConfig | None):
+    """(frame, scored, config) of one level and period, for the frames built from them."""
+    _check_level(level)
+    cfg = config or load_config()
+    cur = con.cursor()
+    _, frame, scored = _scored_level(cur, index_context(cur, cfg), level, [as_period(period)])
+    return frame, scored, cfg
+
+
 def component_scores(con: duckdb.DuckDBPyConnection, period, level: str = "town",
                      config: IndexConfig | None = None) -> pd.DataFrame:
     """Every component of every unit of a level for a period, one row each: numerator,
     denominator, raw value, prior (the peer group's pooled value), adjusted value, score 0–100
     (NaN when 样本不足), weight, insufficient and a note saying why when it is."""
-    _check_level(level)
-    cfg = config or load_config()
-    period = as_period(period)
-    cur = con.cursor()
-    ctx = index_context(cur, cfg)
-    _, frame, scored = _scored_level(cur, ctx, level, [period])
+    frame, scored, cfg = _score_one(con, period, level, config)
     return _components_frame(frame, scored, cfg)
 
 
@@ -873,12 +875,7 @@ def compute_indices(con: duckdb.DuckDBPyConnection, period, level: str = "town",
     """One row per unit of the level (ordered by unit_id): unit_id, unit, level, period,
     activity, practice, supervision, resolution, study, composite (0–100; NaN = 样本不足) and
     insufficient (True when the composite is 样本不足)."""
-    _check_level(level)
-    cfg = config or load_config()
-    period = as_period(period)
-    cur = con.cursor()
-    ctx = index_context(cur, cfg)
-    _, frame, scored = _scored_level(cur, ctx, level, [period])
+    frame, scored, cfg = _score_one(con, period, level, config)
     return _indices_frame(frame, scored, cfg)
 
 

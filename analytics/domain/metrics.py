@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from analytics.core.config import ConfigError, read_toml
+from analytics.core.config import ConfigError, load_file
 from analytics.core.paths import DATA_DIR
 from analytics.core.labels import ANSWER_CLASS_LABELS, DISTRICT, METRIC_LABELS, PREVIOUS_LABELS
 from analytics.core.periods import GRAINS, Period, PeriodError, parse_period, period_of
@@ -61,9 +61,7 @@ def parse_solved(raw: dict, source: str = "indices.toml") -> tuple[str, ...]:
 
 def load_solved(path: str | Path | None = None) -> tuple[str, ...]:
     """Read ``[answers] solved`` from data/indices.toml (or ``path``)."""
-    p = Path(path) if path else ANSWERS_CONFIG
-    raw = read_toml(p, "指标配置", AnswersConfigError)
-    return parse_solved(raw, p.name)
+    return load_file(path, ANSWERS_CONFIG, "指标配置", AnswersConfigError, parse_solved)
 
 
 # Answer classes that count as 解决 in 解决率 (shipped: A类 已解决或基本解决), read once at import.

@@ -25,7 +25,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.core.config import Checker, ConfigError, read_toml
+from analytics.core.config import Checker, ConfigError, load_file
 from analytics.core.paths import DATA_DIR
 from analytics.core.contract import load_contract
 from analytics.domain.metrics import ANSWERED_CLASSES, SUGGESTIONS_WITH_TOWN
@@ -61,9 +61,7 @@ _TOP = {"activity_points", "repeat", "opinions", "suggestions", "target"}
 
 def load_points_config(path: str | Path | None = None) -> PointsConfig:
     """Read and validate the points configuration (default ``data/points.toml``)."""
-    p = Path(path) if path else CONFIG_PATH
-    raw = read_toml(p, "积分配置", PointsConfigError)
-    return parse_points_config(raw, p.name)
+    return load_file(path, CONFIG_PATH, "积分配置", PointsConfigError, parse_points_config)
 
 
 def parse_points_config(raw: dict, source: str = "points.toml") -> PointsConfig:

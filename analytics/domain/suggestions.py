@@ -30,7 +30,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.core.config import ConfigError, read_toml
+from analytics.core.config import ConfigError, load_file
 from analytics.core.paths import DATA_DIR
 from analytics.domain import metrics
 from analytics.core.periods import Period, parse_period
@@ -69,9 +69,7 @@ _SECTIONS = {
 
 def load_config(path: str | Path | None = None) -> SuggestionConfig:
     """Read and validate the configuration (default ``data/suggestions.toml``)."""
-    p = Path(path) if path else CONFIG_PATH
-    raw = read_toml(p, "代表建议配置", SuggestionConfigError)
-    return parse_config(raw, p.name)
+    return load_file(path, CONFIG_PATH, "代表建议配置", SuggestionConfigError, parse_config)
 
 
 def parse_config(raw: dict, source: str = "suggestions.toml") -> SuggestionConfig:

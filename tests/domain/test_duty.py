@@ -28,6 +28,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
+from tests.conftest import store_from_sql
 from analytics.domain import duty
 from analytics.__main__ import main as cli_main
 from analytics.core.periods import parse_period
@@ -60,11 +61,7 @@ AS_OF = date(2024, 12, 31)
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("duty") / "d.duckdb"
-    con = connect(path)
-    con.execute(FIXTURE.read_text(encoding="utf-8"))
-    con.close()
-    return path
+    return store_from_sql(tmp_path_factory.mktemp("duty") / "d.duckdb", FIXTURE)
 
 
 @pytest.fixture()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import store_from_sql
 from analytics.domain import metrics
 from analytics.__main__ import main as cli_main
 from analytics.core.periods import Period, parse_period
@@ -20,10 +21,7 @@ Q1, Q2 = parse_period("2024Q1"), parse_period("2024Q2")
 
 
 def load_fixture(db: Path) -> Path:
-    con = connect(db)
-    con.execute(FIXTURE.read_text(encoding="utf-8"))
-    con.close()
-    return db
+    return store_from_sql(db, FIXTURE)
 
 
 @pytest.fixture()
