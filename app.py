@@ -16,8 +16,10 @@ the URL ``/<stem>``), so no URL reaches a page without passing through here; the
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
+import uuid
 
 import streamlit as st
 
@@ -57,11 +59,11 @@ def main() -> None:
     side of a page's completion time, apart from the browser's."""
     path = os.environ.get(RUN_LOG_ENV)
     if not path:
-        _main()
+        _guarded()
         return
     t0, outcome, where = time.perf_counter(), "done", {}
     try:
-        _main(where)
+        _guarded(where)
     except BaseException as exc:  # a rerun or a stop (Streamlit's control flow), or an error
         outcome = type(exc).__name__
         raise
@@ -73,6 +75,25 @@ def main() -> None:
                 "outcome": outcome, "session": ctx.session_id if ctx else None}
         with open(path, "a", encoding="utf-8") as f:
             f.write(json.dumps(line) + "\n")
+
+
+RAISE_ENV = "COCKPIT_RAISE_ERRORS"  # "1": errors propagate (the tests set it, to see them)
+log = logging.getLogger("cockpit")
+
+
+def _guarded(where: dict | None = None) -> None:
+    """``_main``, with any error shown to the user as a Chinese message and an error id; the
+    traceback goes to the server log under that id, never to the page. Streamlit's own control
+    flow (rerun, stop) is a BaseException and passes through."""
+    try:
+        _main(where)
+    except Exception:
+        if os.environ.get(RAISE_ENV) == "1":
+            raise
+        error_id = uuid.uuid4().hex[:8]
+        log.exception("页面运行出错，错误编号 %s（页面：%s）", error_id, (where or {}).get("page"))
+        st.error(f"页面出错了，请稍后刷新重试。如果仍然出错，请把错误编号 {error_id} 告诉系统管理员"
+                 "（详细信息已记入服务器日志）。", icon=":material/error:")
 
 
 def _main(where: dict | None = None) -> None:

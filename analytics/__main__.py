@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-from analytics.cli.common import CommandError
+from analytics.cli.common import ChineseArgumentParser, CommandError
 from analytics.core.config import ConfigError
 from analytics.core.periods import PeriodError
 
@@ -47,8 +47,8 @@ COMMANDS = {
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or only of ``command``'s module when it is a known command."""
-    parser = argparse.ArgumentParser(prog="python -m analytics", description="代表联络站驾驶舱 命令行")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = ChineseArgumentParser(prog="python -m analytics", description="代表联络站驾驶舱 命令行")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=ChineseArgumentParser)
     modules = [COMMANDS[command]] if command in COMMANDS else COMMAND_MODULES
     for name in modules:
         importlib.import_module(name).register(sub)

@@ -16,6 +16,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# Errors in a page propagate in tests (app.py shows users a message with an error id instead), so
+# that every test that asserts "no exception" sees them; tests of the message itself unset it.
+os.environ.setdefault("COCKPIT_RAISE_ERRORS", "1")
 
 from analytics.services import bootstrap  # noqa: E402
 from analytics.store.db import connect  # noqa: E402

@@ -9,10 +9,9 @@ import pandas as pd
 
 from pathlib import Path
 
-from analytics.cli.common import CommandError, add_db_argument
+from analytics.cli.common import CommandError, COUNT, ID, SECONDS, actor, add_db_argument
 from analytics.ingest.profile_files import profile_from_file, profile_text, suggest_file
 from analytics.store import audit
-from analytics.store.db import login_name
 from analytics.ingest.profiles import (
     AdminError,
     get_profile,
@@ -62,7 +61,7 @@ def _undo_cli(args: argparse.Namespace) -> int:
     from analytics.store.db import StoreError
 
     try:
-        report = undo_batch_at(args.db, args.batch_id, user=args.user, wait=args.wait)
+        report = undo_batch_at(args.db, args.batch_id, user=actor(args), wait=args.wait)
     except (AdminError, StoreError, LimitsError) as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -86,18 +85,18 @@ def _profiles_cli(args: argparse.Namespace) -> int:
                 print(text, end="")
             return 0
         if action == "add":
-            profile = profile_from_file(args.profile_file, user=args.user)
-            with writing(args.db, what=f"保存映射方案 {profile.name}", user=args.user) as con:
+            profile = profile_from_file(args.profile_file, user=actor(args))
+            with writing(args.db, what=f"保存映射方案 {profile.name}", user=actor(args)) as con:
                 save_profile(con, profile, replace=args.replace)
-                audit.record(con, "profile", args.user or login_name(), target=profile.name,
+                audit.record(con, "profile", actor(args), target=profile.name,
                              detail={"kind": profile.kind, "file": Path(args.profile_file).name})
             print(f"已保存映射方案“{profile.name}”（{profile.kind}）：表头相同或相近的文件导入时会自动使用它。")
             return 0
         name = args.name if action in ("show", "remove") and getattr(args, "name", None) else args.delete
         if action == "remove":
-            with writing(args.db, what=f"删除映射方案 {name}", user=args.user) as con:
+            with writing(args.db, what=f"删除映射方案 {name}", user=actor(args)) as con:
                 delete_profile(con, name)
-                audit.record(con, "profile_delete", args.user or login_name(), target=name)
+                audit.record(con, "profile_delete", actor(args), target=name)
             print(f"已删除映射方案“{name}”。")
             return 0
         with reading(args.db) as con:
@@ -126,16 +125,16 @@ def register(sub) -> None:
     p = sub.add_parser("batches", help="列出导入批次（文件、sha256、时间、操作人、行数、是否已撤销）",
                        description="列出全部导入批次，最新的在前。")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
-    p.add_argument("--limit", type=int, help="只列出最新的 N 个批次")
+    p.add_argument("--limit", type=COUNT, help="只列出最新的 N 个批次")
     add_db_argument(p)
     p.set_defaults(func=_batches_cli)
 
     p = sub.add_parser("undo", help="撤销一个导入批次",
                        description="撤销一个导入批次：它新增的行被删除，它改动的行恢复为导入前的样子；批次留在历史中并标为已撤销。"
                                    "若之后的批次又改动了同样的行，须先撤销那些较晚的批次（从最新的开始）。")
-    p.add_argument("batch_id", type=int, metavar="BATCH_ID", help="批次号（见 batches 命令）")
+    p.add_argument("batch_id", type=ID, metavar="BATCH_ID", help="批次号（见 batches 命令）")
     p.add_argument("--user", help="记入历史的操作人（默认：当前登录名）")
-    p.add_argument("--wait", type=float, help="另一个导入正在进行时最多等待的秒数（默认见 data/limits.toml）")
+    p.add_argument("--wait", type=SECONDS, help="另一个导入正在进行时最多等待的秒数（默认见 data/limits.toml）")
     add_db_argument(p)
     p.set_defaults(func=_undo_cli)
 

@@ -14,6 +14,39 @@ import numpy as np
 import pandas as pd
 
 
+def bounded(kind: type, low: float, high: float, what: str):
+    """An argparse type: a number of ``kind`` in [low, high], or a Chinese usage error (exit 2)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"“{text}”不是{'整数' if kind is int else '数字'}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what}应在 {low:g}–{high:g} 之间，现在是 {text}")
+        return value
+    parse.__name__ = what  # argparse names the type in its message
+    return parse
+
+
+COUNT = bounded(int, 1, 100_000, "个数")
+YEAR = bounded(int, 1900, 2100, "年份")
+SECONDS = bounded(float, 0, 86_400, "秒数")
+ID = bounded(int, 1, 2**62, "编号")
+
+
+class ChineseArgumentParser(argparse.ArgumentParser):
+    """argparse with its usage errors said in Chinese (the messages of our types already are)."""
+
+    _WORDS = (("the following arguments are required", "缺少必填参数"), ("unrecognized arguments", "不认识的参数"),
+              ("invalid choice", "不是可选的值"), ("expected one argument", "需要一个值"), ("argument ", "参数 "),
+              ("invalid ", "无效的 "), ("value", "值"), ("choose from", "可选"))
+
+    def error(self, message: str):
+        for en, zh in self._WORDS:
+            message = message.replace(en, zh)
+        self.exit(2, f"命令行参数有误：{message}\n用法见：{self.prog} --help\n")
+
+
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="PATH", help="DuckDB 文件（默认：环境变量 COCKPIT_DB 或 data/cockpit.duckdb）")
 
@@ -97,3 +130,13 @@ def emit(args, result, as_json, as_text) -> int:
     else:
         print(as_text(result))
     return 0
+
+
+def actor(args) -> str:
+    """Who a command-line run is recorded as: the operating-system user; a ``--user`` name is
+    recorded beside it ("root（--user 王五）"), never instead of it."""
+    from analytics.store.db import login_name
+
+    who = login_name()
+    named = (getattr(args, "user", None) or "").strip()
+    return f"{who}（--user {named}）" if named and named != who else who

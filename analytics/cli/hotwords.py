@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from analytics.cli.common import add_db_argument
+from analytics.cli.common import COUNT, ID, add_db_argument
 from analytics.domain.hotwords import (
     HotwordsError,
     as_date,
@@ -97,9 +97,9 @@ def register(subparsers) -> None:
     p.add_argument("--station", help="联络站")
     p.add_argument("--channel", help="来源渠道")
     p.add_argument("--category", help="分类")
-    p.add_argument("--top", type=int, default=50, help="列出前 N 个词（默认 50）")
+    p.add_argument("--top", type=COUNT, default=50, help="列出前 N 个词（默认 50）")
     p.add_argument("--rising", action="store_true", help="列出上升词（Kleinberg 突发检测）")
-    p.add_argument("--dict-version", type=int, help="按某个词典版本复现（默认：当前版本）")
+    p.add_argument("--dict-version", type=ID, help="按某个词典版本复现（默认：当前版本）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     add_db_argument(p)
     p.set_defaults(func=_run)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from analytics.cli.common import add_db_argument
+from analytics.cli.common import SECONDS, actor, add_db_argument
 from analytics.ingest import profiles as admin
 from analytics.ingest.importer import FileReport, REJECT, SHOWN_REJECTS, WARNING, expand_paths, import_files
 
@@ -103,7 +103,7 @@ def _cli(args: argparse.Namespace) -> int:
             pct = f"{100 * done / total:.0f}% " if total else ""
             print(f"\r{pct}{message}\033[K", end="", file=sys.stderr, flush=True)
     try:
-        reports = import_files(args.db, files, user=args.user, progress=progress, profile=args.profile,
+        reports = import_files(args.db, files, user=actor(args), progress=progress, profile=args.profile,
                                wait=args.wait)
     except StoreError as exc:  # another import held the store past the wait: nothing was changed
         print(str(exc), file=sys.stderr)
@@ -129,9 +129,9 @@ def register(sub) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="导出文件或文件夹")
     add_db_argument(p)
     p.add_argument("--json", action="store_true", help="以 JSON 输出每个文件的结果")
-    p.add_argument("--user", help="记入导入批次的操作人（默认：当前登录名）")
+    p.add_argument("--user", help="代谁导入：记在操作系统用户名旁边（操作人总是当前登录名）")
     p.add_argument("--profile", metavar="NAME",
                    help="按保存的列映射方案读取（其它系统的导出文件；方案在“数据管理”页建立，见 profiles 命令）")
-    p.add_argument("--wait", type=float, metavar="SECONDS",
+    p.add_argument("--wait", type=SECONDS, metavar="SECONDS",
                    help="另一个导入正在进行时最多等待的秒数（默认见 data/limits.toml 的 [wait]）")
     p.set_defaults(func=_cli)

@@ -5,7 +5,14 @@ import argparse
 
 import pandas as pd
 
-from analytics.cli.common import NO_DATA, CommandError, add_db_argument, add_quarter_argument, emit, open_store
+from analytics.cli.common import (
+    CommandError,
+    NO_DATA,
+    add_db_argument,
+    add_quarter_argument,
+    emit,
+    open_store,
+)
 from analytics.core.periods import parse_period
 from analytics.domain.indices import INDEX_KEYS, IndexConfig, load_config
 from analytics.domain.ranking import as_quarter, change_text, default_quarter, rank_range_text, ranking

@@ -5,7 +5,7 @@ import argparse
 
 import pandas as pd
 
-from analytics.cli.common import CommandError, add_db_argument, emit, open_store, records
+from analytics.cli.common import CommandError, YEAR, add_db_argument, emit, open_store, records
 from analytics.domain import duty
 from analytics.domain.duty import Progress, QUARTERS, report, rule_table, years_with_data
 
@@ -68,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("reps", help="代表履职：“十必做”进度、履职积分与季度亮分、需要提醒的代表")
-    p.add_argument("--year", type=int, help="年份，如 2024（默认：有数据的最近一年）")
+    p.add_argument("--year", type=YEAR, help="年份，如 2024（默认：有数据的最近一年）")
     add_db_argument(p)
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.set_defaults(func=_run)

@@ -33,7 +33,9 @@ import datetime as dt
 import gc
 import getpass
 import json
+import logging
 import re
+import uuid
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,9 +55,10 @@ from analytics.ingest.cells import (SPACES, WS, Column, as_text, clean_value, co
                                    first_text, header_score, shown_text, to_int)
 from analytics.ingest.readers import (HEADER_SCAN_ROWS, FileInfo, RawSheet, ReadError, Unevaluated, estimate_rows,
                                inspect_file, open_sheets)
-from analytics.store.db import test_hook
+from analytics.store.db import StoreError, test_hook
 
 VARIANT_OVERLAP = 0.75  # share of headers (Jaccard) a variant of a profile's export must share with it
+log = logging.getLogger("cockpit.import")
 CHUNK_ROWS = 50_000  # rows validated and staged at a time: bounds memory for million-row files
 SHOWN_REJECTS = 20  # rejected rows the command line lists; the rest are in rejected_rows
 
@@ -1168,7 +1171,16 @@ def import_files(db, paths: Iterable[str | Path], user: str | None = None, progr
             except ReadError as exc:
                 reports.append(FileReport(str(path), error=str(exc)))
                 continue
-            report, warmed = run.one_file(path, info, done, warm=n == len(files))
+            try:
+                report, warmed = run.one_file(path, info, done, warm=n == len(files))
+            except StoreError:
+                raise  # the store is busy or unusable: no file can be imported, say so once
+            except Exception:  # a fault in one file: reported and audited, the others still import
+                error_id = uuid.uuid4().hex[:8]
+                log.exception("导入 %s 出错，错误编号 %s", Path(path).name, error_id)
+                report = FileReport(str(path), error=(
+                    f"导入“{Path(path).name}”时出错（错误编号 {error_id}，详细信息已记入日志）：这个文件没有导入，"
+                    "数据库保持它导入前的样子；其余文件照常导入。请把错误编号告诉系统管理员"))
             reports.append(report)
             done += report.rows_read + report.skipped
     run.finish(reports, warmed, done)

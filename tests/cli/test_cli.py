@@ -30,3 +30,36 @@ def test_a_command_imports_only_its_module():
     # Without a known command (help, a typo) every command is listed.
     assert set(cli.build_parser(None)._subparsers._group_actions[0].choices) == set(cli.COMMANDS)
     assert set(cli.build_parser("nonsense")._subparsers._group_actions[0].choices) == set(cli.COMMANDS)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["hotwords", "--top", "-1"], "个数应在 1–100000 之间"),
+    (["hotwords", "--top", "0"], "个数应在 1–100000 之间"),
+    (["reps", "--year", "99999999999"], "年份应在 1900–2100 之间"),
+    (["batches", "--limit", "-5"], "个数应在 1–100000 之间"),
+    (["batches", "--limit", "x"], "“x”不是整数"),
+    (["undo"], "缺少必填参数"),
+    (["rank", "--bogus"], "不认识的参数"),
+])
+def test_arguments_out_of_range_are_chinese_usage_errors(argv, words, capsys, tmp_path):
+    with pytest.raises(SystemExit) as e:
+        cli.main([*argv, "--db", str(tmp_path / "none.duckdb")])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("命令行参数有误：") and words in err and "Traceback" not in err
+
+
+def test_the_actor_of_a_command_is_the_system_user_and_user_is_recorded_beside_it(tmp_path, capsys):
+    from analytics.store import db as store
+
+    f = tmp_path / "a.csv"
+    f.write_text("编号,提交时间,镇街,内容\nA1,2024-05-01,瓜沥镇,路灯\n", encoding="utf-8")
+    db = tmp_path / "s.duckdb"
+    assert cli.main(["ingest", str(f), "--db", str(db), "--user", "王五"]) == 0
+    me = store.login_name()
+    with store.reading(db) as con:
+        assert con.execute("SELECT imported_by FROM import_batches").fetchone() == (f"{me}（--user 王五）",)
+        assert con.execute("SELECT actor FROM audit_log WHERE action = 'import'").fetchone() == (f"{me}（--user 王五）",)

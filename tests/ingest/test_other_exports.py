@@ -329,3 +329,28 @@ def test_a_column_of_counts_is_never_suggested_for_a_text_field():
                                    [i % 2 for i in range(200)]], kind="opinions")
     assert guess.mapping["反对数"] is None and guess.mapping["点赞数"] is None
     assert guess.mapping["留言详情"] == "content"
+
+
+def test_a_fault_in_one_file_is_reported_and_audited_and_the_others_import(tmp_path, monkeypatch, caplog):
+    from analytics.ingest import importer
+
+    real = importer._run_file
+
+    def faulty(con, path, *args, **kwargs):
+        if Path(path).name == "b.csv":
+            raise RuntimeError("unexpected")
+        return real(con, path, *args, **kwargs)
+
+    monkeypatch.setattr(importer, "_run_file", faulty)
+    db = tmp_path / "s.duckdb"
+    a = write(tmp_path / "a.csv", LOCATED)
+    b = write(tmp_path / "b.csv", ["编号,提交时间,镇街,内容", "B1,2024-05-01,瓜沥镇,路灯"])
+    c = write(tmp_path / "c.csv", ["编号,提交时间,镇街,内容", "C1,2024-05-01,瓜沥镇,噪声"])
+    ra, rb, rc = importer.import_files(db, [a, b, c], user="王五")
+    assert ra.error is None and rc.error is None and (ra.imported, rc.imported) == (3, 1)
+    assert "导入“b.csv”时出错（错误编号" in rb.error and "其余文件照常导入" in rb.error and "unexpected" not in rb.error
+    assert any("b.csv" in r.getMessage() and r.exc_info for r in caplog.records)
+    with store.reading(db) as con:
+        assert con.execute("SELECT count(*) FROM opinions WHERE opinion_id = 'B1'").fetchone() == (0,)
+        assert con.execute("SELECT target, ok FROM audit_log WHERE action = 'import' ORDER BY event_id").fetchall() == [
+            ("a.csv", True), ("c.csv", True), ("b.csv", False)]

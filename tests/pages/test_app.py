@@ -308,3 +308,33 @@ def test_every_analytics_module_is_importable_here():
     assert len(names) >= 40 and "analytics.store.db" in names
     for name in names:
         importlib.import_module(name)
+
+
+def test_an_error_in_a_page_shows_a_chinese_message_with_an_error_id_and_no_traceback(
+        tiny_db, monkeypatch, caplog):
+    import re
+
+    from pages import _layout
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret detail /srv/cockpit/data/cockpit.duckdb")
+
+    monkeypatch.delenv("COCKPIT_RAISE_ERRORS", raising=False)
+    monkeypatch.setattr(_layout, "headline", broken)
+    at = app_at(tiny_db, monkeypatch, "cockpit").run()
+    assert not at.exception
+    (err,) = [e.value for e in at.error if "错误编号" in e.value]
+    error_id = re.search(r"错误编号 ([0-9a-f]{8})", err).group(1)
+    shown = texts(at) + "\n".join(str(e.value) for e in at.error)
+    assert "secret" not in shown and "Traceback" not in shown and "RuntimeError" not in shown
+    assert any(error_id in r.getMessage() and r.exc_info for r in caplog.records)  # the details: server log
+
+
+def test_tables_offer_no_builtin_download_and_errors_no_details():
+    """Every download goes through the app's own audited, neutralised export; Streamlit's table
+    toolbar (Download as CSV, copy) is off, and Streamlit itself shows no error details."""
+    import tomllib
+
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert cfg["client"]["disableDataExport"] is True
+    assert cfg["client"]["showErrorDetails"] == "none"

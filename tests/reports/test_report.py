@@ -166,6 +166,10 @@ def test_cli_report_defaults_to_the_latest_quarter(demo_db, tmp_path, capsys):
     try:
         from analytics.domain.metrics import latest_period
         assert latest_period(con, "quarter").code in files[0]
+        # the report is an export: in the audit log, by the system user
+        (who, target), = con.execute("SELECT actor, target FROM audit_log WHERE action = 'export' "
+                                     "AND target LIKE '季度专报%' ORDER BY event_id DESC LIMIT 1").fetchall()
+        assert who == store.login_name() and target == f"季度专报 {out.split('已生成 ')[1].split(' 季度')[0]}"
     finally:
         con.close()
     assert main(["report", "--db", str(demo_db), "--out", str(tmp_path), "--quarter", "2024-05"]) == 2
