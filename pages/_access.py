@@ -55,12 +55,20 @@ class Access:
 # ───────────────────────────── where the request comes from ─────────────────────────────
 
 def client_address() -> str | None:
-    """The remote address, or None when it is this machine (Streamlit says None for loopback)."""
+    """The client's address, or None when it is this machine (Streamlit says None for loopback).
+    Behind a trusted reverse proxy (``[network]`` of data/security.toml) the proxy's header says it
+    (``auth.real_client``); from anyone else that header is ignored."""
     try:
         ip = st.context.ip_address
+        headers = st.context.headers
     except Exception:  # no request context (e.g. a bare script run)
         return None
-    return ip if isinstance(ip, str) else None  # AppTest's stand-in runtime answers with a mock
+    ip = ip if isinstance(ip, str) else None  # AppTest's stand-in runtime answers with a mock
+    try:
+        settings = auth.load_settings()
+    except auth.AuthError:
+        return ip
+    return auth.real_client(ip, headers, settings)
 
 
 def is_local_request() -> bool:

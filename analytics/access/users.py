@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import tempfile
 import threading
@@ -95,7 +96,10 @@ class Settings:
     first_delay_seconds: int = 2
     max_delay_minutes: int = 15
     forget_after_hours: int = 24
+    shared_max_delay_seconds: int = 30
     admin_raw_names: bool = False
+    proxy_header: str = ""  # e.g. "X-Forwarded-For": the client's address, as a trusted proxy says
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
 
 
 # (section, key) -> (attribute, type, lowest, highest)
@@ -105,6 +109,9 @@ _SETTINGS_SPEC: dict[tuple[str, str], tuple[str, type, int | None, int | None]] 
     ("login", "first_delay_seconds"): ("first_delay_seconds", int, 1, 60),
     ("login", "max_delay_minutes"): ("max_delay_minutes", int, 1, 1440),
     ("login", "forget_after_hours"): ("forget_after_hours", int, 1, 720),
+    ("login", "shared_max_delay_seconds"): ("shared_max_delay_seconds", int, 1, 3600),
+    ("network", "proxy_header"): ("proxy_header", str, None, None),
+    ("network", "trusted_proxies"): ("trusted_proxies", list, None, None),
     ("privacy", "admin_raw_names"): ("admin_raw_names", bool, None, None),
 }
 
@@ -141,6 +148,13 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
             if typ is bool:
                 if not isinstance(v, bool):
                     raise AuthError(f"安全设置文件 {p}：[{section}] {k} 应为 true 或 false，现在是 {v!r}")
+            elif typ is str:
+                if not isinstance(v, str) or not re.fullmatch(r"[A-Za-z0-9-]{0,64}", v):
+                    raise AuthError(f"安全设置文件 {p}：[{section}] {k} 应为一个请求头的名字，如 \"X-Forwarded-For\"")
+            elif typ is list:
+                if not isinstance(v, list) or not all(isinstance(x, str) and _is_address(x) for x in v):
+                    raise AuthError(f"安全设置文件 {p}：[{section}] {k} 应为 IP 地址的列表，如 [\"127.0.0.1\"]")
+                v = tuple(v)
             else:
                 if isinstance(v, bool) or not isinstance(v, int):
                     raise AuthError(f"安全设置文件 {p}：[{section}] {k} 应为整数，现在是 {v!r}")
@@ -515,13 +529,45 @@ def find_oidc_user(identity: dict, path: str | os.PathLike | None = None) -> Use
 
 # ───────────────────────────── slowing down failed logins ─────────────────────────────
 
-def delay_after(failures: int, settings: Settings) -> float:
+def delay_after(failures: int, settings: Settings, cap_seconds: float | None = None) -> float:
     """Seconds to wait after ``failures`` consecutive failures: none within ``free_attempts``, then
-    ``first_delay_seconds`` doubled for each further failure, at most ``max_delay_minutes``."""
+    ``first_delay_seconds`` doubled for each further failure, at most ``max_delay_minutes`` (or
+    ``cap_seconds``)."""
     if failures < settings.free_attempts:
         return 0.0
     extra = min(failures - settings.free_attempts, 30)  # 2**30 s is far beyond any cap
-    return float(min(settings.first_delay_seconds * 2 ** extra, settings.max_delay_minutes * 60))
+    cap = settings.max_delay_minutes * 60 if cap_seconds is None else cap_seconds
+    return float(min(settings.first_delay_seconds * 2 ** extra, cap))
+
+
+def _is_address(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text.strip())
+        return True
+    except ValueError:
+        return False
+
+
+def real_client(peer: str | None, headers, settings: Settings) -> str | None:
+    """The client's address: the connection's peer (None = this machine), unless the peer is a
+    trusted proxy (``[network] trusted_proxies``) and ``proxy_header`` is set — then the right-most
+    address in that header that is not itself a trusted proxy. A header from anyone else is ignored:
+    a client cannot choose its own address."""
+    if not settings.proxy_header:
+        return peer
+    if (peer or "127.0.0.1") not in settings.trusted_proxies:
+        return peer
+    value = headers.get(settings.proxy_header) if headers is not None else None
+    if not value:
+        return peer
+    for part in reversed([x.strip() for x in str(value).split(",")]):
+        if part.startswith("for="):  # RFC 7239 Forwarded: for=1.2.3.4
+            part = part[4:].strip('"')
+        if _is_address(part) and part not in settings.trusted_proxies:
+            return part
+    return peer
 
 
 _MAX_STATE_ENTRIES = 5000  # a flood of made-up names must not grow the file without bound
@@ -561,14 +607,18 @@ class Throttle:
         return kept
 
     def wait(self, keys: list[str], now: float | None = None) -> float:
-        """Seconds until another attempt is allowed for all of ``keys`` (0: now)."""
+        """Seconds until another attempt is allowed for all of ``keys`` (0: now). A key several
+        people share — a name alone, an address alone (a NAT, a proxy) — waits at most
+        ``shared_max_delay_seconds``: it slows guessing down but cannot lock anyone out; only a
+        name from one address (``pair:``) waits up to ``max_delay_minutes``."""
         now = time.time() if now is None else now
         data = self._prune(self._load(), now)
         waits = [0.0]
         for k in keys:
             e = data.get(k)
             if e:
-                waits.append(e["last"] + delay_after(int(e.get("failures", 0)), self.settings) - now)
+                cap = None if k.startswith("pair:") else self.settings.shared_max_delay_seconds
+                waits.append(e["last"] + delay_after(int(e.get("failures", 0)), self.settings, cap) - now)
         return max(waits)
 
     def failures(self, key: str, now: float | None = None) -> int:
@@ -623,7 +673,8 @@ def authenticate(name: str, password: str, *, client: str | None = None,
     p = Path(users_file) if users_file else users_path()
     now = time.time() if now is None else now
     shown = normalize_name(name or "")[:64]
-    keys = [_throttle_key("user", name or "")] + ([_throttle_key("ip", client)] if client else [])
+    who = _throttle_key("user", name or "")
+    keys = [who, "pair:" + who[5:] + "@" + (client or "local")] + ([_throttle_key("ip", client)] if client else [])
     throttle = Throttle(throttle_path(p), settings)
     wait = throttle.wait(keys, now)
     if session is not None:
@@ -642,9 +693,9 @@ def authenticate(name: str, password: str, *, client: str | None = None,
     else:
         ok = verify_password(password or "", user.password)
         reason = "ok" if ok else "bad_password"
-    # A success clears the name's count, not the address's: one good account must not reset the
+    # A success clears the name's counts, not the address's: one good account must not reset the
     # count of an address that is guessing other names.
-    throttle.record(keys[:1] if ok else keys, ok, now)
+    throttle.record(keys[:2] if ok else keys, ok, now)
     if session is not None:
         if ok:
             session.clear()

@@ -234,6 +234,54 @@ def test_unknown_names_disabled_users_and_one_address_are_slowed_down_too(three_
     assert auth.authenticate("管理丙", PASSWORD, client="10.0.0.10", now=t + 3).ok
 
 
+def test_an_address_shared_by_many_cannot_lock_an_administrator_out(three_users):
+    """A NAT or a proxy: someone behind it guesses names for an hour; the administrator behind the
+    same address waits at most shared_max_delay_seconds, then the right password works."""
+    t = 2_500_000.0
+    s = auth.load_settings()
+    for i in range(40):
+        auth.authenticate(f"guess{i}", "x" * 12, client="10.0.0.9", now=t + i * 5)
+    end = t + 40 * 5
+    throttle = auth.Throttle(auth.throttle_path(three_users), s)
+    assert throttle.failures("ip:10.0.0.9", end) > s.free_attempts + 5  # far past the free attempts
+    assert throttle.wait(["ip:10.0.0.9"], end) <= s.shared_max_delay_seconds  # and yet a short wait
+    assert auth.authenticate("管理丙", PASSWORD, client="10.0.0.9", now=end + s.shared_max_delay_seconds + 1).ok
+    # Someone typing the administrator's name wrong from elsewhere slows it down, never locks it.
+    for i in range(40):
+        auth.authenticate("管理丙", "wrong-password", client="10.9.9.9", now=end + 100 + i * 5)
+    later = end + 100 + 40 * 5 + s.shared_max_delay_seconds + 1
+    assert auth.authenticate("管理丙", PASSWORD, client="10.0.0.9", now=later).ok
+    # But one address guessing one account is locked out for up to max_delay_minutes.
+    for _ in range(12):  # twelve failures recorded as authenticate records them
+        throttle.record(["user:分析乙", "pair:分析乙@10.7.7.7", "ip:10.7.7.7"], False, later)
+    r = auth.authenticate("分析乙", PASSWORD, client="10.7.7.7", now=later + s.shared_max_delay_seconds + 1)
+    assert r.reason == "throttled" and r.wait_seconds > 600
+    # the same account from another address: only the shared, short wait
+    assert auth.authenticate("分析乙", PASSWORD, client="10.8.8.8", now=later + s.shared_max_delay_seconds + 1).ok
+
+
+def test_the_client_address_comes_from_a_trusted_proxy_only():
+    plain = auth.Settings()
+    proxied = auth.Settings(proxy_header="X-Forwarded-For", trusted_proxies=("127.0.0.1", "10.0.0.1"))
+    headers = {"X-Forwarded-For": "203.0.113.7, 10.0.0.1"}
+    assert auth.real_client(None, headers, plain) is None  # no header trusted unless configured
+    assert auth.real_client(None, headers, proxied) == "203.0.113.7"  # loopback peer: the local proxy
+    assert auth.real_client("10.0.0.1", headers, proxied) == "203.0.113.7"
+    assert auth.real_client("198.51.100.5", headers, proxied) == "198.51.100.5"  # forged by a client
+    assert auth.real_client(None, {"X-Forwarded-For": "not-an-address"}, proxied) is None
+    assert auth.real_client(None, {}, proxied) is None
+
+
+def test_network_settings_are_checked(tmp_path):
+    bad = tmp_path / "s.toml"
+    bad.write_text('[network]\ntrusted_proxies = ["localhost"]\n', encoding="utf-8")
+    with pytest.raises(auth.AuthError, match="trusted_proxies 应为 IP 地址的列表"):
+        auth.load_settings(bad)
+    bad.write_text('[network]\nproxy_header = "X Forwarded: evil"\n', encoding="utf-8")
+    with pytest.raises(auth.AuthError, match="proxy_header 应为一个请求头的名字"):
+        auth.load_settings(bad)
+
+
 def test_the_session_counts_its_own_failures(three_users):
     t, session = 3_000_000.0, {}
     for i, name in enumerate(["a1", "a2", "a3"]):
