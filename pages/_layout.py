@@ -13,7 +13,6 @@ warm page run touches the file system with two ``stat`` calls and nothing else.
 from __future__ import annotations
 
 import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from analytics.core import labels
 from analytics.domain import metrics
 from analytics.core.contract import load_contract
 from analytics.core.periods import GRAINS, Period, PeriodError, parse_period, period_of
-from analytics.store.db import (StoreError, close_reader, connect, data_version, default_db_path, open_reader,
+from analytics.store.db import (StoreError, clear_leftovers, close_reader, data_version, default_db_path, open_reader,
                              table_counts)
 
 # A writer (an import) may hold the file for a moment: retry this often before saying so.
@@ -160,6 +159,7 @@ def _ensure_ready(db: Path) -> None:
     if key in _READY and db.exists():
         return
     if bootstrap.store_ready(db):
+        clear_leftovers(db)  # once per process and store: what a killed import left behind
         with _READY_LOCK:
             _READY.add(key)
         return

@@ -64,9 +64,22 @@ def _xml_safe(value):
     return _XML_ILLEGAL.sub("\ufffd", value) if isinstance(value, str) else value
 
 
+XLSX_CELL_MAX = 32_767  # characters an Excel cell holds
+CUT_NOTE = "……（超出 Excel 单元格 32,767 字的上限，其余 {n:,} 字未写入；完整内容见驾驶舱页面）"
+
+
+def _fit_cell(value):
+    """A text too long for an Excel cell, cut with a note in the cell saying so and how much is missing."""
+    if isinstance(value, str) and len(value) > XLSX_CELL_MAX:
+        keep = XLSX_CELL_MAX - len(CUT_NOTE.format(n=len(value))) - 2
+        return value[:keep] + CUT_NOTE.format(n=len(value) - keep)
+    return value
+
+
 def to_xlsx(frames: dict[str, pd.DataFrame]) -> bytes:
     """An .xlsx workbook with one sheet per frame (in order), every text cell neutralised; control
-    characters an .xlsx cannot hold (a NUL typed into a note) are shown as '�' instead of failing."""
+    characters an .xlsx cannot hold (a NUL typed into a note) are shown as '�' instead of failing,
+    and a text over Excel's 32,767 characters is cut with a visible note in its cell."""
     buf = io.BytesIO()
     taken: set[str] = set()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
@@ -75,7 +88,7 @@ def to_xlsx(frames: dict[str, pd.DataFrame]) -> bytes:
             clean.columns = [_xml_safe(c) for c in clean.columns]
             for col in clean.columns:
                 if clean[col].dtype == object:
-                    clean[col] = [_xml_safe(v) for v in clean[col]]
+                    clean[col] = [_fit_cell(_xml_safe(v)) for v in clean[col]]
             clean.to_excel(xw, sheet_name=sheet_name(name, taken), index=False)
     return buf.getvalue()
 

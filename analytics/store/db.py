@@ -24,6 +24,7 @@ import datetime as dt
 import getpass
 import itertools
 import json
+import logging
 import os
 import struct
 import sys
@@ -76,6 +77,9 @@ READ_WAIT_S = 30.0  # a reader waits this long for a writer before saying the st
 WRITE_WAIT_S = 60.0  # a short write waits this long for the writer lock (an import may hold it)
 _PAUSE_MIN_S, _PAUSE_MAX_S = 0.02, 0.25  # back-off between attempts to open
 TEST_HOOK_ENV = "COCKPIT_TEST_HOOK"
+
+
+log = logging.getLogger("cockpit.store")
 
 
 class StoreBusy(StoreError):
@@ -550,18 +554,39 @@ class Snapshot:
         self.keep = True
 
 
-def _clear_leftovers(path: Path) -> None:
-    """Copies left by a writer that died (we hold the writer lock, so none is in use)."""
+def _clear_leftovers(path: Path) -> int:
+    """Copies left by a writer that died (we hold the writer lock, so none is in use), removed with a
+    log line; returns the bytes freed."""
+    freed = 0
     for p in path.parent.glob(path.name + SNAPSHOT_INFIX + "*"):
         try:
             if p.is_dir():
                 import shutil
 
+                size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
                 shutil.rmtree(p, ignore_errors=True)
             else:
+                size = p.stat().st_size
                 p.unlink()
+            freed += size
+            log.warning("已删除中断的写入留下的副本 %s（%.1f MiB）", p.name, size / 2**20)
         except OSError:
             pass
+    return freed
+
+
+def clear_leftovers(db: str | os.PathLike | None = None) -> int:
+    """At the app's start: the copies a killed import (or undo) left beside the store, removed now
+    rather than at the next writer's start — unless a writer is running (it may be using one).
+    Returns the bytes freed (0 when there were none or a writer holds the store)."""
+    path = _abs(db)
+    if path.is_dir() or not any(path.parent.glob(path.name + SNAPSHOT_INFIX + "*")):
+        return 0
+    try:
+        with writer_lock(path, timeout=0, what="清理中断的写入留下的副本"):
+            return _clear_leftovers(path)
+    except StoreBusy:
+        return 0
 
 
 def _ofd_shared(fd: int) -> bool:

@@ -30,3 +30,19 @@ def test_ordinary_numbers_stay(text):
 def test_names_and_phone_columns():
     assert mask_name("张三") == "张*" and mask_name("欧阳娜娜") == "欧***"
     assert mask_phone("138 1234 5678") == "138****5678"
+
+
+def test_a_text_too_long_for_an_excel_cell_is_cut_with_a_note_in_the_cell():
+    import io
+
+    import pandas as pd
+    from openpyxl import load_workbook
+
+    from analytics.core.safe_export import XLSX_CELL_MAX, to_xlsx
+
+    long = "长" * 40_000
+    wb = load_workbook(io.BytesIO(to_xlsx({"意见": pd.DataFrame({"内容": [long, "短"]})})))
+    cell = wb.active["A2"].value
+    assert len(cell) <= XLSX_CELL_MAX and cell.startswith("长" * 1000)
+    assert "超出 Excel 单元格 32,767 字的上限" in cell and f"{40_000 - cell.count('长'):,} 字未写入" in cell
+    assert wb.active["A3"].value == "短"

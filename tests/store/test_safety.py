@@ -546,3 +546,23 @@ def test_every_limit_is_documented():
         for key in keys:
             assert f"[{section}] {key}" in doc, f"docs/data-management.md 没有写到 [{section}] {key}"
     admin.load_limits(ROOT / "data" / "limits.toml")  # the shipped file is valid
+
+
+def test_a_killed_imports_copy_is_removed_at_the_next_start_with_a_log_line(tmp_path, caplog):
+    db = tmp_path / "s.duckdb"
+    store.connect(db).close()
+    left = tmp_path / f"s.duckdb{store.SNAPSHOT_INFIX}4242-1"
+    left.write_bytes(b"\0" * 2**20)  # what a kill -9 mid-import leaves
+    assert store.clear_leftovers(db) == 2**20
+    assert not left.exists()
+    assert any("已删除中断的写入留下的副本" in r.getMessage() and left.name in r.getMessage() for r in caplog.records)
+    # while a writer runs, its copy is left alone
+    left.write_bytes(b"\0")
+    with store.writer_lock(db, what="测试"):
+        import threading
+
+        got = []
+        t = threading.Thread(target=lambda: got.append(store.clear_leftovers(db)))
+        t.start()
+        t.join(10)
+    assert got == [0] and left.exists()
