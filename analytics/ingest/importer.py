@@ -1162,7 +1162,7 @@ def import_files(db, paths: Iterable[str | Path], user: str | None = None, progr
     reports: list[FileReport] = []
     done = 0
     warmed = None  # what counting ahead did (analytics/domain/ahead.py), once it ran
-    with snapshot_lock(db, wait, f"导入 {len(files)} 个文件（{names}）", user):
+    with snapshot_lock(db, wait, f"导入 {len(files)} 个文件（{names}）", user, progress):
         for n, path in enumerate(files, start=1):
             if progress:
                 progress(done, run.total, f"正在导入第 {n}/{len(files)} 个文件：{Path(path).name}")
@@ -1263,11 +1263,21 @@ class _Importing:
             self.progress(done, done, "导入完成")
 
 
-def snapshot_lock(db, wait: float, what: str, user: str | None):
-    """The store's writer lock for a whole run of files (``store.writer_lock``)."""
-    from analytics.store.db import writer_lock
+@contextlib.contextmanager
+def snapshot_lock(db, wait: float, what: str, user: str | None, progress: Progress | None = None):
+    """The store's writer lock for a whole run of files (``store.writer_lock``). When another writer
+    holds it, ``progress`` is told so (who, since when, how long this run will wait) before waiting."""
+    from analytics.store.db import StoreBusy, writer_holder, writer_lock
 
-    return writer_lock(db, timeout=wait, what=what, user=user)
+    stack = contextlib.ExitStack()
+    try:
+        stack.enter_context(writer_lock(db, timeout=0, what=what, user=user))
+    except StoreBusy:
+        if progress:
+            progress(0, None, f"正在等待另一个写入结束：{writer_holder(db)}（最多等待 {wait:.0f} 秒，其间没有改动任何数据）")
+        stack.enter_context(writer_lock(db, timeout=wait, what=what, user=user))
+    with stack:
+        yield
 
 
 def _estimate(files: list) -> int | None:

@@ -145,6 +145,11 @@ def _holder(db: Path) -> str:
     return f"{info.get('what') or '写入'}（{info.get('user') or '?'}，进程 {info.get('pid')}，{info.get('since')} 开始）"
 
 
+def writer_holder(db: str | os.PathLike | None = None) -> str:
+    """Who holds the store's writer lock, as its lock file says ("导入 2 个文件（张管理，进程 …）")."""
+    return _holder(_abs(db))
+
+
 def _busy(db: Path, waited: float | None) -> StoreBusy:
     return StoreBusy(f"数据库 {db.name} 正在被写入：{_holder(db)}。已等待 {waited or 0:.0f} 秒仍未结束，"
                      "请稍后再试（本次操作没有改动任何数据）。")

@@ -566,3 +566,28 @@ def test_a_killed_imports_copy_is_removed_at_the_next_start_with_a_log_line(tmp_
         t.start()
         t.join(10)
     assert got == [0] and left.exists()
+
+
+def test_an_import_waiting_for_another_writer_says_so(tmp_path):
+    import threading
+
+    from analytics.ingest.importer import import_files
+
+    db = tmp_path / "s.duckdb"
+    store.connect(db).close()
+    f = tmp_path / "a.csv"
+    f.write_text("编号,提交时间,镇街,内容\nA1,2024-05-01,瓜沥镇,路灯\n", encoding="utf-8")
+    messages, started = [], threading.Event()
+
+    def hold():
+        with store.writer_lock(db, what="撤销批次 7", user="张管理"):
+            started.set()
+            time.sleep(1.5)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    started.wait(5)
+    (r,) = import_files(db, [f], progress=lambda done, total, msg: messages.append(msg), wait=30)
+    t.join()
+    assert r.imported == 1
+    assert messages[0].startswith("正在等待另一个写入结束：撤销批次 7（张管理") and "最多等待 30 秒" in messages[0]
