@@ -349,3 +349,34 @@ if __name__ == "__main__":  # run directly by Streamlit's legacy pages/ mode: ro
     from pages import route_through_app
 
     route_through_app()
+
+
+# ───────────────────────────── charts in Chinese ─────────────────────────────
+
+# A date axis with Chinese ticks (plotly's own say "Jan 2024"): 2024年1月, and the day in hovers.
+DATE_AXIS = dict(tickformat="%Y年%-m月", hoverformat="%Y年%-m月%-d日")
+DAY_AXIS = dict(tickformat="%-m月%-d日<br>%Y年", hoverformat="%Y年%-m月%-d日")
+
+
+def month_ticks(codes) -> dict:
+    """A category x-axis for month codes (2024-05): '5月', with the year under the first month and
+    under January."""
+    codes = list(codes)
+    text = [f"{int(c[5:])}月<br>{c[:4]}年" if i == 0 or c.endswith("-01") else f"{int(c[5:])}月"
+            for i, c in enumerate(codes)]
+    return dict(type="category", tickmode="array", tickvals=codes, ticktext=text, tickangle=0)
+
+
+MISSING = "—"  # what a table shows for a missing value (Streamlit's own default is "None")
+
+
+def dataframe(data, **kwargs):
+    """``st.dataframe`` as every page uses it: a missing value shows as "—", never "None"."""
+    kwargs.setdefault("placeholder", MISSING)
+    return st.dataframe(data, **kwargs)
+
+
+def data_editor(data, **kwargs):
+    """``st.data_editor`` with the same "—" for a missing value."""
+    kwargs.setdefault("placeholder", MISSING)
+    return st.data_editor(data, **kwargs)

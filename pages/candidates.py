@@ -59,7 +59,7 @@ def _trend_chart(points: list[dict], title: str, key: str) -> None:
     fig = go.Figure(go.Bar(x=pd.to_datetime(df["period"]), y=df["docs"], marker_color="#4C78A8",
                            hovertemplate="%{x|%Y年%m月}<br>%{y:,} 条<extra></extra>"))
     fig.update_layout(height=220, margin=dict(l=10, r=10, t=30, b=10), title=dict(text=title, font_size=13),
-                      yaxis=dict(rangemode="tozero"))
+                      xaxis=_layout.DATE_AXIS, yaxis=dict(rangemode="tozero"))
     st.plotly_chart(fig, config={"displayModeBar": False}, key=key)
 
 
@@ -164,7 +164,7 @@ def render() -> None:
         "意见数（列入时）": [e.get("docs") for e in df["evidence"]],
         "更新人": df["updated_by"], "更新时间": df["updated_at"],
     })
-    st.dataframe(table, hide_index=True, column_config={
+    _layout.dataframe(table, hide_index=True, column_config={
         "得分（列入时）": st.column_config.NumberColumn(format="%.2f"),
         "更新时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
     _access.download_button("导出 xlsx", data=lambda: hw.to_xlsx({"监督项目备选库": hw.candidates_for_export(df)}),
@@ -189,7 +189,7 @@ def render() -> None:
         st.text(row["notes"])
     _status_form(db, row)
     st.markdown("**处理记录**")
-    st.dataframe(history(db, stamp, cid), hide_index=True, column_config={
+    _layout.dataframe(history(db, stamp, cid), hide_index=True, column_config={
         "event_at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm"), "actor": "操作人",
         "action": "操作", "from_status": "原状态", "to_status": "新状态", "note": "说明"})
 

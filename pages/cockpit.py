@@ -347,12 +347,7 @@ def trend_window(period: Period) -> tuple[str, str] | None:
 LEGEND_ON_TOP = dict(orientation="h", yanchor="bottom", y=1.02, x=0)  # the month axis keeps its two-line ticks
 
 
-def month_ticks(codes) -> dict:
-    """x-axis ticks for month codes: '3月', with the year under the first month and under January."""
-    codes = list(codes)
-    text = [f"{int(c[5:])}月<br>{c[:4]}年" if i == 0 or c.endswith("-01") else f"{int(c[5:])}月"
-            for i, c in enumerate(codes)]
-    return dict(type="category", tickmode="array", tickvals=codes, ticktext=text, tickangle=0)
+month_ticks = _layout.month_ticks  # the cockpit's month axes (also the big screen's)
 
 
 def trend_figure(df: pd.DataFrame, height: int = 340) -> go.Figure:
@@ -402,7 +397,7 @@ def _rows_table(df: pd.DataFrame) -> None:
     shown.attrs = {}  # as-of dates etc. are said in the caption; Arrow cannot carry them
     if len(df) > ROWS_SHOWN:
         st.caption(f"共 {len(df):,} 行，显示前 {ROWS_SHOWN:,} 行。")
-    st.dataframe(shown, hide_index=True)
+    _layout.dataframe(shown, hide_index=True)
 
 
 def _most(df: pd.DataFrame, col: str) -> str:
@@ -473,13 +468,13 @@ def _falls_tab(sel: _layout.Selection, fl: pd.DataFrame) -> None:
         st.caption(f"共 {len(fl)} 项，列出降幅最大的 {FALLS_LISTED} 项。")
     show = pd.DataFrame({"单元": top["unit"], "指数": top["label"], "上期得分": top["previous"].map(score_text),
                          "本期得分": top["score"].map(score_text), "变化": top["change"].map(lambda v: f"{v:+.1f}")})
-    event = st.dataframe(show, hide_index=True, key="ck_falls", on_select="rerun", selection_mode="single-row")
+    event = _layout.dataframe(show, hide_index=True, key="ck_falls", on_select="rerun", selection_mode="single-row")
     i = _selected_row(event)
     if i is not None and i < len(top):
         r = top.iloc[i]
         st.markdown(f"**{r['unit']} · {r['label']}**：{sel.period.label} 与 {prev} 的分项对比")
         d = fall_detail(sel.db, sel.version, r["unit_id"], r["index"], sel.period.code)
-        st.dataframe(pd.DataFrame({
+        _layout.dataframe(pd.DataFrame({
             "分项": d["label"], "上期分子": d["numerator_prev"].map(_num_text), "上期分母": d["denominator_prev"].map(_num_text),
             "上期得分": d["score_prev"].map(score_text), "本期分子": d["numerator"].map(_num_text),
             "本期分母": d["denominator"].map(_num_text), "本期得分": d["score"].map(score_text),
@@ -494,13 +489,13 @@ def _insufficient_tab(sel: _layout.Selection, ins: pd.DataFrame) -> None:
     show = pd.DataFrame({"单元": ins["unit"], "层级": ins["level"].map(LEVEL_WORDS), "镇街": ins["town"],
                          "样本不足的指数": ins["indices"],
                          "综合指数": np.where(ins["composite"], labels.INSUFFICIENT, "有得分")})
-    event = st.dataframe(show, hide_index=True, key="ck_insufficient", on_select="rerun", selection_mode="single-row")
+    event = _layout.dataframe(show, hide_index=True, key="ck_insufficient", on_select="rerun", selection_mode="single-row")
     i = _selected_row(event)
     if i is not None and i < len(ins):
         r = ins.iloc[i]
         d = insufficient_detail(sel.db, sel.version, r["unit_id"], sel.period.code)
         st.markdown(f"**{r['unit']}** 样本不足的分项")
-        st.dataframe(pd.DataFrame({"指数": d["index"], "分项": d["label"], "分子": d["numerator"].map(_num_text),
+        _layout.dataframe(pd.DataFrame({"指数": d["index"], "分项": d["label"], "分子": d["numerator"].map(_num_text),
                                    "分母": d["denominator"].map(_num_text), "最小样本": d["minimum"].map(_num_text),
                                    "说明": d["note"]}), hide_index=True)
 
@@ -537,7 +532,7 @@ def receipt_section(sel: _layout.Selection, unit: pd.Series) -> None:
     st.markdown(f"**{index_label(key)} = {score_text(score)}**"
                 + ("" if score is None else "（= 各行“贡献”之和；贡献 = 有效权重 × 得分）")
                 + f"；样本充足的部分占权重 {df.attrs.get('coverage', 0):.0%}（不到 {cfg.min_coverage:.0%} 即为样本不足）。")
-    st.dataframe(receipt_table(df), hide_index=True)
+    _layout.dataframe(receipt_table(df), hide_index=True)
     st.caption("原始值 = 分子 ÷ 分母；调整后 = 按样本量向同级平均收缩后的值；得分 = 调整后的值在同级单元中的百分位。")
 
     comps = cfg.components if key == "composite" else list(cfg.indices[key].components)

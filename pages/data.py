@@ -180,12 +180,12 @@ def _render_sheet(s: dict, rows: tuple | None) -> None:
         if k and s.get("fixed"):
             mapping = pd.concat([mapping, pd.DataFrame([{"列": "—", "表头": f"固定值：{v}", "对应字段": k.field(f).label}
                                                         for f, v in s["fixed"].items()])], ignore_index=True)
-        st.dataframe(mapping, hide_index=True, width="content")
+        _layout.dataframe(mapping, hide_index=True, width="content")
     if s["error"]:
         return
     counts = pd.DataFrame([{"读取": s["rows_read"], "新增": s["imported"], "更新": s["updated"],
                             "不变": s["unchanged"], "拒收": s["rejected"], "跳过（空行、合计行等）": s["skipped"]}])
-    st.dataframe(counts, hide_index=True, width="content")
+    _layout.dataframe(counts, hide_index=True, width="content")
     absent = [f.label for f in k.fields if f.name not in {c["field"] for c in s["columns"]}
               and f.name not in (s.get("fixed") or {})]
     if absent:
@@ -194,7 +194,7 @@ def _render_sheet(s: dict, rows: tuple | None) -> None:
         kind, frame = rows
         if len(frame):
             st.caption(f"前 {len(frame)} 行将这样保存（个人信息已脱敏）：")
-            st.dataframe(_stored_rows(kind, frame), hide_index=True, width="stretch")
+            _layout.dataframe(_stored_rows(kind, frame), hide_index=True, width="stretch")
 
 
 def _render_rejects(df: pd.DataFrame, key: str, file_stem: str) -> None:
@@ -220,7 +220,7 @@ def _render_rejects(df: pd.DataFrame, key: str, file_stem: str) -> None:
             shown = shown[shown["列"] == column]
     else:
         shown = df
-    st.dataframe(shown.head(SHOWN_REJECTS), hide_index=True, width="stretch")
+    _layout.dataframe(shown.head(SHOWN_REJECTS), hide_index=True, width="stretch")
     if len(df) > SHOWN_REJECTS:
         st.caption(f"页面上只列出前 {SHOWN_REJECTS} 处，下载的文件里有全部。")
     _access.download_button("下载拒收与提醒的行（xlsx）", lambda: admin.rejects_xlsx(df),
@@ -424,7 +424,7 @@ def _render_result(result) -> None:
         table = pd.DataFrame([{"文件": Path(r.file).name, "批次": r.batch_id, "读取": r.rows_read, "新增": r.imported,
                                "更新": r.updated, "不变": r.unchanged, "拒收": r.rejected, "跳过": r.skipped,
                                "映射方案": "、".join(r.profiles) or "—"} for r in ok])
-        st.dataframe(table, hide_index=True, width="content")
+        _layout.dataframe(table, hide_index=True, width="content")
         _render_rejects(admin.rejects_frame(ok), "result", "本次导入")
 
 
@@ -526,14 +526,14 @@ def _history_tab(db: str, version: str, sel) -> None:
     kinds = load_contract().kinds
     st.subheader("当前数据库")
     st.caption(f"文件：{sel.db}" + ("（演示数据）" if sel.is_demo else ""))
-    st.dataframe(pd.DataFrame({"数据类别": [kinds[k].label for k in counts], "行数": list(counts.values())}),
+    _layout.dataframe(pd.DataFrame({"数据类别": [kinds[k].label for k in counts], "行数": list(counts.values())}),
                  hide_index=True, width="content")
     st.subheader("导入批次")
     df = _batches(db, version)
     if df.empty:
         st.info("还没有任何导入批次。", icon=":material/info:")
         return
-    st.dataframe(admin.batches_for_display(df), hide_index=True, width="stretch",
+    _layout.dataframe(admin.batches_for_display(df), hide_index=True, width="stretch",
                  column_config={"SHA-256": st.column_config.TextColumn(width="small"),
                                 "导入时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
     rows = {int(r.batch_id): r for r in df.itertuples()}
@@ -606,10 +606,10 @@ def _unlocated_tab(db: str, version: str) -> None:
                "地名来自 data/gazetteer.csv（村社区、联络站、道路、河道），以及镇街的全称和简称。")
     if not _access.can("import"):
         st.caption("补定位只有管理员可以操作。")
-        st.dataframe(df, hide_index=True, width="stretch")
+        _layout.dataframe(df, hide_index=True, width="stretch")
         return
     towns = list(load_contract().towns)
-    edited = st.data_editor(
+    edited = _layout.data_editor(
         df.assign(镇街=df["建议镇街"].replace("", None)), hide_index=True, width="stretch", key="data_locate_editor",
         disabled=[c for c in df.columns], column_order=["编号", "提交时间", "标题", "内容", "建议镇街", "依据", "镇街"],
         column_config={"镇街": st.column_config.SelectboxColumn("定位到（可改）", options=towns),
@@ -663,7 +663,7 @@ def _profiles_tab(db: str) -> None:
     if not profiles:
         st.info("还没有保存任何映射方案。", icon=":material/info:")
         return
-    st.dataframe(admin.profiles_frame(profiles), hide_index=True, width="stretch")
+    _layout.dataframe(admin.profiles_frame(profiles), hide_index=True, width="stretch")
     if not _access.can("import"):
         return
     name = st.selectbox("删除一个方案", [p.name for p in profiles], key="data_profile_pick")

@@ -268,7 +268,7 @@ def top_section(df: pd.DataFrame, n_opinions_label: str) -> None:
         word_pills("点一个词，看它的趋势、分布和原文", list(df["word"].head(PILLS_N)), "pick_top")
     with right:
         table = df.assign(share=df["share"] * 100, change_ratio=df["change_ratio"] * 100)
-        st.dataframe(
+        _layout.dataframe(
             table[["word", "count", "docs", "share", "change", "change_ratio"]],
             hide_index=True, height=520, key="top_table", on_select=_on_table_select, selection_mode="single-row",
             column_config={
@@ -298,7 +298,7 @@ def rising_section(df: pd.DataFrame) -> None:
         return
     show = df.assign(rise_start=[d.strftime("%Y年%m月") for d in df["rise_start"]],
                      rise_end=[("至今" if o else d.strftime("%Y年%m月")) for d, o in zip(df["rise_end"], df["ongoing"])])
-    st.dataframe(
+    _layout.dataframe(
         show[["word", "strength", "rise_start", "rise_end", "docs_burst", "current", "baseline", "ratio"]],
         hide_index=True,
         column_config={
@@ -345,8 +345,9 @@ def word_section(db: str, key: str, word: str, sel, filters: tuple, version: int
         fig.add_vrect(x0=start, x1=end, fillcolor="#F5B041", opacity=0.15, line_width=0)
         fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), legend_orientation="h",
                           title=dict(text="逐月趋势（阴影为本期）", font_size=14),
-                          yaxis=dict(title="条", rangemode="tozero"),
-                          yaxis2=dict(title="%", overlaying="y", side="right", rangemode="tozero", showgrid=False))
+                          xaxis=_layout.DATE_AXIS, yaxis=dict(title="条", rangemode="tozero"),
+                          yaxis2=dict(title="%", overlaying="y", side="right", rangemode="tozero", showgrid=False,
+                                      tickmode="auto", nticks=5, tickformat=".2~f"))
         st.plotly_chart(fig, config={"displayModeBar": False})
     with right:
         sp = spread(db, key, word, start, end, filters, version)
@@ -362,10 +363,12 @@ def word_section(db: str, key: str, word: str, sel, filters: tuple, version: int
     if not hm.empty:
         pivot = hm.pivot_table(index="town", columns="period", values="docs", fill_value=0)
         pivot = pivot.loc[pivot.sum(axis=1).sort_values(ascending=False).index]
-        fig = go.Figure(go.Heatmap(z=pivot.values, x=[pd.Timestamp(c).strftime("%Y-%m") for c in pivot.columns],
+        months = [pd.Timestamp(c).strftime("%Y-%m") for c in pivot.columns]
+        fig = go.Figure(go.Heatmap(z=pivot.values, x=months,
                                    y=list(pivot.index), colorscale="YlOrRd",
                                    hovertemplate="%{y} · %{x}<br>%{z} 条<extra></extra>"))
         fig.update_layout(height=max(260, 22 * len(pivot) + 80), margin=dict(l=10, r=10, t=30, b=10),
+                          xaxis=_layout.month_ticks(months),
                           title=dict(text=f"镇街 × 月份（最近 {HISTORY_MONTHS} 个月）", font_size=14))
         st.plotly_chart(fig, config={"displayModeBar": False})
 
@@ -376,7 +379,7 @@ def word_section(db: str, key: str, word: str, sel, filters: tuple, version: int
     else:
         word_pills("相关词", list(rel["word"]), "pick_related")
         with st.expander("相关词的数字"):
-            st.dataframe(rel, hide_index=True, column_config={
+            _layout.dataframe(rel, hide_index=True, column_config={
                 "word": "词", "together": st.column_config.NumberColumn("同现意见数", format="%d"),
                 "docs": st.column_config.NumberColumn("该词意见数", format="%d"),
                 "lift": st.column_config.NumberColumn("提升度", format="%.1f", help="同现意见数 × 总意见数 ÷ (两词意见数之积)"),
@@ -476,7 +479,7 @@ def dictionary_section(db: str, state: dict, busy: bool) -> None:
         if props.empty:
             st.caption("没有找到符合条件的新词。")
         else:
-            edited = st.data_editor(
+            edited = _layout.data_editor(
                 props.assign(accept=False)[["accept", "word", "count", "pmi", "left_entropy", "right_entropy", "parts"]],
                 hide_index=True, key="proposals_editor", disabled=["word", "count", "pmi", "left_entropy",
                                                                     "right_entropy", "parts"],
@@ -496,7 +499,7 @@ def dictionary_section(db: str, state: dict, busy: bool) -> None:
     with st.expander("词典版本"):
         v = state["versions"]
         if not v.empty:
-            st.dataframe(v[["version", "active", "state", "created_at", "created_by", "note", "opinions"]],
+            _layout.dataframe(v[["version", "active", "state", "created_at", "created_by", "note", "opinions"]],
                          hide_index=True, column_config={
                              "version": "版本", "active": "当前", "state": "状态", "created_at": "创建时间",
                              "created_by": "创建人", "note": "说明", "opinions": st.column_config.NumberColumn("已分词意见", format="%d")})

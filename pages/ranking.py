@@ -131,7 +131,7 @@ def _show_ranking(view: pd.DataFrame, score_label: str) -> None:
     shown = _ranking_view(view, score_label)
     styled = shown.style.map(_move_color, subset=["较上季度"]) \
         .format({score_label: "{:.1f}"}, na_rep="—")
-    st.dataframe(styled, hide_index=True, width="stretch", height=35 * (len(shown) + 1) + 3,
+    _layout.dataframe(styled, hide_index=True, width="stretch", height=35 * (len(shown) + 1) + 3,
                  column_config={
                      score_label: st.column_config.ProgressColumn(score_label, min_value=0, max_value=100,
                                                                   format="%.1f"),
@@ -211,7 +211,7 @@ def _tab_per_capita(pc: pd.DataFrame) -> None:
         shown = shown.sort_values(first, ascending=False, na_position="last")
     fmt = {c: "{:.2f}" for c in shown.columns[3:]}
     fmt.update({"常住人口（万）": "{:.1f}", "代表人数": "{:.0f}"})
-    st.dataframe(shown.style.format(fmt, na_rep="未知" if basis == "per_10k" else "—"), hide_index=True,
+    _layout.dataframe(shown.style.format(fmt, na_rep="未知" if basis == "per_10k" else "—"), hide_index=True,
                  width="stretch", height=35 * (len(shown) + 1) + 3)
     unknown = int(pc["population"].isna().sum())
     st.caption("本季度的工作量按常住人口（每万人）或代表人数（每名代表）折算，规模不同的镇街可以相互比较；"
@@ -247,7 +247,7 @@ def _tab_whatif(table: pd.DataFrame, labels: dict[str, str]) -> None:
     with left:
         st.markdown("**正式排名**")
         official = rk.by_index(table, "composite")
-        st.dataframe(pd.DataFrame({"排名": [_rank_cell(v) for v in official["rank"]], "镇街": official["unit"],
+        _layout.dataframe(pd.DataFrame({"排名": [_rank_cell(v) for v in official["rank"]], "镇街": official["unit"],
                                    "综合指数": official["score"]}).style.format({"综合指数": "{:.1f}"}, na_rep="样本不足"),
                      hide_index=True, width="stretch", height=35 * (len(official) + 1) + 3)
     with right:
@@ -260,7 +260,7 @@ def _tab_whatif(table: pd.DataFrame, labels: dict[str, str]) -> None:
         def highlight(row):
             return [f"background-color: {CHANGED}" if changed[row.name] else ""] * len(row)
 
-        st.dataframe(shown.style.apply(highlight, axis=1).map(_move_color, subset=["名次变化"])
+        _layout.dataframe(shown.style.apply(highlight, axis=1).map(_move_color, subset=["名次变化"])
                      .format({"综合指数": "{:.1f}"}, na_rep="样本不足"),
                      hide_index=True, width="stretch", height=35 * (len(shown) + 1) + 3)
 
@@ -279,7 +279,7 @@ def _tab_points(sel: _layout.Selection, quarter: Period, months: list[str]) -> N
     st.caption(f"{parse_period(month).label}：{int((prog['ratio'] >= 1).sum())} 个镇街达到本月目标，"
                f"{int((prog['ytd_ratio'] >= 1).sum())} 个达到年度累计进度（1 月至本月）。进度超过 100% 的，进度条显示为满格。")
     bar = dict(min_value=0, max_value=100, format="%.0f%%")
-    st.dataframe(shown, hide_index=True, width="stretch", height=35 * (len(shown) + 1) + 3, column_config={
+    _layout.dataframe(shown, hide_index=True, width="stretch", height=35 * (len(shown) + 1) + 3, column_config={
         "本月积分": st.column_config.NumberColumn(format="%.1f"),
         "本月目标": st.column_config.NumberColumn(format="%.0f"),
         "本月进度": st.column_config.ProgressColumn("本月进度", **bar),
@@ -294,7 +294,7 @@ def _tab_points(sel: _layout.Selection, quarter: Period, months: list[str]) -> N
             "民情民意积分": prog["opinion_points"], "答复建议（件）": prog["suggestions_answered"],
             "建议答复积分": prog["suggestion_points"], "合计": prog["points"],
         })
-        st.dataframe(parts.style.format({c: "{:.1f}" for c in ("活动积分", "民情民意积分", "建议答复积分", "合计")}),
+        _layout.dataframe(parts.style.format({c: "{:.1f}" for c in ("活动积分", "民情民意积分", "建议答复积分", "合计")}),
                      hide_index=True, width="stretch")
         st.markdown("\n".join(f"- {line}" for line in points_mod.rules_text(points_mod.load_points_config())))
         st.caption("规则写在 data/points.toml（带中文注释），改动后刷新页面即生效。")

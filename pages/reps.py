@@ -96,7 +96,7 @@ def _points_tab(rep: dict, mask: pd.Series) -> None:
     st.caption(f"季度“亮分”是该季度内的履职积分；全年累计截至 {rep['as_of']}。百分位是在全区全部 {len(pts)} 名代表中的位置"
                "（100 为最高，并列取中间），排名 1 为积分最高。筛选只改变显示哪些代表，不改变百分位和排名。")
     cols = ["rank", "name", "town", "station", "rep_level", "sector", *quarters, "total", "percentile", "rep_id"]
-    st.dataframe(shown[cols].rename(columns={**COLUMN_LABELS, **{q: f"{q} 亮分" for q in duty.QUARTERS}}),
+    _layout.dataframe(shown[cols].rename(columns={**COLUMN_LABELS, **{q: f"{q} 亮分" for q in duty.QUARTERS}}),
                  hide_index=True, column_config={
                      "全区百分位": st.column_config.ProgressColumn(format="%.1f", min_value=0, max_value=100),
                      "全年累计": st.column_config.NumberColumn(format="%g"),
@@ -115,7 +115,7 @@ def _points_tab(rep: dict, mask: pd.Series) -> None:
     with right:
         st.markdown("**积分规则**（data/duty.toml）")
         rules = _rules(_layout.selection().version)
-        st.dataframe(rules.rename(columns={"label": "履职记录", "points": "分值"})[["履职记录", "分值"]],
+        _layout.dataframe(rules.rename(columns={"label": "履职记录", "points": "分值"})[["履职记录", "分值"]],
                      hide_index=True, height=36 * (len(rules) + 1) + 2)
 
 
@@ -125,7 +125,7 @@ def _duties_tab(rep: dict, mask: pd.Series) -> None:
                "“目前应完成”按进度折算：全年目标 N 次中的第 k 次，在一年过去 (k − ½)/N 之后算应完成。")
     share = prog.long.groupby("duty", sort=False)["on_pace"].mean()
     table = prog.duties.assign(on=[share.get(k, float("nan")) * 100 for k in prog.duties["key"]])
-    st.dataframe(table.rename(columns={"label": "履职事项", "how": "怎么数", "target": "全年目标", "due": "目前应完成",
+    _layout.dataframe(table.rename(columns={"label": "履职事项", "how": "怎么数", "target": "全年目标", "due": "目前应完成",
                                        "on": "达到进度的代表"}).drop(columns="key"), hide_index=True,
                  column_config={"达到进度的代表": st.column_config.ProgressColumn(format="%.0f%%", min_value=0,
                                                                              max_value=100)})
@@ -144,13 +144,13 @@ def _duties_tab(rep: dict, mask: pd.Series) -> None:
         matrix[d.label] = [f"{n} / {d.due}" + (" ✓" if n >= d.target else "") for n in wide[f"{d.key}_done"]]
     matrix["达到进度项数"] = wide["on_pace"]
     matrix["进度正常"] = wide["on_track"].map({True: "是", False: "否"})
-    st.dataframe(matrix.rename(columns=COLUMN_LABELS), hide_index=True)
+    _layout.dataframe(matrix.rename(columns=COLUMN_LABELS), hide_index=True)
     st.caption("✓ 表示全年目标已经完成。")
 
     late = rep["behind"]
     late = late[late["rep_id"].isin(wide["rep_id"])]
     st.markdown(f"**需要提醒的代表：{len(late)} 人**（进度不正常，落后最多的在前）")
-    st.dataframe(late.rename(columns=COLUMN_LABELS), hide_index=True,
+    _layout.dataframe(late.rename(columns=COLUMN_LABELS), hide_index=True,
                  column_config={"落后的履职事项（已做/应做）": st.column_config.TextColumn(width="large")})
     _access.download_button("下载提醒名单（xlsx）", lambda: duty.reminder_xlsx(late, prog),
                             file_name=f"十必做提醒名单_{prog.year}_截至{prog.as_of:%m%d}.xlsx", what="十必做提醒名单",
@@ -201,9 +201,9 @@ def _trajectory_tab(rep: dict, mask: pd.Series, sel: _layout.Selection) -> None:
                         hovertemplate="%{x|%Y-%m-%d}<br>%{customdata[0]}<br>%{customdata[1]}<extra></extra>")
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), showlegend=False,
                       yaxis=dict(title=None, categoryorder="array", categoryarray=list(WHAT_COLORS)[::-1]),
-                      xaxis=dict(title=None, range=[pd.Timestamp(start), pd.Timestamp(end)]))
+                      xaxis=dict(title=None, range=[pd.Timestamp(start), pd.Timestamp(end)], **_layout.DAY_AXIS))
     st.plotly_chart(fig, config={"displayModeBar": False}, key="rp_traj_chart")
-    st.dataframe(tr.sort_values("day", ascending=False).rename(columns=COLUMN_LABELS), hide_index=True,
+    _layout.dataframe(tr.sort_values("day", ascending=False).rename(columns=COLUMN_LABELS), hide_index=True,
                  column_config={"内容": st.column_config.TextColumn(width="large")})
     st.caption("群众意见的标题在导入时已去除个人信息；一次进站接待当天的接待积分记在当天的第一条接待活动上。")
 

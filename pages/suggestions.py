@@ -160,7 +160,7 @@ def _funnels(rep: dict) -> None:
         row["怎么算"] = sg.STAGE_DEFINITIONS[key]
         table.append(row)
     with st.expander("各环节件数与定义"):
-        st.dataframe(pd.DataFrame(table), hide_index=True)
+        _layout.dataframe(pd.DataFrame(table), hide_index=True)
 
 
 def _clocks(rep: dict) -> None:
@@ -188,7 +188,7 @@ def _clocks(rep: dict) -> None:
             "90% 分位": allc["p90"].map(lambda v: "—" if pd.isna(v) else f"{v:.0f}"),
             "最长": allc["max"].map(lambda v: "—" if pd.isna(v) else f"{v:.0f}"),
         })
-        st.dataframe(show, hide_index=True)
+        _layout.dataframe(show, hide_index=True)
     st.caption(sg.NO_EVALUATION_DATE + " “交办至今仍未答复”是未答复建议从交办到数据截止日的天数。")
 
 
@@ -217,7 +217,7 @@ def _overdue(rep: dict, sel: _layout.Selection) -> None:
     ids = list(od["suggestion_id"])
     st.session_state["_sg_overdue_ids"] = ids
     if len(od):
-        st.dataframe(_unknown_as_dash(od).rename(columns=COLUMN_LABELS), hide_index=True, key="sg_overdue_table",
+        _layout.dataframe(_unknown_as_dash(od).rename(columns=COLUMN_LABELS), hide_index=True, key="sg_overdue_table",
                      on_select=_on_overdue_select, selection_mode="single-row",
                      column_config={"标题": st.column_config.TextColumn(width="large")})
     wanted = st.query_params.get(SUGGESTION_PARAM)
@@ -249,7 +249,7 @@ def _timeline_view(sel: _layout.Selection, suggestion_id: str) -> None:
         if len(dated):
             _timeline_chart(dated, t)
         show = ev.assign(date=ev["date"].map(lambda d: "（无日期）" if d is None or pd.isna(d) else str(d)))
-        st.dataframe(show.rename(columns={"date": "日期", "stage": "环节", "event": "事项", "detail": "说明"}),
+        _layout.dataframe(show.rename(columns={"date": "日期", "stage": "环节", "event": "事项", "detail": "说明"}),
                      hide_index=True)
         if r.get("content"):
             with st.expander("建议内容"):
@@ -279,7 +279,7 @@ def _timeline_chart(dated: pd.DataFrame, t: dict) -> None:
     pad = max(pd.Timedelta(days=10), (last - first) * 0.12)
     fig.update_layout(height=100 + 48 * dated["stage"].nunique(), margin=dict(l=10, r=10, t=45, b=10),
                       showlegend=False, yaxis=dict(autorange="reversed", title=None, type="category"),
-                      xaxis=dict(title=None, range=[first - pad, last + pad]))
+                      xaxis=dict(title=None, range=[first - pad, last + pad], **_layout.DAY_AXIS))
     st.plotly_chart(fig, config={"displayModeBar": False}, key="sg_timeline_chart")
 
 
@@ -296,7 +296,7 @@ def _departments(rep: dict) -> None:
     show["small"] = show["small"].map({True: f"已答复不足 {cfg.dept_min_answered} 件，不排名", False: ""})
     order = ["rank", "main_handler", "score", "on_time_rate", "solved_rate", "satisfied_rate", "suggestions",
              "answered", "open", "overdue", "on_time", "due", "solved", "classified", "satisfied", "evaluated", "small"]
-    st.dataframe(show[order].rename(columns=COLUMN_LABELS), hide_index=True, column_config={
+    _layout.dataframe(show[order].rename(columns=COLUMN_LABELS), hide_index=True, column_config={
         "按期答复率": st.column_config.ProgressColumn(format="%.0f%%", min_value=0, max_value=100),
         "解决率": st.column_config.ProgressColumn(format="%.0f%%", min_value=0, max_value=100),
         "满意率": st.column_config.ProgressColumn(format="%.0f%%", min_value=0, max_value=100),
@@ -325,7 +325,7 @@ def _promises(rep: dict) -> None:
             shown[c] = pd.to_datetime(shown[c])
         for c in ("days_left", "days_late"):
             shown[c] = pd.to_numeric(shown[c]).astype("Int64")
-        st.dataframe(shown.rename(columns=COLUMN_LABELS), hide_index=True, column_config={
+        _layout.dataframe(shown.rename(columns=COLUMN_LABELS), hide_index=True, column_config={
             "答复时间": st.column_config.DateColumn(format="YYYY-MM-DD"),
             "跟进到期日": st.column_config.DateColumn(format="YYYY-MM-DD"),
             "二次答复时间": st.column_config.DateColumn(format="YYYY-MM-DD"),
@@ -338,7 +338,7 @@ def _rising(rep: dict) -> None:
     if r is None or r.empty:
         st.caption("本范围没有这样的建议。")
     else:
-        st.dataframe(r.rename(columns=COLUMN_LABELS), hide_index=True,
+        _layout.dataframe(r.rename(columns=COLUMN_LABELS), hide_index=True,
                      column_config={"依据": st.column_config.TextColumn(width="large")})
     st.caption("答复为解决类（A 类）的建议，其标题中的话题词在领衔代表所在镇街的群众意见里，答复之后仍在上升。"
                "有热词数据时用热词分析的上升词（突发检测，按月）；还没有分词时改用关键词比较（答复后与答复前同样长的时间里，"

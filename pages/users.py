@@ -35,7 +35,7 @@ def _users_table(users: dict[str, auth.User]) -> None:
         "登录方式": "、".join(x for x in ("密码" if u.password else "", "统一身份认证" if u.oidc else "") if x),
         "OIDC 身份": u.oidc, "创建时间": u.created_at.replace("T", " "), "最近修改": u.updated_at.replace("T", " "),
     } for u in sorted(users.values(), key=lambda u: (auth.ROLES.index(u.role), u.name))]
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    _layout.dataframe(pd.DataFrame(rows), hide_index=True)
 
 
 def _show_password(name: str, generated: str | None) -> None:
@@ -122,7 +122,7 @@ def _audit_log() -> None:
     shown = audit.for_display(df)
     more = "（只显示最新的 {:,} 条）".format(audit.READ_LIMIT) if len(df) >= audit.READ_LIMIT else ""
     st.caption(f"{since} 至 {until}：{len(shown):,} 条记录{more}。没有序号的记录刚写入暂存文件，会在下一次写入时并入数据库。")
-    st.dataframe(shown, hide_index=True, column_config={"详情": st.column_config.TextColumn(width="large")})
+    _layout.dataframe(shown, hide_index=True, column_config={"详情": st.column_config.TextColumn(width="large")})
     stem = f"审计日志_{since:%Y%m%d}-{until:%Y%m%d}"
     d1, d2 = st.columns(2)
     with d1:

@@ -338,3 +338,15 @@ def test_tables_offer_no_builtin_download_and_errors_no_details():
     cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert cfg["client"]["disableDataExport"] is True
     assert cfg["client"]["showErrorDetails"] == "none"
+
+
+def test_tables_show_a_dash_for_a_missing_value(tiny_db, monkeypatch):
+    """Streamlit shows a missing value as "None": every page's table goes through _layout.dataframe,
+    which shows "—" instead."""
+    for path in sorted((ROOT / "pages").glob("*.py")):
+        if path.name != "_layout.py":
+            text = path.read_text(encoding="utf-8")
+            assert "st.dataframe(" not in text and "st.data_editor(" not in text, path.name
+    at = app_at(tiny_db, monkeypatch, "suggestions").run()
+    assert not at.exception and at.dataframe
+    assert all(d.proto.placeholder == "—" for d in at.dataframe)
