@@ -61,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8")
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(argv[0] if argv else None).parse_args(argv)
+    try:
+        args = build_parser(argv[0] if argv else None).parse_args(argv)
+    except SystemExit as exc:  # a usage error (said in Chinese, exit 2) or --help (0)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return int(args.func(args) or 0)
     except CommandError as exc:

@@ -345,10 +345,6 @@ def page_header(url_path: str, with_scope: bool = True) -> None:
         st.caption(f"{sel.scope} · {sel.period.label}")
 
 
-if __name__ == "__main__":  # run directly by Streamlit's legacy pages/ mode: route through app.py
-    from pages import route_through_app
-
-    route_through_app()
 
 
 # ───────────────────────────── charts in Chinese ─────────────────────────────
@@ -380,3 +376,9 @@ def data_editor(data, **kwargs):
     """``st.data_editor`` with the same "—" for a missing value."""
     kwargs.setdefault("placeholder", MISSING)
     return st.data_editor(data, **kwargs)
+
+
+if __name__ == "__main__":  # run directly by Streamlit's legacy pages/ mode: route through app.py
+    from pages import route_through_app
+
+    route_through_app()
