@@ -20,6 +20,7 @@ import logging
 import os
 import time
 import uuid
+from pathlib import Path
 
 import streamlit as st
 
@@ -50,6 +51,7 @@ def build_pages(access: _access.Access) -> list:
     ]
 
 
+ICON = Path(__file__).resolve().parent / "pages" / "icon.png"
 RUN_LOG_ENV = "COCKPIT_RUN_LOG"  # a file: one JSON line per script run (bench/load.py reads it)
 
 
@@ -98,7 +100,9 @@ def _guarded(where: dict | None = None) -> None:
 
 def _main(where: dict | None = None) -> None:
     where = {} if where is None else where
-    st.set_page_config(page_title=labels.APP_TITLE, page_icon=":material/hub:", layout="wide")
+    # The tab icon is a file of our own: a ":material/…:" icon is fetched from fonts.gstatic.com,
+    # which a government intranet cannot reach.
+    st.set_page_config(page_title=labels.APP_TITLE, page_icon=str(ICON), layout="wide")
     access = _access.resolve()
     if access.mode == "demo":
         page = st.navigation(build_pages(access), position="sidebar")

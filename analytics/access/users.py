@@ -422,6 +422,9 @@ def add_user(name: str, role: str, password: str | None = None, oidc: str = "",
     oidc = _check_oidc(oidc)
 
     def change(users):
+        if not users and role != ROLE_ADMIN:
+            raise AuthError(f"第一个用户必须是{ROLE_ADMIN}（否则没有人能管理用户，驾驶舱也就锁上了）："
+                            f"请先添加一位{ROLE_ADMIN}，例如 python -m analytics users add 王管理 --role {ROLE_ADMIN}")
         if name in users:
             raise AuthError(f"用户“{name}”已经存在。")
         if oidc and any(u.oidc.casefold() == oidc.casefold() for u in users.values()):

@@ -34,7 +34,7 @@ from analytics.store.db import connect
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PASSWORD = "correct-horse-9"
-ROLE_USERS = {auth.ROLE_CHAIR: "主任甲", auth.ROLE_ANALYST: "分析乙", auth.ROLE_ADMIN: "管理丙"}
+ROLE_USERS = {auth.ROLE_ADMIN: "管理丙", auth.ROLE_CHAIR: "主任甲", auth.ROLE_ANALYST: "分析乙"}  # the first user: an administrator
 ALL_PAGES = [p.url_path for p in labels.PAGES]
 
 
@@ -743,3 +743,16 @@ def test_every_download_in_the_pages_is_audited():
         if path.name == "_access.py":
             continue
         assert "st.download_button" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_the_first_user_must_be_an_administrator(users_file, capsys):
+    from analytics.__main__ import main
+
+    with pytest.raises(auth.AuthError, match="第一个用户必须是管理员"):
+        auth.add_user("王分析", auth.ROLE_ANALYST, PASSWORD)
+    assert not auth.load_users()
+    assert main(["users", "add", "王分析", "--role", auth.ROLE_ANALYST]) == 2  # the README's old example
+    assert "第一个用户必须是管理员" in capsys.readouterr().err
+    auth.add_user("王管理", auth.ROLE_ADMIN, PASSWORD)
+    auth.add_user("王分析", auth.ROLE_ANALYST, PASSWORD)  # then any role
+    assert set(auth.load_users()) == {"王管理", "王分析"}

@@ -46,7 +46,7 @@ from analytics.store.db import connect
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PASSWORD = "privacy-test-42"
-ROLE_USERS = {auth.ROLE_CHAIR: "主任甲", auth.ROLE_ANALYST: "分析乙", auth.ROLE_ADMIN: "管理丙"}
+ROLE_USERS = {auth.ROLE_ADMIN: "管理丙", auth.ROLE_CHAIR: "主任甲", auth.ROLE_ANALYST: "分析乙"}  # the first user: an administrator
 OPTIONS_TRIED = 2  # per explored widget: the first few options (each one a rerun)
 _SEPARATORS = re.compile(r"[\s\-－—()（）+]")
 

@@ -8,6 +8,7 @@ pages/<x>.py directly, skipping app.py. Screenshots go to artifacts/screenshots/
 from __future__ import annotations
 
 import time
+from urllib.parse import urlparse
 from pathlib import Path
 
 import pytest
@@ -80,8 +81,16 @@ def test_first_start_via_a_page_url_goes_through_app(server, browser):
 
 @pytest.mark.parametrize("url_path,title", PAGES)
 def test_every_page_renders(server, browser, url_path, title):
-    page = _open(browser, f"{server}/{url_path}", 120_000)
+    page = browser.new_page(viewport={"width": 1440, "height": 2600}, locale="zh-CN")
+    outside: list[str] = []  # a government intranet reaches nothing but the server
+    page.on("request", lambda r: outside.append(r.url)
+            if urlparse(r.url).hostname not in ("127.0.0.1", "localhost") and urlparse(r.url).scheme in ("http", "https", "ws", "wss")
+            else None)
+    page.goto(f"{server}/{url_path}")
+    _wait_idle(page, 120_000)
     _assert_page(page, title, url_path or "cockpit")
+    page.wait_for_timeout(500)  # late requests (icons, fonts) too
+    assert not outside, f"{title} 从服务器以外加载了：{sorted(set(outside))}"
     page.close()
 
 

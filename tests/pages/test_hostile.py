@@ -42,7 +42,7 @@ from analytics.store.db import DATA_TABLES, connect
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PASSWORD = "hostile-test-42"
-ROLE_USERS = {auth.ROLE_CHAIR: "主任甲", auth.ROLE_ANALYST: "分析乙", auth.ROLE_ADMIN: "管理丙"}
+ROLE_USERS = {auth.ROLE_ADMIN: "管理丙", auth.ROLE_CHAIR: "主任甲", auth.ROLE_ANALYST: "分析乙"}  # the first user: an administrator
 
 HOSTILE = [
     "'; DROP TABLE opinions; -- \"`/* %_\\ ${x} {{7*7}}",
