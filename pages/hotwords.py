@@ -400,7 +400,7 @@ def opinions_section(db: str, key: str, word: str, start: date, end: date, filte
     c1.number_input(f"页码（共 {pages} 页，{total:,} 条）", min_value=1, max_value=pages, key=page_key, step=1)
     with c2:
         _access.download_button("下载全部（xlsx）", data=lambda: export_opinions(db, word, start, end, filters, version),
-                                file_name=f"热词_{word}_{start}_至_{end - timedelta(days=1)}.xlsx",  # the last day, not the day after what=f"含“{word}”的意见原文（已脱敏）",
+                                file_name=f"热词_{word}_{start}_至_{end - timedelta(days=1)}.xlsx", what=f"含“{word}”的意见原文（已脱敏）",
                                 icon=":material/download:",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     for r in rows.itertuples():
