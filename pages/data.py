@@ -20,6 +20,7 @@ import streamlit as st
 from analytics.ingest import profiles as admin
 from analytics.ingest import importer as ingest
 from analytics.ingest import locate
+from analytics.ingest import profile_files
 from analytics.store import db as store
 from analytics.core.contract import KINDS, load_contract
 from analytics.core.privacy import mask_name
@@ -285,6 +286,49 @@ def _fixed_input(kind: str, fld, key: str):
     return st.text_input(label, key=key, placeholder="（不设）")
 
 
+_ORDER_LABELS = {"": "自动（只读能判断的日期：日大于 12 时自明）", "dmy": "日月年（03/04/2024 是 4 月 3 日）",
+                 "mdy": "月日年（03/04/2024 是 3 月 4 日）"}
+
+
+def _reading_options(kind: str, sample: admin.SheetSample, mapping: dict[str, str | None], key: str) -> dict:
+    """The profile's reading options chosen on the page: how the export's values of 状态, 来源渠道,
+    镇街 … map to ours (suggested from the vocabularies' aliases, as ``profiles suggest`` writes them),
+    and the day/month order of dates such as 03/04/2024."""
+    contract = load_contract()
+    fields = {i: mapping.get(h) for i, h in enumerate(sample.headers) if h and mapping.get(h)}
+    suggestions = profile_files.value_suggestions(kind, fields, sample, contract)
+    orders = profile_files.date_orders(kind, fields, sample, contract)
+    k = contract.kinds[kind]
+    has_dates = any(k.field(f).type in ("date", "datetime") for f in fields.values())
+    if not suggestions and not has_dates:
+        return {}
+    values: dict[str, dict[str, str]] = {}
+    with st.expander("值的对应与日期顺序", expanded=bool(suggestions), icon=":material/swap_horiz:"):
+        for fname, rows in suggestions.items():
+            fld = k.field(fname)
+            vocab = fld.vocab if fld.type == "enum" else "town"
+            st.markdown(f"**{fld.label}**：导出里有我们的词表不认识的值。选一个我们的值，"
+                        "或选“按原样保存”（统计时计入“其他/未知”，镇街则记为未定位）。")
+            choices = ["", *contract.canon[vocab]]
+            cols = st.columns(3)
+            for i, (raw, ours, why) in enumerate(rows):
+                with cols[i % 3]:
+                    picked = st.selectbox(f"“{raw}” →", choices, index=choices.index(ours) if ours in choices else 0,
+                                          key=f"{key}_value_{fname}_{i}", help=why,
+                                          format_func=lambda v: v or "（按原样保存）")
+                if picked:
+                    values.setdefault(fname, {})[raw] = picked
+        order = ""
+        if has_dates:
+            default = orders.pop() if len(orders) == 1 else ""
+            order = st.selectbox("日期的日月顺序（03/04/2024 这类写法）", list(_ORDER_LABELS),
+                                 index=list(_ORDER_LABELS).index(default), key=f"{key}_date_order",
+                                 format_func=_ORDER_LABELS.get,
+                                 help="样例里有日大于 12 的日期时已能判断，一般不必设置；"
+                                      "设了以后，分不清的日期按它读，导入结果会说明按哪条规则读的。")
+    return {"date_order": order or None, "values": values}
+
+
 def _mapping_editor(db: str, fid: str, path: Path, sample: admin.SheetSample, guess: admin.MappingGuess) -> None:
     contract = load_contract()
     where = f"工作表“{sample.sheet}”" if sample.sheet is not None else "这个文件"
@@ -332,12 +376,14 @@ def _mapping_editor(db: str, fid: str, path: Path, sample: admin.SheetSample, gu
         if missing:
             st.warning(f"还缺必填字段：{'、'.join(missing)}。请选择一列对应到它，或在上面填写固定值。",
                        icon=":material/rule:")
+        options = _reading_options(kind, sample, mapping, f"{key}_{kind}")
         c1, c2 = st.columns([2, 1])
         name = c1.text_input("方案名称", value=path.stem[:40], key=f"{key}_name")
         replace = c2.checkbox("覆盖同名或同表头的方案", key=f"{key}_replace")
         if st.button("保存映射方案", key=f"{key}_save", type="primary", icon=":material/save:"):
             try:
-                profile = admin.make_profile(name, kind, sample.headers, mapping, fixed, user=_operator())
+                profile = admin.make_profile(name, kind, sample.headers, mapping, fixed, user=_operator(),
+                                             options=options)
                 with store.writing(db, what=f"保存映射方案 {profile.name}", user=_operator()) as con:
                     admin.save_profile(con, profile, replace=replace)
             except (admin.AdminError, store.StoreError) as exc:

@@ -19,6 +19,7 @@ Every choice the suggestion makes is written with why beside it, as a comment.
 """
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 
@@ -27,12 +28,10 @@ from analytics.core.contract import Contract, load_contract, norm_value
 from analytics.ingest.cells import as_text, clean_value
 from analytics.ingest.profiles import (
     AdminError,
-    MappingGuess,
     Profile,
     SheetSample,
     make_profile,
     sample_sheets,
-    similarity,
     suggest_mapping,
 )
 
@@ -60,21 +59,39 @@ def _sheet_for(samples: list[SheetSample], sheet: str | None) -> SheetSample:
     return max(usable, key=lambda s: sum(1 for c in s.columns for v in c if v is not None))
 
 
-def _value_suggestions(guess: MappingGuess, sample: SheetSample, contract: Contract
-                       ) -> dict[str, list[tuple[str, str | None, str]]]:
-    """For each enum or town column of the guess: (value as exported, our value or None, why) for the
-    distinct values the vocabulary does not already accept."""
-    kind = contract.kinds[guess.kind]
+def _value_likeness(a: str, b: str) -> float:
+    """How alike two short vocabulary values are, 0..1.05: the mean of difflib's ratio and the
+    character-bigram overlap (both must agree: 已办理 shares 已…理 with 已受理 but no bigram), or
+    containment; the first character weighs a little more, as in status words it carries the aspect
+    (已 done, 待 waiting, 未 not yet), so 已办理 is nearer 已办结 than 办理中."""
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return 1.05
+    ratio = difflib.SequenceMatcher(None, a, b).ratio()
+    ga = {a[i:i + 2] for i in range(len(a) - 1)} or {a}
+    gb = {b[i:i + 2] for i in range(len(b) - 1)} or {b}
+    dice = 2 * len(ga & gb) / (len(ga) + len(gb))
+    contain = 0.6 + 0.3 * min(len(a), len(b)) / max(len(a), len(b)) if min(len(a), len(b)) >= 2 and (a in b or b in a) else 0.0
+    return max((ratio + dice) / 2, contain) + (0.05 if a[0] == b[0] else 0.0)
+
+
+def value_suggestions(kind: str, fields: dict[int, str], sample: SheetSample, contract: Contract
+                      ) -> dict[str, list[tuple[str, str | None, str]]]:
+    """For each enum or town field mapped in ``fields`` (column index -> field): (value as exported,
+    our value or None, why) for the distinct values of the sample the vocabulary does not already
+    accept. The profile file and the page's mapping editor both offer these."""
+    k = contract.kinds[kind]
     out: dict[str, list[tuple[str, str | None, str]]] = {}
-    for g in guess.columns:
-        if not g.field or g.index >= len(sample.columns):
+    for index, fname in fields.items():
+        if not fname or index >= len(sample.columns):
             continue
-        fld = kind.field(g.field)
+        fld = k.field(fname)
         if fld.type not in ("enum", "town"):
             continue
         vocab = fld.vocab if fld.type == "enum" else "town"
         seen: list[str] = []
-        for v in sample.columns[g.index]:
+        for v in sample.columns[index]:
             v = clean_value(v)
             if v is None:
                 continue
@@ -88,24 +105,36 @@ def _value_suggestions(guess: MappingGuess, sample: SheetSample, contract: Contr
             best, best_s, via = None, 0.0, None
             for canon in contract.canon[vocab]:
                 for spelling in (canon, *[a for a, c in contract.vocabs[vocab].items() if c == canon]):
-                    s = similarity(norm_value(t), norm_value(spelling))
+                    s = _value_likeness(norm_value(t), norm_value(spelling))
                     if s > best_s:
                         best, best_s, via = canon, s, spelling
-            if best is not None and best_s >= 0.5:
-                rows.append((t, best, f"与“{via}”相近（{best_s:.2f}）；不对请改或删掉这一行"))
+            if best is not None and best_s >= 0.55:
+                rows.append((t, best, f"与“{via}”相近（{best_s:.2f}）"))
             else:
-                rows.append((t, None, "认不出：填写我们的值；留空则按原样保存，统计时计入“其他/未知”"))
+                rows.append((t, None, "认不出"))
         if rows:
-            out[g.field] = rows
+            out[fname] = rows
     return out
+
+
+def date_orders(kind: str, fields: dict[int, str], sample: SheetSample, contract: Contract) -> set[str]:
+    """The day/month orders the sample's date texts decide by themselves (a day over 12): one order
+    means the export is read without a setting; none or both mean the profile should say."""
+    from analytics.core.dates import day_month_order
+
+    k = contract.kinds[kind]
+    orders = set()
+    for index, fname in fields.items():
+        if fname and k.field(fname).type in ("date", "datetime") and index < len(sample.columns):
+            orders |= {day_month_order(v) for v in sample.columns[index] if isinstance(v, str)}
+    orders.discard(None)
+    return orders
 
 
 def suggest_file(path: str | Path, kind: str | None = None, name: str | None = None, sheet: str | None = None,
                  contract: Contract | None = None) -> str:
     """A commented profile file for the export at ``path``: the suggested kind, column mapping and
     value mapping, each with why; AdminError (Chinese) when the file has no header to go by."""
-    from analytics.core.dates import day_month_order
-
     contract = contract or load_contract()
     if kind is not None and kind not in contract.kinds:
         raise AdminError(f"不认识的数据类别“{kind}”（可用：{'、'.join(contract.kinds)}）")
@@ -122,11 +151,8 @@ def suggest_file(path: str | Path, kind: str | None = None, name: str | None = N
              "# 以后表头相同的文件（列的顺序不同、多一列或少一列也可以）会自动按它导入。",
              f"name = {_q(name)}",
              f"kind = {_q(guess.kind)}  # {k.label}。各类别的得分：{scores}"]
-    orders = set()
-    for g in guess.columns:
-        if g.field and k.field(g.field).type in ("date", "datetime") and g.index < len(sample.columns):
-            orders |= {day_month_order(v) for v in sample.columns[g.index] if isinstance(v, str)}
-    orders.discard(None)
+    fields = {g.index: g.field for g in guess.columns if g.field}
+    orders = date_orders(guess.kind, fields, sample, contract)
     if len(orders) == 1:
         lines.append(f"# date_order = {_q(orders.pop())}  # 样例里的日期已能判断日月顺序，一般不必设置")
     else:
@@ -148,13 +174,14 @@ def suggest_file(path: str | Path, kind: str | None = None, name: str | None = N
     for f in k.fields:
         if f.required and f.name not in mapped:
             lines.append(f"# {f.name} = \"\"  # 必填的“{f.label}”没有对应的列：请对应一列，或在这里填固定值")
-    values = _value_suggestions(guess, sample, contract)
+    values = value_suggestions(guess.kind, fields, sample, contract)
     for fname, rows in values.items():
         fld = k.field(fname)
         vocab = fld.vocab if fld.type == "enum" else "town"
         lines += ["", f"[values.{fname}]",
                   f"# 导出里的“{fld.label}” = 我们的值（可接受：{'、'.join(contract.canon[vocab])}）"]
         for raw, ours, why in rows:
+            why += "；不对请改或删掉这一行" if ours else "：填写我们的值；留空则按原样保存，统计时计入“其他/未知”"
             lines.append(f"{'' if ours else '# '}{_q(raw)} = {_q(ours or '')}  # {why}")
     return "\n".join(lines) + "\n"
 

@@ -493,6 +493,10 @@ def _value_features(values: list, contract: Contract) -> _Values:
     texts = [as_text(v) for v in vals]
     n = len(vals)
     series, errors = dates.parse_column(vals)
+    if errors:  # a date such as 03/04/2024 is a date whatever its order: it only needs a profile's date_order
+        series_dmy, errors_dmy = dates.parse_column(vals, order="dmy")
+        series = series.where(series.notna(), series_dmy)
+        errors = {i: r for i, r in errors.items() if i in errors_dmy}
     ok = [i for i in range(n) if i not in errors]
     numeric = sum(1 for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool))
     # A bare number parses as an Excel serial: a column of small integers is not dates.

@@ -278,3 +278,39 @@ def test_data_page_refuses_an_oversized_upload_before_writing_it(tiny_db, tmp_pa
     assert "预览" not in [b.label for b in at.button]  # nothing to preview
     assert not any(Path(tmp).exists() and any(Path(tmp).rglob("big.csv"))
                    for tmp in [at.session_state["_data_dir"]] if "_data_dir" in at.session_state)
+
+
+def test_data_page_maps_values_and_sets_the_date_order_of_a_profile(tiny_db, tmp_path, monkeypatch):
+    """The mapping editor offers what ``profiles suggest`` writes: each unknown 状态 / 镇街 value with
+    a suggestion to take or change, and the day/month order for dates no day over 12 decides."""
+    db = tmp_path / "cockpit.duckdb"
+    shutil.copy(tiny_db, db)
+    export = tmp_path / "other.csv"
+    export.write_text("工单编号,受理日期,区域,诉求内容,办理状态\n"
+                      "X-1,03/04/2024,火星镇,路灯坏了很久没人修,已办理\n"
+                      "X-2,05/06/2024,瓜沥镇,小区门口垃圾没人清运,待回复\n", encoding="utf-8")
+    at = _page(db, monkeypatch).run()
+    at.file_uploader[0].set_value([("other.csv", export.read_bytes(), "text/csv")]).run()
+    at.button(key="data_preview").click().run()
+    assert not at.exception
+    picks = {s.label: s for s in at.selectbox}
+    assert picks["“已办理” →"].value == "已办结"  # suggested from the vocabulary
+    assert picks["“火星镇” →"].value == ""  # no town of the district is like it: kept as given
+    order = next(s for s in at.selectbox if s.key and s.key.endswith("_date_order"))
+    assert order.value == ""  # 03/04 and 05/06 decide nothing by themselves
+    picks["“火星镇” →"].set_value("瓜沥镇").run()
+    next(s for s in at.selectbox if s.key and s.key.endswith("_date_order")).set_value("dmy").run()
+    next(t for t in at.text_input if t.key and t.key.endswith("_name")).set_value("外区工单").run()
+    next(b for b in at.button if b.label == "保存映射方案").click().run()
+    assert not at.exception and "已保存映射方案“外区工单”" in _texts(at)
+    with store.reading(db) as con:
+        profile = admin.get_profile(con, "外区工单")
+    assert profile.date_order == "dmy"
+    assert profile.value_map["town"] == {"火星镇": "瓜沥镇"}
+    assert profile.value_map["status"]["已办理"] == "已办结"
+    report = ingest.import_files(db, [export], user="测试")[0]
+    assert (report.imported, report.rejected, report.unlocated) == (2, 0, 0) and report.profiles == ["外区工单"]
+    with store.reading(db) as con:
+        rows = con.execute("SELECT opinion_id, CAST(submitted_at AS DATE), town FROM opinions "
+                           "WHERE opinion_id LIKE 'X-%' ORDER BY 1").fetchall()
+    assert [(r[0], str(r[1]), r[2]) for r in rows] == [("X-1", "2024-04-03", "瓜沥镇"), ("X-2", "2024-06-05", "瓜沥镇")]
