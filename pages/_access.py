@@ -368,17 +368,24 @@ def guarded(url_path: str, render: Callable[[], None]) -> Callable[[], None]:
 
 # ───────────────────────────── exports ─────────────────────────────
 
-def download_button(label: str, data, *, file_name: str, what: str, **kwargs):
-    """``st.download_button`` whose file, when generated, is recorded in the audit log (who, which
-    file, what it holds). ``data`` may be bytes or a callable (generated on click)."""
+def download_button(label: str, data, *, file_name: str, what: str, filters: dict | None = None,
+                    rows=None, **kwargs):
+    """``st.download_button`` whose file, when generated, is recorded in the audit log: who, which
+    file, what it holds, the filter it was made with and its rows (a number, or a callable asked
+    after the file is made). ``data`` may be bytes or a callable (generated on click)."""
     a = current()
     actor, role, client = current_user(), a.role, client_address()
     db = default_db_path().resolve()
     make = data if callable(data) else (lambda b=data: b)
 
     def generate():
-        audit.record_at(db, "export", actor, role=role, target=file_name, detail={"what": what}, client=client)
-        return make()
+        out = make()
+        count = rows() if callable(rows) else rows
+        detail = {"what": what, "filter": {k: v for k, v in (filters or {}).items() if v not in (None, "", [], ())},
+                  "rows": None if count is None else int(count)}
+        audit.record_at(db, "export", actor, role=role, target=file_name,
+                        detail={k: v for k, v in detail.items() if v not in (None, {})}, client=client)
+        return out
 
     kwargs.setdefault("on_click", "ignore")
     return st.download_button(label, generate, file_name=file_name, **kwargs)

@@ -169,6 +169,7 @@ def render() -> None:
         "更新时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
     _access.download_button("导出 xlsx", data=lambda: hw.to_xlsx({"监督项目备选库": hw.candidates_for_export(df)}),
                             file_name=f"监督项目备选库_{date.today()}.xlsx", what="监督项目备选库（当前筛选）",
+                            filters={"状态": "、".join(status), "搜索": text}, rows=len(df),
                             icon=":material/download:", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
     ids = list(df["candidate_id"])

@@ -225,7 +225,8 @@ def _render_rejects(df: pd.DataFrame, key: str, file_stem: str) -> None:
     if len(df) > SHOWN_REJECTS:
         st.caption(f"页面上只列出前 {SHOWN_REJECTS} 处，下载的文件里有全部。")
     _access.download_button("下载拒收与提醒的行（xlsx）", lambda: admin.rejects_xlsx(df),
-                            file_name=f"拒收与提醒_{file_stem}.xlsx", what="拒收与提醒的行", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                            file_name=f"拒收与提醒_{file_stem}.xlsx", what="拒收与提醒的行", rows=len(df),
+                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                             key=f"rej_{key}", icon=":material/download:")
 
 

@@ -401,6 +401,7 @@ def opinions_section(db: str, key: str, word: str, start: date, end: date, filte
     with c2:
         _access.download_button("下载全部（xlsx）", data=lambda: export_opinions(db, word, start, end, filters, version),
                                 file_name=f"热词_{word}_{start}_至_{end - timedelta(days=1)}.xlsx", what=f"含“{word}”的意见原文（已脱敏）",
+                                filters={"热词": word, "起": str(start), "止": str(end - timedelta(days=1)), **dict(filters)}, rows=total,
                                 icon=":material/download:",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     for r in rows.itertuples():

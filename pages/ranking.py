@@ -309,11 +309,11 @@ def _tab_report(sel: _layout.Selection, quarter: Period) -> None:
     left, right = st.columns(2)
     with left:
         _access.download_button("下载专报（Word .docx）", lambda: _report_file(db, version, code, "docx"),
-                                file_name=f"{stem}.docx", what=f"晾晒专报 {code}", mime=DOCX_MIME,
+                                file_name=f"{stem}.docx", what=f"晾晒专报 {code}", filters={"季度": code}, mime=DOCX_MIME,
                                 icon=":material/description:", key="rank_docx")
     with right:
         _access.download_button("下载表格（Excel .xlsx）", lambda: _report_file(db, version, code, "xlsx"),
-                                file_name=f"{stem}.xlsx", what=f"晾晒专报表格 {code}", mime=XLSX_MIME,
+                                file_name=f"{stem}.xlsx", what=f"晾晒专报表格 {code}", filters={"季度": code}, mime=XLSX_MIME,
                                 icon=":material/table:", key="rank_xlsx")
     st.caption(f"命令行生成同样的文件：python -m analytics report --quarter {code} --out 目录")
 

@@ -154,6 +154,7 @@ def _duties_tab(rep: dict, mask: pd.Series) -> None:
                  column_config={"落后的履职事项（已做/应做）": st.column_config.TextColumn(width="large")})
     _access.download_button("下载提醒名单（xlsx）", lambda: duty.reminder_xlsx(late, prog),
                             file_name=f"十必做提醒名单_{prog.year}_截至{prog.as_of:%m%d}.xlsx", what="十必做提醒名单",
+                            filters={"年度": prog.year, "截至": str(prog.as_of)}, rows=len(late),
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                             icon=":material/download:", disabled=late.empty)
 

@@ -124,12 +124,15 @@ def _audit_log() -> None:
     st.caption(f"{since} 至 {until}：{len(shown):,} 条记录{more}。没有序号的记录刚写入暂存文件，会在下一次写入时并入数据库。")
     _layout.dataframe(shown, hide_index=True, column_config={"详情": st.column_config.TextColumn(width="large")})
     stem = f"审计日志_{since:%Y%m%d}-{until:%Y%m%d}"
+    made_with = {"起": str(since), "止": str(until), "用户": actor, "操作": "、".join(audit.ACTIONS[a] for a in actions),
+                 "包含文字": text}
     d1, d2 = st.columns(2)
     with d1:
         _access.download_button("下载（Excel .xlsx）", lambda: to_xlsx({"审计日志": shown}), file_name=f"{stem}.xlsx",
-                                what="审计日志", mime=XLSX_MIME, icon=":material/table:", key="users_log_xlsx")
+                                what="审计日志", filters=made_with, rows=len(shown), mime=XLSX_MIME, icon=":material/table:", key="users_log_xlsx")
     with d2:
         _access.download_button("下载（CSV）", lambda: to_csv(shown), file_name=f"{stem}.csv", what="审计日志",
+                                filters=made_with, rows=len(shown),
                                 mime="text/csv", icon=":material/download:", key="users_log_csv")
 
 

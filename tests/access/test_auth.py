@@ -745,6 +745,24 @@ def test_every_download_in_the_pages_is_audited():
         assert "st.download_button" not in path.read_text(encoding="utf-8"), path.name
 
 
+def test_a_download_is_audited_when_made_with_its_filter_and_rows(store, monkeypatch):
+    """The file is recorded when it is generated (not when the button is drawn): what, the filter it
+    was made with (empty values left out) and its rows."""
+    from pages import _access
+
+    monkeypatch.setenv("COCKPIT_DB", str(store))
+    drawn = {}
+    monkeypatch.setattr(_access.st, "download_button", lambda label, data, **kw: drawn.update(data=data, **kw))
+    _access.download_button("下载", lambda: b"file", file_name="名单_2024.xlsx", what="十必做提醒名单",
+                            filters={"年度": 2024, "镇街": None, "搜索": ""}, rows=lambda: 7)
+    before = [e for e in events(store, actions=["export"]) if e["target"] == "名单_2024.xlsx"]
+    assert before == [] and drawn["file_name"] == "名单_2024.xlsx"
+    assert drawn["data"]() == b"file"
+    [e] = [e for e in events(store, actions=["export"]) if e["target"] == "名单_2024.xlsx"]
+    assert e["actor"] == _access.DEMO_ACTOR
+    assert json.loads(e["detail"]) == {"what": "十必做提醒名单", "filter": {"年度": 2024}, "rows": 7}
+
+
 def test_the_first_user_must_be_an_administrator(users_file, capsys):
     from analytics.__main__ import main
 
