@@ -40,15 +40,32 @@ PAGE_MODULES = {
 }
 
 
+HOME = "home"  # the default page's own url_path: Streamlit serves it at "/" (see build_pages)
+
+
 def build_pages(access: _access.Access) -> list:
     """Every page, each behind its role check; pages outside the role are hidden from the menu
-    (still registered, so their URL shows the refusal instead of "page not found")."""
-    return [
+    (still registered, so their URL shows the refusal instead of "page not found").
+
+    The first page is the default, served at "/". Streamlit matches a typed URL against each page's
+    url_path and the default page's is "" — so ``/cockpit`` would answer "Page not found". A hidden
+    twin of the first page holds its url_path; the default page itself is registered under ``HOME``
+    (two pages may not share a url_path)."""
+    first = labels.PAGES[0]
+    pages = [
         st.Page(_access.guarded(p.url_path, PAGE_MODULES[p.url_path].render), title=p.title,
-                url_path=p.url_path, icon=p.icon, default=(i == 0),
+                url_path=HOME if i == 0 else p.url_path, icon=p.icon, default=(i == 0),
                 visibility="visible" if access.allowed(p.url_path) else "hidden")
         for i, p in enumerate(labels.PAGES)
     ]
+    twin = st.Page(_access.guarded(first.url_path, PAGE_MODULES[first.url_path].render), title=first.title,
+                   url_path=first.url_path, icon=first.icon, visibility="hidden")
+    return [*pages, twin]
+
+
+def page_path(page) -> str:
+    """The labels.PAGES url_path of the page Streamlit chose ("" and HOME are the first page)."""
+    return page.url_path if page.url_path not in ("", HOME) else labels.PAGES[0].url_path
 
 
 ICON = Path(__file__).resolve().parent / "pages" / "icon.png"
@@ -106,21 +123,21 @@ def _main(where: dict | None = None) -> None:
     access = _access.resolve()
     if access.mode == "demo":
         page = st.navigation(build_pages(access), position="sidebar")
-        where["page"] = page.url_path or labels.PAGES[0].url_path
+        where["page"] = page_path(page)
         _access.demo_notice()
         _layout.shell()
         page.run()
         return
     signed_in = access.user is not None
     page = st.navigation(build_pages(access), position="sidebar" if signed_in else "hidden")
-    where["page"] = page.url_path or labels.PAGES[0].url_path
+    where["page"] = page_path(page)
     if access.mode == "closed":
         _access.closed(access)
     elif not signed_in:
         _access.login_form()
     elif not _access.must_change_password(access):
         _access.user_menu(access)
-        url_path = page.url_path or labels.PAGES[0].url_path  # "" is the default page's URL
+        url_path = page_path(page)
         if not access.allowed(url_path):
             _access.refuse(url_path)  # before the shell: not even the sidebar reads the store
             return

@@ -19,6 +19,7 @@ SHOTS = ROOT / "artifacts" / "screenshots"
 # (url_path, the title text the page must show); the cockpit is the default page, served at "/".
 PAGES = [
     ("", "驾驶舱"),
+    ("cockpit", "驾驶舱"),  # the default page's own URL, typed: not "Page not found"
     ("ranking", "镇街排名"),
     ("hotwords", "热词分析"),
     ("candidates", "监督项目备选库"),
@@ -88,7 +89,7 @@ def test_every_page_renders(server, browser, url_path, title):
             else None)
     page.goto(f"{server}/{url_path}")
     _wait_idle(page, 120_000)
-    _assert_page(page, title, url_path or "cockpit")
+    _assert_page(page, title, url_path or "root")
     page.wait_for_timeout(500)  # late requests (icons, fonts) too
     assert not outside, f"{title} 从服务器以外加载了：{sorted(set(outside))}"
     page.close()
