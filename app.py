@@ -121,6 +121,7 @@ def _main(where: dict | None = None) -> None:
     # which a government intranet cannot reach.
     st.set_page_config(page_title=labels.APP_TITLE, page_icon=str(ICON), layout="wide")
     access = _access.resolve()
+    _access.session_cookie()
     if access.mode == "demo":
         page = st.navigation(build_pages(access), position="sidebar")
         where["page"] = page_path(page)
@@ -147,3 +148,8 @@ def _main(where: dict | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+else:
+    # Imported by the server: `streamlit run app.py` finds this st.App (Streamlit 1.67's ASGI app) and
+    # serves it, with the session cookie's routes beside Streamlit's own (pages/_access.session_routes).
+    # Each script run executes this file as __main__ and takes the branch above.
+    app = st.App(Path(__file__).resolve(), routes=_access.session_routes())

@@ -16,6 +16,7 @@ The rules (roles, hashing, slow-down) live in ``analytics.access.users``; the lo
 from __future__ import annotations
 
 import importlib.util
+import json
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -23,6 +24,7 @@ from typing import Callable
 import streamlit as st
 
 from analytics.store import audit
+from analytics.access import sessions as session_store
 from analytics.access import users as auth
 from analytics.core import labels
 from analytics.store.db import default_db_path
@@ -32,6 +34,10 @@ _FAIL_KEY = "_auth_failures"  # session_state: this session's failed logins (aut
 _FLASH_KEY = "_auth_flash"  # session_state: a message for the next login form (expired, disabled)
 _ACCESS_KEY = "_access"  # session_state: this run's Access
 _OIDC_SEEN_KEY = "_auth_oidc_seen"  # session_state: an unmapped OIDC identity already audited
+_GRANT_KEY = "_auth_grant"  # session_state: a session grant the browser still has to trade for its cookie
+_CLEAR_KEY = "_auth_clear_cookie"  # session_state: the browser should drop its session cookie
+_COOKIE_SEEN_KEY = "_auth_cookie_seen"  # session_state: a refused cookie already audited
+SESSION_ROUTE, LOGOUT_ROUTE = "/_cockpit/session", "/_cockpit/logout"
 
 DEMO_ACTOR = "演示模式"  # who acts when nobody is signed in (demo mode): shown in the audit log
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -127,17 +133,90 @@ def _audit(action: str, actor: str, *, role: str | None = None, target: str | No
                     ok=ok, client=client_address())
 
 
-def _sign_in(user: auth.User, via: str) -> None:
+def _sign_in(user: auth.User, via: str, sid: str | None = None, login: bool = True) -> None:
+    """This browser session is ``user``'s. A login (``sid`` None) records a new server-side session
+    and leaves its grant for ``session_cookie`` to hand to the browser; a session resumed from its
+    cookie (``sid`` given) is not a new login and is not audited as one."""
     now = time.time()
-    st.session_state[_USER_KEY] = {"name": user.name, "via": via, "since": now, "last_seen": now}
+    if sid is None:
+        try:
+            sid, grant = session_store.Sessions().create(user, via)
+            st.session_state[_GRANT_KEY] = grant
+        except Exception:  # no session file can be written: the login holds for this page only
+            sid = None
+        if login:
+            _audit("login", user.name, role=user.role, detail={"via": via})
+    st.session_state[_USER_KEY] = {"name": user.name, "via": via, "since": now, "last_seen": now, "sid": sid}
     st.session_state.pop(_FLASH_KEY, None)
-    _audit("login", user.name, role=user.role, detail={"via": via})
 
 
 def _sign_out(reason: str | None = None) -> None:
-    st.session_state.pop(_USER_KEY, None)
+    """End this browser session's sign-in, its server-side session and (next run) its cookie."""
+    s = st.session_state.pop(_USER_KEY, None)
+    if s and s.get("sid"):
+        try:
+            session_store.Sessions().revoke(s["sid"])
+        except Exception:
+            pass
+        st.session_state[_CLEAR_KEY] = True
+    st.session_state.pop(_GRANT_KEY, None)
     if reason:
         st.session_state[_FLASH_KEY] = reason
+
+
+def _session_alive(s: dict, users: dict, settings: auth.Settings) -> str:
+    """'' while the server-side session behind this browser session holds; else why it ended
+    (logged out in another tab, password or role changed, …; see analytics.access.sessions)."""
+    if not s.get("sid"):
+        return ""
+    try:
+        return session_store.Sessions().alive(s["sid"], users, settings)
+    except Exception:
+        return ""
+
+
+def _resume_from_cookie(users: dict, settings: auth.Settings) -> auth.User | None:
+    """A reload, a typed URL or a new tab: the session cookie signs the user in again, if it holds.
+    A cookie that does not is audited once (forged / expired / revoked …) and dropped."""
+    try:
+        cookie = st.context.cookies.get(session_store.COOKIE)
+    except Exception:  # no request context
+        return None
+    if not cookie:
+        return None
+    try:
+        verdict = session_store.Sessions().check(cookie, users, settings)
+    except Exception:
+        return None
+    if verdict.user is not None:
+        _sign_in(verdict.user, verdict.via, sid=verdict.sid)
+        return verdict.user
+    st.session_state[_CLEAR_KEY] = True
+    if st.session_state.get(_COOKIE_SEEN_KEY) != cookie:
+        st.session_state[_COOKIE_SEEN_KEY] = cookie
+        if verdict.reason in ("expired", "idle"):
+            _audit("session_expired", "?", detail={"via": "cookie", "reason": verdict.reason})
+        elif verdict.reason not in ("revoked", "gone", "changed"):
+            _audit("login_failed", "?", ok=False, detail={"via": "cookie", "reason": verdict.reason})
+        if verdict.reason in ("expired", "idle"):
+            st.session_state[_FLASH_KEY] = labels.AUTH_EXPIRED.format(minutes=settings.idle_minutes)
+    return None
+
+
+def session_cookie() -> None:
+    """Hand the browser its session cookie after a login, or have it drop one after a logout. The
+    cookie is set by the server (``SESSION_ROUTE``: HttpOnly, SameSite=Strict), so the page only posts
+    the one-time grant there; app.py calls this on every run, and it draws nothing otherwise."""
+    grant = st.session_state.pop(_GRANT_KEY, None)
+    clear = st.session_state.pop(_CLEAR_KEY, False)
+    if grant:
+        body = json.dumps(grant)
+        st.html(f"<script>fetch({json.dumps(SESSION_ROUTE)}, {{method: 'POST', body: {body}, "
+                "credentials: 'same-origin', headers: {'Content-Type': 'text/plain'}})</script>",
+                unsafe_allow_javascript=True)
+    elif clear:
+        st.html(f"<script>fetch({json.dumps(LOGOUT_ROUTE)}, {{method: 'POST', credentials: 'same-origin'}})</script>",
+                unsafe_allow_javascript=True)
 
 
 def resolve() -> Access:
@@ -166,9 +245,15 @@ def resolve() -> Access:
                 st.stop()
         elif user is None or user.disabled:
             _sign_out(labels.AUTH_GONE)
+        elif _session_alive(s, users, settings):
+            _sign_out(labels.AUTH_SESSION_ENDED)
         else:
             s["last_seen"] = time.time()
             return _remember(Access("login", user=user, via=s.get("via", "password")))
+    else:
+        user = _resume_from_cookie(users, settings)
+        if user is not None:
+            return _remember(Access("login", user=user, via=st.session_state[_USER_KEY]["via"]))
 
     identity = _oidc_identity() if oidc_providers() else None
     if identity:
@@ -191,8 +276,9 @@ def _remember(access: Access) -> Access:
 
 def keep_alive() -> bool:
     """For a view that refreshes itself (the cockpit's big screen): True while the session's user is
-    still enabled, and the refresh counts as activity — a wall display does not expire. Leaving the
-    big screen reloads the page, which starts a new session and asks for the password again."""
+    still enabled and its server-side session holds, and the refresh counts as activity — a wall
+    display does not expire. Leaving the big screen reloads the page: the session cookie signs the
+    user in again."""
     a = current()
     if a.mode == "demo":
         return True
@@ -202,6 +288,8 @@ def keep_alive() -> bool:
     except auth.AuthError:
         return False
     if user is None or user.disabled or not auth.can_open(user.role, "cockpit"):
+        return False
+    if _session_alive(s, auth.load_users(), auth.load_settings()):
         return False
     s["last_seen"] = time.time()
     return True
@@ -220,6 +308,11 @@ def current_user() -> str:
 
 def current_role() -> str | None:
     return current().role
+
+
+def screen_only() -> bool:
+    """The signed-in user is a wall display (the 大屏 role): the cockpit is shown as the big screen."""
+    return current().role == auth.ROLE_SCREEN
 
 
 def can(capability: str) -> bool:
@@ -310,8 +403,21 @@ def _change_password_form(name: str, key: str) -> bool:
         st.error(str(exc))
         return False
     record("password_change", target=name)
+    _renew_session(name)
     st.success("密码已修改。")
     return True
+
+
+def _renew_session(name: str) -> None:
+    """After a password change every session of the user has ended (its stamp changed), this one
+    too: it goes on under a new session, with a new cookie."""
+    s = st.session_state.get(_USER_KEY) or {}
+    try:
+        user = auth.load_users().get(name)
+    except auth.AuthError:
+        return
+    if user is not None:
+        _sign_in(user, s.get("via", "password"), login=False)
 
 
 def must_change_password(access: Access) -> bool:
@@ -364,6 +470,41 @@ def guarded(url_path: str, render: Callable[[], None]) -> Callable[[], None]:
 
     run.__name__ = f"page_{url_path}"
     return run
+
+
+# ───────────────────────────── the cookie's HTTP routes (app.py's st.App) ─────────────────────────────
+
+def session_routes() -> list:
+    """``POST /_cockpit/session`` trades a one-time grant (the body) for the session cookie, set by
+    the server: HttpOnly (no script reads it), SameSite=Strict (no other site's page sends it),
+    Secure when the request came over https, Max-Age the session's absolute limit. ``POST
+    /_cockpit/logout`` drops it. Both answer 204; a grant that is unknown, used or expired 403."""
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    def cookie_response(request, value: str, max_age: int) -> Response:
+        r = Response(status_code=204)
+        r.set_cookie(session_store.COOKIE, value, max_age=max_age, path="/", httponly=True, samesite="strict",
+                     secure=request.url.scheme == "https")
+        r.headers["Cache-Control"] = "no-store"
+        return r
+
+    async def grant(request):
+        body = (await request.body())[:session_store.MAX_COOKIE_LEN + 8]
+        try:
+            value = session_store.Sessions().redeem(json.loads(body.decode("utf-8")) if body[:1] == b'"'
+                                                    else body.decode("utf-8").strip())
+            settings = auth.load_settings()
+        except Exception:
+            value = None
+        if not value:
+            return Response(status_code=403)
+        return cookie_response(request, value, max(settings.session_hours * 3600, settings.screen_session_days * 86400))
+
+    async def drop(request):
+        return cookie_response(request, "", 0)
+
+    return [Route(SESSION_ROUTE, grant, methods=["POST"]), Route(LOGOUT_ROUTE, drop, methods=["POST"])]
 
 
 # ───────────────────────────── exports ─────────────────────────────

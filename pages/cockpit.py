@@ -605,7 +605,8 @@ SCREEN_CSS = """
 
 
 def screen_mode() -> bool:
-    return st.query_params.get(SCREEN_PARAM) in ("1", "true", "yes")
+    """The big screen: asked for by ``?screen=1``, and always for the 大屏 role (a wall display)."""
+    return st.query_params.get(SCREEN_PARAM) in ("1", "true", "yes") or _access.screen_only()
 
 
 def _link(**changes) -> str:

@@ -49,7 +49,8 @@ DEFAULT_SETTINGS = ROOT / "data" / "security.toml"
 # ───────────────────────────── roles ─────────────────────────────
 
 ROLE_CHAIR, ROLE_ANALYST, ROLE_ADMIN = "主任会议成员", "分析员", "管理员"
-ROLES = (ROLE_CHAIR, ROLE_ANALYST, ROLE_ADMIN)
+ROLE_SCREEN = "大屏"  # a meeting room's wall display: the big screen only, view only, a long session
+ROLES = (ROLE_CHAIR, ROLE_ANALYST, ROLE_ADMIN, ROLE_SCREEN)
 
 _CHAIR_PAGES = ("cockpit", "ranking", "suggestions", "reps")
 _ANALYST_PAGES = (*_CHAIR_PAGES, "hotwords", "candidates")
@@ -58,6 +59,7 @@ ROLE_PAGES: dict[str, tuple[str, ...]] = {
     ROLE_CHAIR: _CHAIR_PAGES,
     ROLE_ANALYST: _ANALYST_PAGES,
     ROLE_ADMIN: (*_ANALYST_PAGES, "data", "users"),
+    ROLE_SCREEN: ("cockpit",),  # shown as the big screen, whatever the URL asks
 }
 # What a role may do inside a page it opens.
 CAPABILITIES: dict[str, tuple[str, ...]] = {
@@ -92,6 +94,8 @@ class AuthError(ValueError):
 class Settings:
     """``data/security.toml``; every value documented there and in docs/security.md."""
     idle_minutes: int = 30
+    session_hours: int = 12  # a signed-in session ends this long after the login, active or not
+    screen_session_days: int = 30  # the 大屏 role's session (a wall display never goes idle)
     free_attempts: int = 3
     first_delay_seconds: int = 2
     max_delay_minutes: int = 15
@@ -105,6 +109,8 @@ class Settings:
 # (section, key) -> (attribute, type, lowest, highest)
 _SETTINGS_SPEC: dict[tuple[str, str], tuple[str, type, int | None, int | None]] = {
     ("session", "idle_minutes"): ("idle_minutes", int, 1, 1440),
+    ("session", "hours"): ("session_hours", int, 1, 720),
+    ("session", "screen_days"): ("screen_session_days", int, 1, 365),
     ("login", "free_attempts"): ("free_attempts", int, 1, 20),
     ("login", "first_delay_seconds"): ("first_delay_seconds", int, 1, 60),
     ("login", "max_delay_minutes"): ("max_delay_minutes", int, 1, 1440),

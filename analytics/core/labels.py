@@ -92,6 +92,7 @@ AUTH_OIDC_UNMAPPED = "您已通过统一身份认证，但这个身份还没有�
 AUTH_LOGIN_HELP = "忘记密码或账户被停用，请联系管理员。连续输错密码后需要等待一段时间才能再试。"
 AUTH_EXPIRED = "您已超过 {minutes} 分钟没有操作，为安全起见请重新登录。"
 AUTH_GONE = "您的账户已被停用或删除，请联系管理员。"
+AUTH_SESSION_ENDED = "这次登录已经结束（已在别处退出，或密码、角色已更改），请重新登录。"
 AUTH_REFUSED = "您的角色（{role}）无权打开“{page}”。如需使用，请联系管理员。"
 AUTH_SIGNED_IN = "当前用户"
 AUTH_CHANGE_PASSWORD = "修改密码"

@@ -454,7 +454,7 @@ def test_every_url_asks_for_login_and_shows_nothing(three_users, store, monkeypa
     assert nav_spy["position"] == "hidden"
 
 
-@pytest.mark.parametrize("role", auth.ROLES)
+@pytest.mark.parametrize("role", list(ROLE_USERS))  # the 大屏 role: test_the_screen_role_*
 def test_each_role_sees_its_pages_and_is_refused_the_others(three_users, store, monkeypatch, nav_spy, role):
     name = ROLE_USERS[role]
     at = login(app_at(store, monkeypatch).run(), name)
@@ -528,6 +528,21 @@ def test_a_one_time_password_must_be_changed_first(users_file, store, monkeypatc
     at.button[-1].click().run()
     assert at.metric and not auth.load_users()["新人"].must_change
     assert events(store, actor="新人", actions=["password_change"])
+
+
+def test_the_screen_role_sees_only_the_big_screen(three_users, store, monkeypatch, nav_spy):
+    """A wall display's account: the cockpit as the big screen (without ?screen=1), nothing else."""
+    auth.add_user("屏幕丁", auth.ROLE_SCREEN, PASSWORD)
+    at = login(app_at(store, monkeypatch).run(), "屏幕丁")
+    assert not at.exception, at.exception
+    screen = "\n".join(str(h.proto.body) for h in at.get("html"))
+    assert 'class="ck-screen-head"' in screen and "大屏模式" not in [b.label for b in at.get("link_button")]
+    assert [p for p, vis in nav_spy["pages"] if vis == "visible"] == ["cockpit"]
+    for page in ALL_PAGES[1:]:
+        open_page(at, page)
+        assert not at.exception and not shows_data(at), page
+        assert any(labels.AUTH_REFUSED.format(role=auth.ROLE_SCREEN, page=labels.PAGE_BY_PATH[page].title) in e.value
+                   for e in at.error), page
 
 
 def test_no_users_on_this_machine_is_demo_mode(users_file, store, monkeypatch, nav_spy):

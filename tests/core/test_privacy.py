@@ -368,7 +368,7 @@ def _drilldowns(store: Path) -> dict[str, dict]:
     return {"hotwords": {"word": word}, "suggestions": {"suggestion": sid}, "reps": {"rep": rep}}
 
 
-@pytest.mark.parametrize("role", [None, *auth.ROLES], ids=["演示模式", *auth.ROLES])
+@pytest.mark.parametrize("role", [None, *ROLE_USERS], ids=["演示模式", *ROLE_USERS])
 def test_no_personal_data_on_any_page(store, raw, monkeypatch, tmp_path, downloads, role, request):
     if role is not None:
         request.getfixturevalue("users")

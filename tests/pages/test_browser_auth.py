@@ -13,6 +13,7 @@ cheap scrypt parameters that travel with each hash. Screenshots go to artifacts/
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 
@@ -88,7 +89,7 @@ def test_every_url_before_login_shows_only_the_login_form(server, browser, page_
     page.close()
 
 
-@pytest.mark.parametrize("role", auth.ROLES)
+@pytest.mark.parametrize("role", list(ROLE_USERS))  # the 大屏 role: tests/access/test_auth.py
 def test_each_role_reaches_only_its_pages(server, browser, role):
     name = ROLE_USERS[role]
     page = _open(browser, f"{server}/")
@@ -121,3 +122,51 @@ def test_each_role_reaches_only_its_pages(server, browser, role):
             assert page.locator(sel).count() == 0, f"{role} /{p.url_path}: {sel}"
         assert page.get_by_role("heading", name=p.title, exact=True).count() == 0
         page.close()
+
+
+def _session_cookie(context, timeout_s: float = 15.0) -> dict | None:
+    """The session cookie, once the page has traded its grant for it (a moment after the login)."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        found = [c for c in context.cookies() if c["name"] == "cockpit_session" and c["value"]]
+        if found:
+            return found[0]
+        time.sleep(0.2)
+    return None
+
+
+def test_a_session_survives_reloads_typed_urls_and_new_tabs(server, browser):
+    """One browser (one cookie jar): F5, a typed URL and a new tab stay signed in; logging out in one
+    tab ends the session everywhere; a forged or a logged-out cookie gets the login form."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1600}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{server}/")
+    _settle(page, "input[type=password]")
+    t0 = time.time()
+    _login(page, "分析乙", "[data-testid=stSidebarNav]")
+    print(f"login to cockpit drawn: {time.time() - t0:.1f} s")
+    cookie = _session_cookie(context)
+    assert cookie and cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+    assert "cockpit_session" not in page.evaluate("document.cookie")  # no script can read it
+    page.reload()
+    _settle(page, "[data-testid=stSidebarNav]")
+    assert page.locator("input[type=password]").count() == 0 and page.get_by_text("分析乙").first.is_visible()
+    page.goto(f"{server}/hotwords")
+    _settle(page, "h1")
+    assert page.get_by_role("heading", name="热词分析", exact=True).first.is_visible()
+    tab = context.new_page()
+    tab.goto(f"{server}/ranking")
+    _settle(tab, "h1")
+    assert tab.get_by_role("heading", name="镇街排名", exact=True).first.is_visible()
+    _shot(tab, "session-new-tab")
+    tab.get_by_role("button", name=labels.AUTH_LOGOUT).click()
+    _settle(tab, "input[type=password]")
+    page.reload()
+    _settle(page, "input[type=password]")
+    _assert_no_data(page, "退出后刷新")
+    for value in (cookie["value"][:-1] + ("0" if cookie["value"][-1] != "0" else "1"), cookie["value"]):
+        context.add_cookies([{"name": "cockpit_session", "value": value, "url": server}])  # forged; logged out
+        page.reload()
+        _settle(page, "input[type=password]")
+        _assert_no_data(page, "伪造或已退出的会话 cookie")
+    context.close()

@@ -231,7 +231,7 @@ def test_the_login_form_takes_hostile_values(env, store):
     assert auth.load_users() and counts(store)  # the users file and the store are still readable
 
 
-@pytest.mark.parametrize("role", auth.ROLES)
+@pytest.mark.parametrize("role", list(ROLE_USERS))
 def test_hostile_query_parameters_on_every_page(env, store, role):
     """All parameters at once, each hostile value, on every page: the role's pages render with a
     fallback warning, the others still refuse."""
