@@ -133,6 +133,44 @@ def test_a_reason_quoting_personal_data_is_masked(con, tmp_path):
     assert (r.imported, r.rejected) == (1, 1)  # the phone in 镇街: a warning; the ID in 提交时间: rejected
 
 
+PERSONAL = {"phone": "13812345678", "id": "330102199001011234", "card": "6222021234567890123",
+            "mail": "zhang.san@example.com"}
+# (kind's header, a valid row): every field that is not free text gets each personal value in turn
+VALID = {
+    "opinions": ({"编号": "X1", "提交时间": "2024-05-01", "来源渠道": "民声e", "镇街": "瓜沥镇", "内容": "路灯坏了",
+                  "状态": "已办结", "交办时间": "2024-05-02", "办结时间": "2024-05-03", "满意度": "满意"}),
+    "activities": ({"活动编号": "A1", "活动日期": "2024-05-01", "镇街": "瓜沥镇", "活动类型": "走访选民",
+                    "参与人次": "12", "收集意见数": "3"}),
+}
+
+
+@pytest.mark.parametrize("kind", list(VALID))
+def test_every_reason_template_masks_personal_values(con, tmp_path, kind):
+    """Each field a reason can quote (ids, dates, numbers, vocabularies, towns) with a phone, an ID,
+    a bank card and an e-mail address: a rejection or a warning names the column, never the value."""
+    row = VALID[kind]
+    fields = [h for h in row if h not in ("内容",)]
+    lines = [",".join(row)]
+    cases = []
+    for i, (what, value) in enumerate((w, v) for h in fields for w, v in PERSONAL.items()):
+        header = fields[i // len(PERSONAL)]
+        cells = dict(row, **{header: value})
+        first = next(iter(row))
+        if header != first:
+            cells[first] = f"{row[first]}-{i}"
+        lines.append(",".join(cells.values()))
+        cases.append((header, what))
+    (r,) = ingest_files(con, [write(tmp_path / f"{kind}.csv", lines)])
+    reasons = [x.reason for x in r.rejects]
+    stored = [x[0] for x in con.execute("SELECT reason FROM rejected_rows").fetchall()]
+    for text in reasons + stored:
+        for value in PERSONAL.values():
+            assert value not in text, text
+    # every template was reached: each field's values drew a rejection or a warning for its column
+    assert {x.column for x in r.rejects} >= set(fields) - {"编号", "活动编号"}, {x.column for x in r.rejects}
+    assert r.rows_read == len(cases) and r.imported + r.updated + r.rejected == r.rows_read
+
+
 # ───────────────────────────── locating 未定位 rows later ─────────────────────────────
 
 NAMED = ["留言编号,留言时间,留言详情",
