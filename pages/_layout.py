@@ -25,7 +25,7 @@ from analytics.core import labels
 from analytics.domain import metrics
 from analytics.core.contract import load_contract
 from analytics.core.periods import GRAINS, Period, PeriodError, parse_period, period_of
-from analytics.store.db import (StoreError, clear_leftovers, close_reader, data_version, default_db_path, open_reader,
+from analytics.store.db import (StoreError, batches_version, clear_leftovers, close_reader, data_version, default_db_path, open_reader,
                              table_counts)
 
 # A writer (an import) may hold the file for a moment: retry this often before saying so.
@@ -46,6 +46,7 @@ class Selection:
     is_demo: bool
     period: Period | None  # None: the store has no dated data yet
     town: str | None  # None = 全区
+    batches: str = ""  # changes with every import batch, also one that changed no data (数据管理's lists)
 
     @property
     def scope(self) -> str:
@@ -93,6 +94,7 @@ def _store_info(db: str, stamp: tuple) -> dict:
     with read_store(db) as con:
         return {
             "version": data_version(con),
+            "batches": batches_version(con),
             "demo": bootstrap.is_demo(con),
             "periods": {g: [p.code for p in metrics.periods_with_data(con, g)] for g in GRAINS},
         }
@@ -314,7 +316,7 @@ def shell() -> Selection:
     for w in warnings:
         st.warning(w, icon=":material/link_off:")
     _sidebar(info, period, town)
-    sel = Selection(str(db), info["version"], info["demo"], period, town)
+    sel = Selection(str(db), info["version"], info["demo"], period, town, info["batches"])
     st.session_state[_SELECTION_KEY] = sel
     return sel
 

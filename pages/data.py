@@ -576,7 +576,7 @@ def _history_tab(db: str, version: str, sel) -> None:
     _layout.dataframe(pd.DataFrame({"数据类别": [kinds[k].label for k in counts], "行数": list(counts.values())}),
                  hide_index=True, width="content")
     st.subheader("导入批次")
-    df = _batches(db, version)
+    df = _batches(db, sel.batches)
     if df.empty:
         st.info("还没有任何导入批次。", icon=":material/info:")
         return
@@ -626,7 +626,7 @@ def _history_tab(db: str, version: str, sel) -> None:
             st.caption("所有批次都没有拒收或提醒的行。")
         else:
             b = st.selectbox("批次", with_rejects, format_func=lambda b: _batch_label(rows[b]), key="data_rej_pick")
-            _render_rejects(_batch_rejects(db, version, b), f"batch_{b}", f"批次{b}")
+            _render_rejects(_batch_rejects(db, sel.batches, b), f"batch_{b}", f"批次{b}")
 
 
 # ───────────────────────────── unlocated opinions ─────────────────────────────

@@ -37,8 +37,8 @@ from typing import Iterator
 import duckdb
 from analytics.store.dataset import ReadOnlyStoreError, open_dataset, read_only_message
 from analytics.store.schema import (  # noqa: F401  the store's schema, re-exported for callers of db
-    DATA_TABLES, DEFAULT_DB, ENV_VAR, MIGRATIONS, SCHEMA_VERSION, DATA_TABLE_SPECS, StoreError, data_version,
-    default_db_path, migrate, schema_version, table_counts)
+    DATA_TABLES, DEFAULT_DB, ENV_VAR, MIGRATIONS, SCHEMA_VERSION, DATA_TABLE_SPECS, StoreError, batches_version,
+    data_version, default_db_path, migrate, schema_version, table_counts)
 
 try:  # POSIX; on Windows only the in-process locks apply (one app process per store there)
     import fcntl

@@ -183,7 +183,19 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def data_version(con: duckdb.DuckDBPyConnection) -> str:
-    """Changes whenever an import or an undo commits: the key for caches of computed views."""
+    """The key for caches of computed views: changes whenever an import, a locating or an undo
+    changes data (a row added, updated or taken back). A batch that changed nothing — every row
+    unchanged or rejected, as a repeated weekly export mostly is — leaves it as it was, so the
+    readers' cached results stay valid and nobody recomputes (docs/scaling.md)."""
+    n, last, undone = con.execute(
+        "SELECT count(*), coalesce(max(batch_id), 0), count(undone_at) FROM import_batches "
+        "WHERE coalesce(imported, 0) + coalesce(updated, 0) > 0 OR undone_at IS NOT NULL").fetchone()
+    return f"{n}-{last}-{undone}"
+
+
+def batches_version(con: duckdb.DuckDBPyConnection) -> str:
+    """Changes with every batch, also one that changed nothing: the key for the list of batches and
+    their rejected rows (数据管理)."""
     n, last, undone = con.execute(
         "SELECT count(*), coalesce(max(batch_id), 0), count(undone_at) FROM import_batches").fetchone()
     return f"{n}-{last}-{undone}"

@@ -119,3 +119,26 @@ def test_the_live_store_records_an_unchanged_file_without_copying_the_store(tmp_
         assert con.execute("SELECT count(*) FROM audit_log WHERE action = 'import'").fetchone()[0] == 2
     finally:
         con.close()
+
+
+def test_an_import_that_changes_nothing_keeps_the_data_version(con, tmp_path):
+    """The pages' caches are keyed by the data version: a re-import that changed no row (the same
+    bytes, or another file with the same rows) must not send every session to recompute; the list
+    of batches (its own key) shows the new batch."""
+    from analytics.store.db import batches_version, data_version
+
+    f = tmp_path / "bad_rows.csv"
+    shutil.copy(DATA / "bad_rows.csv", f)
+    _one(con, f)
+    data, batches = data_version(con), batches_version(con)
+    _one(con, f)  # the same bytes
+    g = tmp_path / "again.csv"
+    g.write_bytes(f.read_bytes() + b"\n")  # other bytes, the same rows: read, all unchanged
+    assert _one(con, g).unchanged
+    assert data_version(con) == data and batches_version(con) != batches
+    h = tmp_path / "more.csv"
+    lines = f.read_text(encoding="utf-8").splitlines()
+    h.write_text("\n".join([lines[0], *[l.replace(l.split(",")[0], l.split(",")[0] + "-new", 1) for l in lines[1:]]]) + "\n",
+                 encoding="utf-8")
+    assert _one(con, h).imported
+    assert data_version(con) != data
