@@ -19,7 +19,6 @@ Every choice the suggestion makes is written with why beside it, as a comment.
 """
 from __future__ import annotations
 
-import difflib
 import json
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from analytics.ingest.profiles import (
     AdminError,
     Profile,
     SheetSample,
+    likeness_parts,
     make_profile,
     sample_sheets,
     suggest_mapping,
@@ -68,11 +68,7 @@ def _value_likeness(a: str, b: str) -> float:
         return 0.0
     if a == b:
         return 1.05
-    ratio = difflib.SequenceMatcher(None, a, b).ratio()
-    ga = {a[i:i + 2] for i in range(len(a) - 1)} or {a}
-    gb = {b[i:i + 2] for i in range(len(b) - 1)} or {b}
-    dice = 2 * len(ga & gb) / (len(ga) + len(gb))
-    contain = 0.6 + 0.3 * min(len(a), len(b)) / max(len(a), len(b)) if min(len(a), len(b)) >= 2 and (a in b or b in a) else 0.0
+    ratio, dice, contain = likeness_parts(a, b)
     return max((ratio + dice) / 2, contain) + (0.05 if a[0] == b[0] else 0.0)
 
 

@@ -429,12 +429,9 @@ class MappingGuess:
         return {c.header: c.field for c in self.columns if c.header}
 
 
-def similarity(a: str, b: str) -> float:
-    """Header likeness 0..1: difflib's ratio, character-bigram overlap (Dice), or containment."""
-    if not a or not b:
-        return 0.0
-    if a == b:
-        return 1.0
+def likeness_parts(a: str, b: str) -> tuple[float, float, float]:
+    """Three measures of how alike two texts are, each 0..1: difflib's ratio, the character-bigram
+    overlap (Dice), and containment (one inside the other, by how much of the longer it covers)."""
     ratio = difflib.SequenceMatcher(None, a, b).ratio()
     ga = {a[i:i + 2] for i in range(len(a) - 1)} or {a}
     gb = {b[i:i + 2] for i in range(len(b) - 1)} or {b}
@@ -442,7 +439,16 @@ def similarity(a: str, b: str) -> float:
     contain = 0.0
     if len(a) >= 2 and len(b) >= 2 and (a in b or b in a):
         contain = 0.6 + 0.3 * min(len(a), len(b)) / max(len(a), len(b))
-    return max(ratio, dice, contain)
+    return ratio, dice, contain
+
+
+def similarity(a: str, b: str) -> float:
+    """Header likeness 0..1: the best of ``likeness_parts``."""
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return 1.0
+    return max(likeness_parts(a, b))
 
 
 def _header_score(header: str, kind: str, fld) -> tuple[float, str | None]:
