@@ -51,13 +51,14 @@ def _tally(built) -> dict[str, int]:
 
 def build_into(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """``warm`` on a read-write connection nobody else uses (the first start's demo build)."""
-    fp = derived.fingerprint(con)
+    fp, state = derived.fingerprint(con), derived.state_key(con)
     built = _compute(con, fp)
     con.execute("BEGIN TRANSACTION")
     try:
         derived.drop_stale(con, fp)
         for name, key, payload in built:
             derived.save(con, name, key, fp, payload)
+        derived.keep_fingerprint(con, state, fp)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -86,17 +87,21 @@ def warm(db, progress=None, wait: float | None = None) -> dict[str, int]:
     with reading(path) as con:
         if not derived.has_table(con.cursor()):
             return {}
-        fp = derived.fingerprint(con)
+        fp, state = derived.fingerprint(con), derived.state_key(con)
         if progress:
             progress(WARM_MESSAGE)
         built = _compute(con, fp)
         stale = con.execute("SELECT count(*) FROM derived WHERE fingerprint <> ?", [fp]).fetchall()[0][0]
-    if not built and not stale:
+        kept = con.execute("SELECT count(*) FROM derived WHERE name = ? AND key = ?",
+                           [derived.FINGERPRINT, state]).fetchall()[0][0]
+    if not built and not stale and kept:
         return {}
     with writing(path, what="预先计算的结果", **({} if wait is None else {"wait": wait})) as con:
         derived.drop_stale(con, fp)
         for name, key, payload in built:
             derived.save(con, name, key, fp, payload)
+        if derived.state_key(con) == state:  # the data as counted (else the rows are simply never used)
+            derived.keep_fingerprint(con, state, fp)
     return _tally(built)
 
 

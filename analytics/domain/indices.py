@@ -26,6 +26,7 @@ Nothing here caches: the app caches by ``store.data_version``.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -430,7 +431,7 @@ def _spellings_and_as_of(cur: duckdb.DuckDBPyConnection) -> tuple[list, datetime
             "SELECT max(greatest(submitted_at, closed_at, assigned_at)) FROM opinions").fetchall()[0][0]
         return pairs, as_of
 
-    return memo.remember(cur, "indices.spellings", (), read)
+    return memo.remember(cur, SPELLINGS, (), read)
 
 
 def _unit_level(ctx: _Context, unit_id: str) -> tuple[str, str]:
@@ -1167,6 +1168,7 @@ def default_period(con: duckdb.DuckDBPyConnection) -> Period | None:
 # ───────────────────────────── kept in the store (analytics/store/derived.py) ─────────────────────────────
 
 CELLS = "indices.cells"  # its name in analytics.store.memo and in the store's derived table
+SPELLINGS = "indices.spellings"  # the (town, station) spellings and the as-of time, likewise
 
 
 def _encode_cells(cells: pd.DataFrame) -> bytes:
@@ -1196,6 +1198,18 @@ def _register_derived() -> None:
     from analytics.store import memo
 
     memo.persist(CELLS, _encode_cells, _decode_cells)
+    memo.persist(SPELLINGS, _encode_spellings, _decode_spellings)
+
+
+def _encode_spellings(value) -> bytes:
+    pairs, as_of = value
+    return json.dumps({"pairs": [list(p) for p in pairs], "as_of": as_of.isoformat() if as_of else None},
+                      ensure_ascii=False).encode("utf-8")
+
+
+def _decode_spellings(payload: bytes):
+    d = json.loads(payload.decode("utf-8"))
+    return [tuple(p) for p in d["pairs"]], (datetime.fromisoformat(d["as_of"]) if d["as_of"] else None)
 
 
 _register_derived()

@@ -52,6 +52,46 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     return hashlib.sha256(json.dumps(sorted(rows), default=str).encode()).hexdigest()[:32]
 
 
+FINGERPRINT = "fingerprint"  # the derived row keeping the data's fingerprint (key: the state it is valid for)
+
+
+def state_key(con: duckdb.DuckDBPyConnection) -> str:
+    """What moves whenever the data tables can have changed: the data version (the batches that
+    added, updated or took back rows) and the tables' row counts — two cheap reads, against the
+    fingerprint's pass over every row hash (~70 ms at a million opinions)."""
+    from analytics.store.schema import data_version
+
+    sql = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in SOURCE_TABLES)
+    cur = con.cursor()
+    try:
+        counts = sorted(cur.execute(sql).fetchall())
+    finally:
+        cur.close()
+    return f"{data_version(con)}|{counts}"
+
+
+def kept_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """``fingerprint(con)``, read from the derived table where counting ahead kept it for the data as
+    it is now (the same ``state_key``); computed otherwise. The first query of a process then reads
+    its stored results without a pass over the data."""
+    cur = con.cursor()
+    try:
+        if has_table(cur):
+            rows = cur.execute("SELECT fingerprint FROM derived WHERE name = ? AND key = ?",
+                               [FINGERPRINT, state_key(con)]).fetchall()
+            if rows:
+                return rows[0][0]
+    finally:
+        cur.close()
+    return fingerprint(con)
+
+
+def keep_fingerprint(con: duckdb.DuckDBPyConnection, key: str, fp: str) -> None:
+    """Store the fingerprint ``fp`` of the data in state ``key`` (inside the caller's write transaction)."""
+    con.execute("DELETE FROM derived WHERE name = ?", [FINGERPRINT])
+    save(con, FINGERPRINT, key, fp, b"")
+
+
 _CODE: list[str] = []
 
 
