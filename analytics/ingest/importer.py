@@ -1187,6 +1187,13 @@ def import_files(db, paths: Iterable[str | Path], user: str | None = None, progr
     return reports
 
 
+def bound_memory(con, limits: Limits) -> None:
+    """An import's copy of the store is its alone: bound DuckDB's memory there (the staged rows and
+    the plan spill to disk beyond it), so a million-row import stays within ``[memory]
+    import_duckdb_mb`` of data/limits.toml (docs/scaling.md has the measured peaks)."""
+    con.execute("SET memory_limit = ?", [f"{int(limits.import_duckdb_mb)}MB"])
+
+
 @dataclass
 class _Importing:
     """What every file of one ``import_files`` run is imported with, and its steps per file."""
@@ -1216,6 +1223,7 @@ class _Importing:
             return report, None
         warmed = None
         with snapshot(self.db, wait=self.wait, what=f"导入 {name}", user=self.user) as snap:
+            bound_memory(snap.con, self.limits)
             report = self._run(snap.con, path, done)
             snap.keep = report.batch_id is not None
             if snap.keep:

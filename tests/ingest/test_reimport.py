@@ -142,3 +142,30 @@ def test_an_import_that_changes_nothing_keeps_the_data_version(con, tmp_path):
                  encoding="utf-8")
     assert _one(con, h).imported
     assert data_version(con) != data
+
+
+def test_an_import_bounds_the_memory_of_its_copy(tmp_path, monkeypatch):
+    """[memory] import_duckdb_mb of data/limits.toml (512 when a limits file leaves it out) is set on
+    the import's copy of the store, not on the live store the app reads."""
+    from analytics.ingest import profiles as admin
+    from analytics.store import db as store
+
+    raw = {k: dict(v) for k, v in __import__("tomllib").loads(admin.limits_path().read_text(encoding="utf-8")).items()}
+    assert admin.parse_limits(raw, "x").import_duckdb_mb == 512
+    raw.pop("memory")
+    assert admin.parse_limits(raw, "x").import_duckdb_mb == 512  # older files: the default
+    raw["memory"] = {"import_duckdb_mb": 64}
+    limits = admin.parse_limits(raw, "x")
+    con = connect(tmp_path / "x.duckdb")
+    ingest.bound_memory(con, limits)
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0].startswith("61.0 MiB")
+    con.close()
+    seen = []
+    real = ingest.bound_memory
+    monkeypatch.setattr(ingest, "bound_memory", lambda c, l: (seen.append(l.import_duckdb_mb), real(c, l)))
+    db = tmp_path / "s.duckdb"
+    store.connect(db).close()
+    f = tmp_path / "bad_rows.csv"
+    shutil.copy(DATA / "bad_rows.csv", f)
+    assert ingest.import_files(db, [f])[0].imported
+    assert seen == [512]
