@@ -18,7 +18,8 @@ from analytics.domain.hotwords import (
 )
 
 
-def _run(args: argparse.Namespace) -> int:
+def open_segmented(args: argparse.Namespace):
+    """The store read-only, its opinions segmented first if some are not (or None: message printed)."""
     from analytics.store.dataset import is_dataset
     from analytics.store.db import StoreError, connect, default_db_path
 
@@ -36,26 +37,40 @@ def _run(args: argparse.Namespace) -> int:
             con = connect(db, read_only=True)
     except StoreError as exc:
         print(str(exc), file=sys.stderr)
+        return None
+    return con
+
+
+def window_and_filters(con, args: argparse.Namespace):
+    """(start, end, filters) from --from/--to (inclusive) and the filter options; HotwordsError."""
+    if args.date_from or args.date_to:
+        if not (args.date_from and args.date_to):
+            raise HotwordsError("--from 与 --to 需同时给出（或都不给：最近 90 天）。")
+        start = as_date(args.date_from)
+        end = as_date(args.date_to) + timedelta(days=1)  # --to is inclusive
+        if end <= start:
+            raise HotwordsError("--to 不能早于 --from。")
+    else:
+        start, end = latest_window(con, dict_version=getattr(args, "dict_version", None))
+    filters = dict(town=args.town, station=getattr(args, "station", None), channel=getattr(args, "channel", None),
+                   category=getattr(args, "category", None))
+    if args.town:
+        from analytics.core.contract import load_contract
+
+        town = load_contract().lookup("town", args.town)
+        if town is None:
+            raise HotwordsError(f"“{args.town}”不是萧山区的镇街。")
+        filters["town"] = town
+    return start, end, filters
+
+
+def _run(args: argparse.Namespace) -> int:
+    con = open_segmented(args)
+    if con is None:
         return 2
     try:
         try:
-            if args.date_from or args.date_to:
-                if not (args.date_from and args.date_to):
-                    raise HotwordsError("--from 与 --to 需同时给出（或都不给：最近 90 天）。")
-                start = as_date(args.date_from)
-                end = as_date(args.date_to) + timedelta(days=1)  # --to is inclusive
-                if end <= start:
-                    raise HotwordsError("--to 不能早于 --from。")
-            else:
-                start, end = latest_window(con, dict_version=args.dict_version)
-            filters = dict(town=args.town, station=args.station, channel=args.channel, category=args.category)
-            if args.town:
-                from analytics.core.contract import load_contract
-
-                town = load_contract().lookup("town", args.town)
-                if town is None:
-                    raise HotwordsError(f"“{args.town}”不是萧山区的镇街。")
-                filters["town"] = town
+            start, end, filters = window_and_filters(con, args)
             if args.rising:
                 df = rising_words(con, start, end, top=args.top, dict_version=args.dict_version, **filters)
             else:

@@ -63,7 +63,7 @@ _NUMERALS = "零〇一二两三四五六七八九十百千万亿几半多余之"
 # Tokens made only of units and numerals are pieces of quantities (3号楼 -> 号楼, 5个月 -> 个月,
 # 十多天, 三分之一, 两百多位); a deictic or ordinal first character keeps them quantities
 # (第三, 好几年, 上个月, 这次, 每户, 近年).
-_UNITS = "号栋幢层楼室年月日天周个元角米岁户人次期点分秒钟组弄届批份条件项座间台辆倍成名位家所处圈遍趟封张盏棵"
+_UNITS = "号线栋幢层楼室年月日天周个元角米岁户人次期点分秒钟组弄届批份条件项座间台辆倍成名位家所处圈遍趟封张盏棵"
 _NUMBERISH = re.compile(f"[第好上下前后这那每近头末各整同当该本]?[{_NUMERALS}{_UNITS}]+")
 # 某村, 某小区, 某某: an anonymised place or person, never a topic.
 PLACEHOLDER = "某"
@@ -102,7 +102,7 @@ _MAYBE_PERSONAL = re.compile(
 # to three name pieces just before it — nearest first, each Chinese, not a stopword, not a number
 # piece, at most six characters in all — and the result is one token, a place
 # (``analytics.text.terms`` tells places from terms).
-PLACE_CHARS = "省市区县镇乡村苑园城府湾路街巷站桥庄"
+PLACE_CHARS = "省市区县镇乡村苑园城府湾路街巷站桥庄局"  # 局: an agency's name (住建局) is kept whole the same way
 PLACE_WORDS = frozenset((
     "小区 社区 街道 花园 家园 新村 新城 公寓 大厦 广场 大道 南路 北路 东路 西路 中路 大街 小学 中学 "
     "学校 幼儿园 大学 学院 医院 公园 地铁站 片区 商城 山庄 水岸 名苑 雅苑 华府 中心小学").split())

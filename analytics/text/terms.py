@@ -1,0 +1,125 @@
+"""What a stored word is: a term that can name a concern, a place, an organisation, a person, or a
+function word — and how common it is in general Chinese. Used to rank hot-word terms
+(``analytics.domain.hotissues``) by evidence instead of by a stopword list (docs/hotwords.md §4a).
+
+Two facts come from jieba's own dictionary (``dict.txt``: ~350,000 words with their frequency in a
+~60-million-word corpus of general Chinese and their part of speech), read once per process:
+
+- ``background(word)``: the word's frequency there. A word jieba does not know (a name put together
+  by the segmenter, a new word found by its HMM) gets the frequency its characters would have if they
+  met by chance (product of the characters' probabilities × the corpus size): 这是 is common, 星沙 rare.
+- ``pos(word)``: jieba's part-of-speech tag ("" for an unknown word).
+
+``kind(word)`` classifies by part of speech and by the shape of the word (its last characters), never
+by a list of words:
+
+| kind | when |
+|---|---|
+| 地点 place | ends with a place word or character (``segment.PLACE_WORDS``/``PLACE_CHARS``: 小区, 街道, 镇, 路 …), is at least 3 characters and is not a dictionary word of another part of speech; or is tagged ns (a place name) and not a common word (background < 20,000: 城市 is ns) |
+| 机构 org | ends with 局, 政府, 委员会, 公司, 法院, 派出所 … (an organisation: who handles a matter, not the matter) |
+| 人物 person | an unknown word made of one character and a dictionary noun of two or more (陈书记, 王局长: a person's name or title) |
+| 虚词 function | tagged as an adverb, pronoun, conjunction, preposition, particle, numeral, measure word, direction, time word, distinguishing word or idiom phrase (jieba: d ad r c p u m q f t b l …) |
+| 术语 term | everything else |
+"""
+from __future__ import annotations
+
+import math
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from analytics.text.segment import PLACE_CHARS, PLACE_WORDS
+
+PLACE, ORG, PERSON, FUNCTION, TERM = "地点", "机构", "人物", "虚词", "术语"
+KINDS = (TERM, PLACE, ORG, PERSON, FUNCTION)
+
+FUNCTION_POS = frozenset("d ad dg r rr rz rg c p u uj ul ud ug uv uz m mq q f t tg b l y e o z zg ag".split())
+ORG_ENDS = ("政府", "局", "委员会", "委", "公司", "集团", "法院", "检察院", "派出所", "居委会", "村委会", "办公室",
+            "管委会", "银行", "部门", "单位")
+COMMON_PLACE = 20_000  # an ns word more common than this in jieba's corpus is a common noun (城市, 地方)
+
+_lock = threading.Lock()
+_lex: dict = {}
+
+
+def _dict_path() -> Path:
+    import jieba
+
+    return Path(jieba.__file__).parent / "dict.txt"
+
+
+def lexicon() -> tuple[dict[str, int], dict[str, str], int]:
+    """(frequency, part of speech, total) of jieba's dictionary, read once (~0.5 s)."""
+    with _lock:
+        if not _lex:
+            freq: dict[str, int] = {}
+            tags: dict[str, str] = {}
+            total = 0
+            with open(_dict_path(), encoding="utf-8") as f:
+                for line in f:
+                    parts = line.split()
+                    if len(parts) < 2:
+                        continue
+                    n = int(parts[1])
+                    freq[parts[0]] = n
+                    total += n
+                    if len(parts) > 2:
+                        tags[parts[0]] = parts[2]
+            _lex.update(freq=freq, tags=tags, total=total)
+    return _lex["freq"], _lex["tags"], _lex["total"]
+
+
+@lru_cache(maxsize=500_000)
+def background(word: str) -> float:
+    """Frequency of the word in jieba's corpus of general Chinese (see the module docstring)."""
+    freq, _, total = lexicon()
+    f = freq.get(word)
+    if f:
+        return float(f)
+    p = 1.0
+    for ch in word:
+        p *= (freq.get(ch, 0) + 1) / total
+    return p * total
+
+
+def pos(word: str) -> str:
+    return lexicon()[1].get(word, "")
+
+
+def _ends_with_place(word: str) -> bool:
+    return word[-1] in PLACE_CHARS or any(word.endswith(w) for w in PLACE_WORDS)
+
+
+@lru_cache(maxsize=500_000)
+def kind(word: str) -> str:
+    freq, tags, _ = lexicon()
+    tag = tags.get(word, "")
+    known = word in freq
+    if len(word) >= 3 and word.endswith(ORG_ENDS):
+        return ORG
+    if tag == "nt":
+        return ORG
+    if len(word) >= 3 and _ends_with_place(word) and (not known or tag.startswith("ns")):
+        return PLACE
+    if tag.startswith("ns") and freq.get(word, 0) < COMMON_PLACE:
+        return PLACE
+    if (not known or tag.startswith("nr")) and len(word) == 3 and word[1:] in freq and tags.get(word[1:], "").startswith("n") \
+            and word[:1] not in PLACE_CHARS:
+        return PERSON
+    if tag in FUNCTION_POS:
+        return FUNCTION
+    return TERM
+
+
+def keyness(count: int, tokens: int, word: str) -> float:
+    """log2 of (the word's frequency among the filter's tokens ÷ its frequency in general Chinese)."""
+    _, _, total = lexicon()
+    if tokens <= 0 or count <= 0:
+        return 0.0
+    return math.log2((count / tokens) / ((background(word) + 1) / total))
+
+
+def specific_place(word: str) -> bool:
+    """A place named by its kind (ends with 小区, 街道, 路, 镇 …), not a bare region name (西地省 is, but
+    中华人民共和国 and 文明城市 are not: they end with no place word)."""
+    return _ends_with_place(word) and not word.endswith(("省", "国"))
