@@ -26,12 +26,15 @@ Hot issues (``hot_issues``): see ``cluster`` and ``heat``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
 from analytics.domain import hotwords as hw
+from analytics.core.labels import UNLOCATED
+from analytics.core.privacy import mask_text
 from analytics.text import terms as tx
 
 CANDIDATES = 3000   # words read per query (by opinions), then ranked in Python
@@ -52,7 +55,7 @@ def _word_rows(cur, v: int, start: date, end: date, fsql: str, fparams: list, li
 def _totals(cur, v: int, start: date, end: date, fsql: str, fparams: list) -> tuple[int, int]:
     n, tokens = cur.execute(
         f"SELECT count(*), coalesce(sum(n_words), 0) FROM opinion_seg WHERE dict_version = ? AND day >= ? AND day < ?{fsql}",
-        [v, start, end, *fparams]).fetchone()
+        [v, start, end, *fparams]).fetchall()[0]
     return int(n), int(tokens)
 
 
@@ -119,18 +122,28 @@ def top_places(con, start, end, top: int = 20, dict_version: int | None = None, 
 # ───────────────────────────── hot issues ─────────────────────────────
 
 ISSUE_TERMS = 400      # the filter's best terms that describe opinions for grouping
-SIGNATURE = 6          # an opinion is described by its best terms (count × term weight)
-SIMILARITY = 0.45      # cosine of an opinion with an issue's centre to join it
+SIGNATURE = 6          # an opinion is described by its best terms (√count × weight)
+SIMILARITY = 0.35      # cosine of an opinion with an issue's centre to join it
+MERGE_SIMILARITY = 0.5  # cosine of two issues' centres to merge them (second pass)
 MAX_GAP_DAYS = 60      # an issue takes no opinion more than this after its latest one
+CANDIDATE_ISSUES = 10  # per term, the issues (latest first) an opinion is compared with
+LOOKUP_TERMS = 2       # an opinion looks for issues through its best terms only
 MIN_OPINIONS = 2
-BROAD_SHARE = 0.05     # a term or place in more than 5 % of the filter's opinions is too broad to group by
+BROAD_SHARE = 0.05     # a term in more than 5 % of the filter's opinions is too broad to group by
 GROWTH_DAYS = 30
 HEAT_FORMULA = ("热度 = 10×ln(1+意见数) + 10×ln(1+提交人数) + 5×ln(1+支持数) + 5×ln(1+持续周数) + 10×增长；"
-                "增长 = (近30天意见数 − 前30天意见数) ÷ (二者之和)，无意见时为 0")
+                "增长 = (近30天意见数 − 前30天意见数) ÷ (二者之和)，二者皆无时为 0")
+HEAT_PARTS = {
+    "意见数": "10 × ln(1 + 意见数)：规模，增长放缓（第 10 条比第 2 条加得少）",
+    "提交人数": "10 × ln(1 + 不同提交人数)：多少人在说，一人反复来信不抬高",
+    "支持数": "5 × ln(1 + 支持/点赞数)：导出文件有这一列时才有，没有时为 0",
+    "持续": "5 × ln(1 + 持续周数)：首条到末条的天数 ÷ 7，长期未解决的事更热",
+    "增长": "10 × 增长：期间最后 30 天与之前 30 天的意见数之差 ÷ 之和，在 −1 与 1 之间",
+}
 
 
 def heat(opinions: int, submitters: int, support: int, span_days: int, recent: int, before: int) -> dict:
-    """The heat index and its parts (docs/hotwords.md §4b; a golden test checks it by hand)."""
+    """The heat index and its parts (HEAT_FORMULA; docs/hotwords.md §4b; a golden test checks it)."""
     growth = (recent - before) / (recent + before) if recent + before else 0.0
     parts = {
         "意见数": 10 * math.log1p(opinions),
@@ -142,78 +155,199 @@ def heat(opinions: int, submitters: int, support: int, span_days: int, recent: i
     return {"heat": sum(parts.values()), "parts": parts, "growth": growth}
 
 
-def _doc_rows(cur, v, start, end, fsql, fparams, ids: list[int]):
-    cur.execute("CREATE OR REPLACE TEMP TABLE _hi_ids (word_id INTEGER)")
-    cur.executemany("INSERT INTO _hi_ids VALUES (?)", [[i] for i in ids])
-    rows = cur.execute(f"""
-        SELECT ow.doc_id, ow.word_id, ow.cnt, ow.day FROM opinion_words ow JOIN _hi_ids USING (word_id)
-        WHERE ow.dict_version = ? AND ow.day >= ? AND ow.day < ?{fsql.replace(' AND ', ' AND ow.')}
-        ORDER BY ow.day, ow.doc_id""", [v, start, end, *fparams]).fetchall()
-    cur.execute("DROP TABLE IF EXISTS _hi_ids")
-    return rows
+@dataclass
+class Doc:
+    """An opinion as the grouping sees it."""
+    doc_id: int
+    day: date
+    vec: dict[str, float]          # its best terms and their weights
+    places: frozenset[str] = frozenset()
+    anchor: str | None = None      # its most specific place
+    town: str | None = None        # its 镇街 (column), when located
 
 
-def cluster(docs: list[tuple[int, object, dict[str, float], str | None]]) -> list[list[int]]:
-    """Group opinions, in date order, into issues: one pass, each opinion joining the issue whose
-    centre (sum of its opinions' term weights) is nearest by cosine — if at least SIMILARITY, the
-    issue's latest opinion is at most MAX_GAP_DAYS before, and their places agree (an opinion and an
-    issue that both name a place must name the same one) — else starting a new issue. Candidates
-    are found through the issues' first terms (an inverted index), so the pass is linear.
+def anchor_of(places) -> str | None:
+    """The most specific of an opinion's places (a named place before a code; a district's code before
+    a city's), ties by the name."""
+    good = [p for p in places if tx.specific_place(p)]
+    return min(good, key=lambda p: (tx.place_rank(p), -len(p), p)) if good else None
 
-    ``docs``: (doc_id, day, {term: weight}, place or None) sorted by day. Returns lists of doc_ids."""
-    centres: list[dict[str, float]] = []
-    norms: list[float] = []
-    last_day: list = []
-    places: list[str | None] = []
-    members: list[list[int]] = []
+
+def _places_agree(doc: Doc, issue: "_Issue") -> bool:
+    """An opinion and an issue are about the same place: their 镇街 (the export's column) do not differ,
+    and unless one of them names no place, the opinion's most specific place is among the places of
+    the issue's first opinion, or that opinion's most specific place is among the opinion's. (The
+    issue's first opinion, not all its opinions: otherwise an issue would drift from place to place.)"""
+    if doc.town and issue.town and doc.town != issue.town:
+        return False
+    if not doc.places or not issue.places:
+        return True
+    return doc.anchor in issue.places or issue.anchor in doc.places
+
+
+class _Issue:
+    __slots__ = ("centre", "norm", "first", "last", "places", "anchor", "town", "members")
+
+    def __init__(self, doc: Doc):
+        self.centre = dict(doc.vec)
+        self.norm = math.sqrt(sum(x * x for x in doc.vec.values()))
+        self.first = self.last = doc.day
+        self.places, self.anchor, self.town = doc.places, doc.anchor, doc.town
+        self.members = [doc.doc_id]
+
+    def add(self, doc: Doc) -> None:
+        for t, w in doc.vec.items():
+            self.centre[t] = self.centre.get(t, 0.0) + w
+        self.norm = math.sqrt(sum(x * x for x in self.centre.values()))
+        self.last = max(self.last, doc.day)
+        self.members.append(doc.doc_id)
+
+
+def cluster(docs: list[Doc]) -> list[list[int]]:
+    """Group opinions into issues in one pass, in date order: each opinion joins the issue whose centre
+    (the sum of its opinions' term weights) is nearest by cosine — if that is at least SIMILARITY, the
+    issue's latest opinion is at most MAX_GAP_DAYS earlier and their places agree (``_places_agree``)
+    — else it starts a new issue. An opinion is compared only with the latest CANDIDATE_ISSUES issues
+    that hold one of its LOOKUP_TERMS best terms (an inverted index), so the pass is linear in the
+    opinions.
+    Returns the issues' doc ids, in the order the issues started."""
+    issues: list[_Issue] = []
     index: dict[str, list[int]] = {}
-    for doc_id, day, vec, place in docs:
-        if not vec:
+    for doc in sorted(docs, key=lambda d: (d.day, d.doc_id)):
+        if not doc.vec:
             continue
-        vnorm = math.sqrt(sum(x * x for x in vec.values()))
-        best, best_sim = -1, 0.0
-        seen = set()
-        for t in vec:
-            for c in index.get(t, ())[-50:]:
+        vnorm = math.sqrt(sum(x * x for x in doc.vec.values()))
+        best, best_sim, seen = -1, 0.0, set()
+        for t in list(doc.vec)[:LOOKUP_TERMS]:
+            for c in index.get(t, ())[-CANDIDATE_ISSUES:]:
                 if c in seen:
                     continue
                 seen.add(c)
-                if (day - last_day[c]).days > MAX_GAP_DAYS:
+                it = issues[c]
+                if (doc.day - it.last).days > MAX_GAP_DAYS or not _places_agree(doc, it):
                     continue
-                if place and places[c] and place != places[c]:
-                    continue
-                cen = centres[c]
-                dot = sum(w * cen.get(t2, 0.0) for t2, w in vec.items())
-                sim = dot / (vnorm * norms[c]) if norms[c] else 0.0
+                dot = sum(w * it.centre.get(t2, 0.0) for t2, w in doc.vec.items())
+                sim = dot / (vnorm * it.norm) if it.norm else 0.0
                 if sim > best_sim:
                     best, best_sim = c, sim
         if best >= 0 and best_sim >= SIMILARITY:
-            cen = centres[best]
-            for t, w in vec.items():
-                cen[t] = cen.get(t, 0.0) + w
-            norms[best] = math.sqrt(sum(x * x for x in cen.values()))
-            last_day[best] = day
-            members[best].append(doc_id)
-            if place and not places[best]:
-                places[best] = place
-            for t in list(vec)[:2]:
-                if best not in index.setdefault(t, [])[-50:]:
-                    index[t].append(best)
+            issues[best].add(doc)
+            c = best
         else:
-            c = len(centres)
-            centres.append(dict(vec))
-            norms.append(vnorm)
-            last_day.append(day)
-            places.append(place)
-            members.append([doc_id])
-            for t in list(vec)[:3]:
-                index.setdefault(t, []).append(c)
-    return members
+            c = len(issues)
+            issues.append(_Issue(doc))
+        for t in doc.vec:
+            lst = index.setdefault(t, [])
+            if not lst or lst[-1] != c:
+                lst.append(c)
+    return [it.members for it in merge_similar(issues)]
+
+
+def _cosine(a: dict[str, float], b: dict[str, float], na: float, nb: float) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(w * b.get(t, 0.0) for t, w in a.items()) / (na * nb) if na and nb else 0.0
+
+
+def merge_similar(issues: list["_Issue"]) -> list["_Issue"]:
+    """Second pass: an issue of two or more opinions whose centre is at least MERGE_SIMILARITY (cosine)
+    like a bigger issue's, both naming the same place, overlapping it in time (within MAX_GAP_DAYS), is merged
+    into it — one pass over the issues by size, compared through their centres' best terms. The first
+    pass cuts one concern into several issues when its messages drift over months."""
+    kept: list[_Issue] = []
+    index: dict[str, list[int]] = {}
+    singles = []
+    for it in sorted(issues, key=lambda i: (-len(i.members), i.members[0])):
+        if len(it.members) < MIN_OPINIONS:
+            singles.append(it)
+            continue
+        top = sorted(it.centre, key=lambda t: -it.centre[t])[:3]
+        target = None
+        for c in dict.fromkeys(k for t in top for k in index.get(t, ())):
+            big = kept[c]
+            if it.town and big.town and it.town != big.town:
+                continue
+            if not (it.places and big.places) or not (it.anchor in big.places or big.anchor in it.places):
+                continue  # only issues that both name a place, the same one
+            if it.first > big.last + timedelta(days=MAX_GAP_DAYS) or big.first > it.last + timedelta(days=MAX_GAP_DAYS):
+                continue
+            if _cosine(it.centre, big.centre, it.norm, big.norm) >= MERGE_SIMILARITY:
+                target = big
+                break
+        if target is None:
+            index_id = len(kept)
+            kept.append(it)
+            for t in top:
+                index.setdefault(t, []).append(index_id)
+        else:
+            for t, w in it.centre.items():
+                target.centre[t] = target.centre.get(t, 0.0) + w
+            target.norm = math.sqrt(sum(x * x for x in target.centre.values()))
+            target.members.extend(it.members)
+            target.first, target.last = min(target.first, it.first), max(target.last, it.last)
+    return kept + singles
+
+
+def _describe_docs(cur, v, start, end, fsql, fparams, rows, n, tokens):
+    """Every opinion of the filter as a Doc, and the term weights used."""
+    kinds = classify([r[1] for r in rows])
+    scored, place_ids = [], {}
+    for wid, word, docs, count, d2 in rows:
+        k = kinds[word]
+        if k == tx.TERM and int(docs) <= BROAD_SHARE * n:
+            p = term_score(int(docs), int(count), int(d2), n, tokens, word)
+            if p["score"] > 0:
+                scored.append((p["score"], wid, word, p["rarity"] ** 2 * p["pos_weight"]))
+        elif k == tx.PLACE:
+            place_ids[wid] = word
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    weight = {wid: (word, w) for _, wid, word, w in scored[:ISSUE_TERMS]}
+    if not weight:
+        return []
+    ids = np.array([*weight, *place_ids], dtype=np.int32)
+    cur.register("_hi_ids", pd.DataFrame({"word_id": ids}))
+    got = cur.execute(f"""
+        SELECT ow.doc_id, ow.word_id, ow.cnt, ow.day, ow.town FROM opinion_words ow JOIN _hi_ids USING (word_id)
+        WHERE ow.dict_version = ? AND ow.day >= ? AND ow.day < ?{fsql.replace(' AND ', ' AND ow.')}""",
+                      [v, start, end, *fparams]).fetchnumpy()
+    cur.unregister("_hi_ids")
+    doc, wid, cnt = (np.asarray(got[k]) for k in ("doc_id", "word_id", "cnt"))
+    day = pd.to_datetime(np.asarray(got["day"])).date if len(doc) else []
+    # Per word id: its weight (0 for a place) and its word; then per opinion, its words by weight.
+    lut_w = np.zeros(int(ids.max()) + 1 if len(ids) else 1)
+    names = {}
+    for i, (word, w) in weight.items():
+        lut_w[i] = w
+        names[i] = word
+    names.update(place_ids)
+    wts = np.sqrt(cnt) * lut_w[wid]
+    order = np.lexsort((wid, -wts, doc))
+    doc, wid, wts = doc[order], wid[order], wts[order]
+    day = [day[i] for i in order] if len(order) else []
+    town = np.asarray(got["town"], dtype=object)[order] if len(order) else []
+    bounds = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1], True]) if len(doc) else np.array([0])
+    out = []
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        vec, places = {}, []
+        for k in range(lo, hi):
+            w = wts[k]
+            if w > 0:
+                if len(vec) < SIGNATURE:
+                    vec[names[int(wid[k])]] = float(w)
+            else:
+                places.append(names[int(wid[k])])
+        t = town[lo] if town[lo] and town[lo] != UNLOCATED else None
+        if t:
+            places.append(t)  # the opinion's 镇街, when the export says it, is a place of it
+        pl = frozenset(places)
+        out.append(Doc(int(doc[lo]), day[lo], vec, pl, anchor_of(pl), t))
+    return out
 
 
 def hot_issues(con, start, end, top: int = 10, dict_version: int | None = None, **filters) -> list[dict]:
-    """The filter's hot issues, hottest first: rank, title (地点 + 事项), heat, heat_parts, opinions,
-    submitters, support, first, last, places, terms, opinion_ids."""
+    """The filter's hot issues, hottest first. Each: rank, title (地点：事项), place, matter, headline (the
+    title of its most typical opinion, masked), heat, heat_parts, opinions, submitters, support, first,
+    last, places, terms, opinion_ids (oldest first)."""
     v = hw._resolve_version(con, dict_version)
     start, end = hw.as_date(start), hw.as_date(end)
     fsql, fparams = hw._filters({k: filters.get(k) for k in hw.FILTER_COLUMNS})
@@ -221,85 +355,76 @@ def hot_issues(con, start, end, top: int = 10, dict_version: int | None = None, 
     try:
         rows = _word_rows(cur, v, start, end, fsql, fparams)
         n, tokens = _totals(cur, v, start, end, fsql, fparams)
-        kinds = classify([r[1] for r in rows])
-        weight: dict[int, tuple[str, float]] = {}
-        place_docs: dict[int, tuple[str, int]] = {}
-        scored = []
-        for wid, word, docs, count, d2 in rows:
-            k = kinds[word]
-            broad = int(docs) > BROAD_SHARE * n
-            if k == tx.TERM and not broad:
-                p = term_score(int(docs), int(count), int(d2), n, tokens, word)
-                if p["score"] > 0:
-                    scored.append((p["score"], wid, word, p["rarity"] ** 2 * p["pos_weight"]))
-            elif k == tx.PLACE and int(docs) >= 2 and not broad and len(word) >= 3 and tx.specific_place(word):
-                place_docs[wid] = (word, int(docs))
-        scored.sort(reverse=True)
-        for _, wid, word, w in scored[:ISSUE_TERMS]:
-            weight[wid] = (word, w)
-        data = _doc_rows(cur, v, start, end, fsql, fparams, [*weight, *place_docs]) if weight else []
-        by_doc: dict[int, list] = {}
-        for doc_id, wid, cnt, day in data:
-            by_doc.setdefault(doc_id, [day, [], []])
-            if wid in weight:
-                by_doc[doc_id][1].append((math.sqrt(cnt) * weight[wid][1], weight[wid][0]))
-            else:
-                by_doc[doc_id][2].append(place_docs[wid])
-        docs = []
-        for doc_id, (day, tw, pl) in by_doc.items():
-            tw.sort(reverse=True)
-            vec = {t: w for w, t in tw[:SIGNATURE]}
-            place = min(pl, key=lambda x: (x[1], x[0]))[0] if pl else None
-            docs.append((doc_id, day, vec, place))
-        docs.sort(key=lambda d: (d[1], d[0]))
+        docs = _describe_docs(cur, v, start, end, fsql, fparams, rows, n, tokens)
         groups = [g for g in cluster(docs) if len(g) >= MIN_OPINIONS]
-        issues = _describe(cur, groups, by_doc, weight, start, end)
+        issues = _summarise(cur, groups, {d.doc_id: d for d in docs}, end)
     finally:
         cur.close()
-    issues = [i for i in issues if i["submitters"] >= MIN_OPINIONS or i["opinions"] >= 3]
+    issues = [i for i in issues if i["submitters"] >= MIN_OPINIONS]
     issues.sort(key=lambda i: (-i["heat"], i["first"], i["title"]))
     for r, it in enumerate(issues[:int(top)], start=1):
         it["rank"] = r
     return issues[:int(top)]
 
 
-def _describe(cur, groups, by_doc, weight, start, end) -> list[dict]:
+def _summarise(cur, groups, docs: dict[int, Doc], end: date) -> list[dict]:
     if not groups:
         return []
-    all_ids = [d for g in groups for d in g]
-    cur.execute("CREATE OR REPLACE TEMP TABLE _hi_docs (doc_id BIGINT, g INTEGER)")
-    cur.executemany("INSERT INTO _hi_docs VALUES (?, ?)", [[d, gi] for gi, g in enumerate(groups) for d in g])
+    cur.register("_hi_docs", pd.DataFrame({
+        "doc_id": np.array([d for g in groups for d in g], dtype=np.int64),
+        "g": np.array([gi for gi, g in enumerate(groups) for _ in g], dtype=np.int32)}))
     meta = cur.execute("""
-        SELECT h.g, h.doc_id, s.opinion_id, o.submitter, s.day FROM _hi_docs h
+        SELECT h.g, h.doc_id, s.opinion_id, o.submitter, s.day, o.title FROM _hi_docs h
         JOIN opinion_seg s USING (doc_id) JOIN opinions o ON o.opinion_id = s.opinion_id""").fetchall()
-    cur.execute("DROP TABLE IF EXISTS _hi_docs")
+    cur.unregister("_hi_docs")
     info: dict[int, list] = {}
-    for g, doc_id, oid, sub, day in meta:
-        info.setdefault(g, []).append((doc_id, oid, sub, day))
+    for g, doc_id, oid, sub, day, title in meta:
+        info.setdefault(g, []).append((day, oid, doc_id, sub, title))
     last_day = end - timedelta(days=1)
     out = []
-    for gi, g in enumerate(groups):
-        items = sorted(info.get(gi, []), key=lambda x: (x[3], x[1]))
-        if not items:
-            continue
+    for gi in sorted(info):
+        items = sorted(info[gi])
         term_docs: dict[str, int] = {}
         place_docs: dict[str, int] = {}
-        for doc_id in g:
-            _, tw, pl = by_doc[doc_id]
-            for t in {t for _, t in tw}:
+        for *_, doc_id, _, _ in items:
+            for t in docs[doc_id].vec:
                 term_docs[t] = term_docs.get(t, 0) + 1
-            for p in {p for p, _ in pl}:
+            for p in docs[doc_id].places:
                 place_docs[p] = place_docs.get(p, 0) + 1
         terms_ = sorted(term_docs, key=lambda t: (-term_docs[t], t))
-        places_ = sorted(place_docs, key=lambda p: (-place_docs[p], p))
-        subs = {s for _, _, s, _ in items if s}
-        first, last = items[0][3], items[-1][3]
-        recent = sum(1 for *_, d in items if (last_day - d).days < GROWTH_DAYS)
-        before = sum(1 for *_, d in items if GROWTH_DAYS <= (last_day - d).days < 2 * GROWTH_DAYS)
-        h = heat(len(items), len(subs) or len(items), 0, (last - first).days + 1, recent, before)
-        title = (places_[0] if places_ else "") + "、".join(terms_[:2])
-        out.append({"title": title, "heat": round(h["heat"], 2), "heat_parts": h["parts"],
-                    "opinions": len(items), "submitters": len(subs) or len(items), "support": 0,
+        places_ = sorted((p for p in place_docs if tx.specific_place(p)),
+                         key=lambda p: (-place_docs[p], tx.place_rank(p), p))
+        subs = {s for *_, s, _ in items if s}
+        first, last = items[0][0], items[-1][0]
+        recent = sum(1 for d, *_ in items if (last_day - d).days < GROWTH_DAYS)
+        before = sum(1 for d, *_ in items if GROWTH_DAYS <= (last_day - d).days < 2 * GROWTH_DAYS)
+        n_sub = len(subs) or len(items)
+        h = heat(len(items), n_sub, 0, (last - first).days + 1, recent, before)
+        towns = {docs[d].town for *_, d, _, _ in items if docs[d].town}
+        place = _title_place(places_, place_docs, len(items), towns)
+        matter = "、".join(terms_[:2])
+        out.append({"title": f"{place}：{matter}" if place else matter, "place": place, "matter": matter,
+                    "headline": _headline(items, terms_[:3]),
+                    "heat": round(h["heat"], 2), "heat_parts": {k: round(x, 2) for k, x in h["parts"].items()},
+                    "opinions": len(items), "submitters": n_sub, "support": 0,
                     "first": first, "last": last, "places": places_[:5], "terms": terms_[:8],
-                    "opinion_ids": [oid for _, oid, _, _ in items]})
+                    "opinion_ids": [oid for _, oid, *_ in items]})
     return out
+
+
+def _title_place(places: list[str], place_docs: dict[str, int], n: int, towns=frozenset()) -> str:
+    """The issue's place for its title: its most specific place named by at least half its opinions
+    (a place named in the text before the 镇街 column, a named place before a code), else ""."""
+    common = [p for p in places if place_docs[p] * 2 >= n]
+    return min(common, key=lambda p: (tx.place_rank(p), p in towns, -place_docs[p], p)) if common else ""
+
+
+def _headline(items, terms_: list[str]) -> str:
+    """The title of the opinion that holds most of the issue's top terms (earliest on a tie), masked."""
+    best, best_hits = "", -1
+    for *_, title in items:
+        t = (title or "").strip()
+        hits = sum(1 for w in terms_ if w in t)
+        if t and hits > best_hits:
+            best, best_hits = t, hits
+    return mask_text(best)[:60]

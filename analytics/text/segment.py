@@ -71,9 +71,28 @@ PLACEHOLDER = "某"
 # the privacy patterns did not recognise (e.g. "0571-8271 2345") must not leave pieces either.
 _DIGITS = re.compile(r"\d(?:[\s\-－—()（）.]?\d)*")
 # An anonymised administrative code (A市, A7县, K9区, B2省): letters, optionally digits, glued to the
-# name of a level. It is a place of its own, and glued to the next name it would cut it into
-# fragments (A7县星沙镇 -> 县星 + 沙镇): it becomes a boundary before the digits are dropped.
-ANON_CODE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,2}\d{0,4}(?:省|市|区|县)")
+# name of a level. It is a place of its own (A市 and B市 are different cities), and glued to the next
+# name it would cut it into fragments (A7县星沙镇 -> 县星 + 沙镇). So before the digits are dropped it
+# is written as one ASCII token between boundaries (A7县 -> ，ZZAhX，: digits as letters a–j, the
+# level as S/C/Q/X), which the engine keeps whole, and ``Segmenter.cut`` writes it back as A7县.
+ANON_CODE = re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,2})(\d{0,4})(省|市|区|县)")
+_LEVEL_CODE = {"省": "S", "市": "C", "区": "Q", "县": "X"}
+_CODE_LEVEL = {v: k for k, v in _LEVEL_CODE.items()}
+_CODE_TOKEN = re.compile("(?:(?<=\x01)|^)ZZ([A-Z]{1,2})([a-j]{0,4})([SCQX])(?=\x01|$)")
+
+
+def _encode_code(m: re.Match) -> str:
+    return "，ZZ" + m.group(1) + "".join(chr(ord("a") + int(d)) for d in m.group(2)) + _LEVEL_CODE[m.group(3)] + "，"
+
+
+def _decode_code(m: re.Match) -> str:
+    return m.group(1) + "".join(str(ord(c) - ord("a")) for c in m.group(2)) + _CODE_LEVEL[m.group(3)]
+
+
+def is_code(token: str) -> bool:
+    """An anonymised administrative code such as A7县 (see ANON_CODE)."""
+    return bool(ANON_CODE.fullmatch(token))
+_HAS_CAPITAL = re.compile("[A-Z](?:\\d{0,4})[省市区县]")
 _TAG = re.compile(r"<[^<>\x00]{0,200}>")  # \x00 separates texts cut together (count_many)
 _URL = re.compile(r"(?:https?://|www\.)[\x21-\x7e]+", re.IGNORECASE)
 # Whitespace between two Chinese characters: padding or a line break inside a sentence.
@@ -102,7 +121,7 @@ _MAYBE_PERSONAL = re.compile(
 # to three name pieces just before it — nearest first, each Chinese, not a stopword, not a number
 # piece, at most six characters in all — and the result is one token, a place
 # (``analytics.text.terms`` tells places from terms).
-PLACE_CHARS = "省市区县镇乡村苑园城府湾路街巷站桥庄局"  # 局: an agency's name (住建局) is kept whole the same way
+PLACE_CHARS = "省市区县镇乡村苑园城府湾路街巷站桥庄里局"  # 局: an agency's name (住建局) is kept whole the same way
 PLACE_WORDS = frozenset((
     "小区 社区 街道 花园 家园 新村 新城 公寓 大厦 广场 大道 南路 北路 东路 西路 中路 大街 小学 中学 "
     "学校 幼儿园 大学 学院 医院 公园 地铁站 片区 商城 山庄 水岸 名苑 雅苑 华府 中心小学").split())
@@ -115,6 +134,7 @@ _CJK_PIECE = re.compile(_PIECE)
 MAX_PLACE_LEN = 12
 # Parts of speech (jieba's tags) of dictionary words that never name a place: verbs, pronouns,
 # directions, adverbs, prepositions, conjunctions, particles, numerals, measure words, times.
+FUNCTION_START = frozenset("p r rr rz c u uj ul ud ug uv uz d dg".split())
 NOT_A_NAME = frozenset("v vd vg vi vn f r rr rz p c u uj ul ud ug uv uz d dg m mq q t tg zg y e o".split())
 
 
@@ -187,7 +207,8 @@ def clean(text: str | None) -> str:
         text = mask_text(text)
     if "[" in text:
         text = MARKER_RE.sub(" ", text)
-    text = ANON_CODE.sub("，", text)  # a boundary that whitespace removal keeps
+    if _HAS_CAPITAL.search(text):
+        text = ANON_CODE.sub(_encode_code, text)
     text = _DIGITS.sub(" ", text)
     if "://" in text or "www." in text.lower():
         text = _URL.sub(" ", text)
@@ -247,21 +268,33 @@ class Segmenter:
     def _is_place_end(self, token: str) -> bool:
         if token in PLACE_WORDS or (len(token) == 1 and token in PLACE_CHARS):
             return True
-        return len(token) == 2 and token[-1] in PLACE_CHARS and not self.has_word(token)
+        return (len(token) == 2 and token[-1] in PLACE_CHARS and not self.has_word(token)
+                and not self._function_start(token))
 
-    def _name_piece(self, token: str, nearest: bool) -> bool:
+    def _function_start(self, token: str) -> bool:
+        """An unknown token that starts with a preposition, pronoun, conjunction, particle or adverb
+        (对村, 这村) is a piece of grammar glued to a word, not a name."""
+        return self._rjieba.tag(token[0])[0][1] in FUNCTION_START
+
+    def _name_piece(self, token: str, nearest: bool, fragment: bool = False) -> bool:
         """Can this token be part of a place's name? Not a stopword or number piece; a dictionary
-        word only when its part of speech can name (a verb, pronoun, direction, adverb… cannot);
-        a single character only right before the place word."""
+        word only when its part of speech can name (a verb, pronoun, direction, preposition… cannot:
+        去区医院, 村民对村); a single character only right before the place word — whatever its part
+        of speech when the place word is itself a fragment (盖 + 山镇)."""
+        if fragment and nearest and len(token) == 1:
+            return token not in self.stopwords
         if token in self.stopwords or is_numberish(token) or token.startswith(PLACEHOLDER):
             return False
-        if len(token) == 1:
-            return nearest
+        if len(token) == 1 and not nearest:
+            return False
         ok = self._piece_ok.get(token)
         if ok is None:
             if len(self._piece_ok) > 200_000:
                 self._piece_ok.clear()
-            ok = not self.has_word(token) or self._rjieba.tag(token)[0][1] not in NOT_A_NAME
+            if self.has_word(token):
+                ok = self._rjieba.tag(token)[0][1] not in NOT_A_NAME
+            else:
+                ok = not self._function_start(token)
             self._piece_ok[token] = ok
         return ok
 
@@ -295,7 +328,7 @@ class Segmenter:
                 continue  # 城市, 地区: a word of its own unless a lone character precedes it (盖 山镇)
             for piece in reversed(pieces[-3:]):
                 if (size + len(piece) > MAX_PLACE_NAME or not _CJK_PIECE.fullmatch(piece)
-                        or not self._name_piece(piece, nearest=not taken)):
+                        or not self._name_piece(piece, nearest=not taken, fragment=known_pair)):
                     break
                 taken += 1
                 size += len(piece)
@@ -306,14 +339,20 @@ class Segmenter:
             last = joined[start:s0 - 1].replace(_JOIN, "") + end
             out.append(last)
             pos = m.end()
-        if not out:
+        if out:
+            out.append(joined[pos:])
+            joined = "".join(out)
+        if "ZZ" in joined:
+            joined = _CODE_TOKEN.sub(_decode_code, joined)
+        elif not out:
             return tokens
-        out.append(joined[pos:])
-        return "".join(out).split(_JOIN)
+        return joined.split(_JOIN)
 
     def _decide(self, token: str) -> bool:
         if token in self.stopwords:
             return False
+        if is_code(token):
+            return True
         if token in self.userdict:
             return not token.isdigit()
         return (bool(_CJK_WORD.fullmatch(token)) and not is_numberish(token)

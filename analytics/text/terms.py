@@ -24,11 +24,12 @@ by a list of words:
 from __future__ import annotations
 
 import math
+import re
 import threading
 from functools import lru_cache
 from pathlib import Path
 
-from analytics.text.segment import PLACE_CHARS, PLACE_WORDS
+from analytics.text.segment import PLACE_CHARS, PLACE_WORDS, is_code
 
 PLACE, ORG, PERSON, FUNCTION, TERM = "地点", "机构", "人物", "虚词", "术语"
 KINDS = (TERM, PLACE, ORG, PERSON, FUNCTION)
@@ -49,7 +50,9 @@ def _dict_path() -> Path:
 
 
 def lexicon() -> tuple[dict[str, int], dict[str, str], int]:
-    """(frequency, part of speech, total) of jieba's dictionary, read once (~0.5 s)."""
+    """(frequency, part of speech, total) of jieba's dictionary, read once (~1 s)."""
+    if _lex:
+        return _lex["freq"], _lex["tags"], _lex["total"]
     with _lock:
         if not _lex:
             freq: dict[str, int] = {}
@@ -86,12 +89,17 @@ def pos(word: str) -> str:
     return lexicon()[1].get(word, "")
 
 
+_PLACE_END = re.compile("(?:" + "|".join(sorted(PLACE_WORDS, key=len, reverse=True)) + f"|[{PLACE_CHARS}])$")
+
+
 def _ends_with_place(word: str) -> bool:
-    return word[-1] in PLACE_CHARS or any(word.endswith(w) for w in PLACE_WORDS)
+    return bool(_PLACE_END.search(word))
 
 
 @lru_cache(maxsize=500_000)
 def kind(word: str) -> str:
+    if is_code(word):
+        return PLACE
     freq, tags, _ = lexicon()
     tag = tags.get(word, "")
     known = word in freq
@@ -103,6 +111,8 @@ def kind(word: str) -> str:
         return PLACE
     if tag.startswith("ns") and freq.get(word, 0) < COMMON_PLACE:
         return PLACE
+    if len(word) == 2 and not known and word[-1] in PLACE_CHARS:
+        return PLACE  # a place name's fragment the segmenter could not join (美苑 of 和美苑)
     if (not known or tag.startswith("nr")) and len(word) == 3 and word[1:] in freq and tags.get(word[1:], "").startswith("n") \
             and word[:1] not in PLACE_CHARS:
         return PERSON
@@ -119,7 +129,35 @@ def keyness(count: int, tokens: int, word: str) -> float:
     return math.log2((count / tokens) / ((background(word) + 1) / total))
 
 
+COMMON_NAME = 3_000  # a place whose name part is more common than this in general Chinese is generic (人民医院, 文明城市)
+
+
+def place_name(word: str) -> str:
+    """The name part of a place: the word without its ending — the longest place word, or dictionary
+    word ending with a place character, it ends with (星沙镇 -> 星沙, 文明城市 -> 文明)."""
+    freq = lexicon()[0]
+    for i in range(1, len(word) - 1):
+        end = word[i:]
+        if end in PLACE_WORDS or (end[-1] in PLACE_CHARS and len(end) >= 2 and end in freq):
+            return word[:i]
+    return word[:-1] if word[-1] in PLACE_CHARS else word
+
+
+@lru_cache(maxsize=200_000)
 def specific_place(word: str) -> bool:
-    """A place named by its kind (ends with 小区, 街道, 路, 镇 …), not a bare region name (西地省 is, but
-    中华人民共和国 and 文明城市 are not: they end with no place word)."""
-    return _ends_with_place(word) and not word.endswith(("省", "国"))
+    """A place with a proper name: an anonymised code (A2区), or a word ending with a place word whose
+    name part has two or more characters and is not a common word (星沙镇, 丽发新城小区, 望仙路 —
+    not 本小区, 山区, 人民医院, 文明城市)."""
+    if is_code(word):
+        return True
+    if not _ends_with_place(word) or len(word) < 3 or word.endswith(("省", "国")):
+        return False  # a province or a country is the whole export's region, not where a matter is
+    name = place_name(word)
+    return len(name) >= 2 and background(name) < COMMON_NAME
+
+
+def place_rank(word: str) -> tuple:
+    """Sort key, most specific first: a named place, then a code of a district/county, city, province."""
+    if is_code(word):
+        return (1, "区县市省".index(word[-1]) // 2 if word[-1] in "区县市省" else 3)
+    return (0, 0)
