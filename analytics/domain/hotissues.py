@@ -14,8 +14,9 @@ non-terms are dropped, and the terms are ranked by
   general Chinese gives 0 (无法, 开始, 国家 never get there);
 - 集中度 burstiness = (opinions holding it at least twice + 1) ÷ (opinions holding it + 2): a topical
   word is repeated in a message about it, a word of the genre (咨询, 得到) is said once;
-- 稀有度 rarity = ln(N ÷ 意见数), N = opinions in the filter: a word in a quarter of all messages
-  is the genre of the filter, not a concern;
+- 稀有度 rarity = ln(1 + N ÷ 意见数), N = opinions in the filter: a word in a quarter of all
+  messages is the genre of the filter rather than a concern (the 1 keeps a word that is in every
+  opinion of a narrow filter above 0);
 - 词性权重 = 1 for nouns and unknown words, 0.5 for verbs and verbal nouns (投诉, 咨询: what the
   message does, not what it is about), 0.3 for adjectives.
 
@@ -25,6 +26,7 @@ Hot issues (``hot_issues``): see ``cluster`` and ``heat``.
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -34,7 +36,7 @@ import pandas as pd
 
 from analytics.domain import hotwords as hw
 from analytics.core.labels import UNLOCATED
-from analytics.core.privacy import mask_text
+from analytics.core.privacy import mask_name, mask_text
 from analytics.text import terms as tx
 
 CANDIDATES = 3000   # words read per query (by opinions), then ranked in Python
@@ -63,7 +65,7 @@ def term_score(docs: int, count: int, d2: int, n_docs: int, tokens: int, word: s
     """The parts of a term's score (module docstring); a golden test checks them by hand."""
     key = max(0.0, tx.keyness(count, tokens, word) - KEYNESS_FLOOR)
     burst = (d2 + 1) / (docs + 2)
-    rarity = math.log(n_docs / docs) if docs and n_docs > docs else 0.0
+    rarity = math.log1p(n_docs / docs) if docs else 0.0
     posw = POS_WEIGHT.get(tx.pos(word), 1.0)
     return {"keyness": key, "burstiness": burst, "rarity": rarity, "pos_weight": posw,
             "score": docs * key * burst * rarity * posw}
@@ -80,28 +82,47 @@ def classify(words) -> dict[str, str]:
     return kinds
 
 
-def top_terms(con, start, end, top: int = 50, dict_version: int | None = None, **filters) -> pd.DataFrame:
-    """Columns: word, docs, count, share, score, keyness, burstiness, rarity, pos_weight — best first."""
+def top_terms(con, start, end, top: int = 50, dict_version: int | None = None, prev_start=None,
+              **filters) -> pd.DataFrame:
+    """The filter's terms, best first (module docstring): the columns of ``hotwords.top_words`` (word,
+    count, docs, share, prev_docs, change, change_ratio — the previous period as there) and the
+    score with its parts (score, keyness, burstiness, rarity, pos_weight)."""
     v = hw._resolve_version(con, dict_version)
     start, end = hw.as_date(start), hw.as_date(end)
+    prev = hw.as_date(prev_start) if prev_start is not None else hw._previous(start, end)
     fsql, fparams = hw._filters({k: filters.get(k) for k in hw.FILTER_COLUMNS})
     cur = con.cursor()
     try:
         rows = _word_rows(cur, v, start, end, fsql, fparams)
         n, tokens = _totals(cur, v, start, end, fsql, fparams)
+        kinds = classify([r[1] for r in rows])
+        out = []
+        for wid, word, docs, count, d2 in rows:
+            if kinds[word] != tx.TERM:
+                continue
+            parts = term_score(int(docs), int(count), int(d2), n, tokens, word)
+            if parts["score"] > 0:
+                out.append({"word_id": int(wid), "word": word, "docs": int(docs), "count": int(count),
+                            "share": docs / n if n else 0.0, **parts})
+        out.sort(key=lambda r: (-r["score"], -r["docs"], r["word"]))
+        out = out[:int(top)]
+        ids = [r["word_id"] for r in out] or [-1]
+        prev_docs = dict(cur.execute(f"""
+            SELECT word_id, count(*) FROM opinion_words
+            WHERE dict_version = ? AND day >= ? AND day < ? AND {hw._in(ids)}{fsql}
+            GROUP BY word_id""", [v, prev, start, *ids, *fparams]).fetchall())
     finally:
         cur.close()
-    kinds = classify([r[1] for r in rows])
-    out = []
-    for _, word, docs, count, d2 in rows:
-        if kinds[word] != tx.TERM:
-            continue
-        parts = term_score(int(docs), int(count), int(d2), n, tokens, word)
-        if parts["score"] > 0:
-            out.append({"word": word, "docs": int(docs), "count": int(count), "share": docs / n if n else 0.0, **parts})
-    out.sort(key=lambda r: (-r["score"], -r["docs"], r["word"]))
-    cols = ["word", "docs", "count", "share", "score", "keyness", "burstiness", "rarity", "pos_weight"]
-    return pd.DataFrame(out[:int(top)], columns=cols)
+    for r in out:
+        r["prev_docs"] = int(prev_docs.get(r["word_id"], 0))
+        r["change"] = r["docs"] - r["prev_docs"]
+        r["change_ratio"] = r["docs"] / r["prev_docs"] - 1 if r["prev_docs"] else None
+    cols = ["word", "count", "docs", "share", "prev_docs", "change", "change_ratio", "score", "keyness",
+            "burstiness", "rarity", "pos_weight"]
+    df = pd.DataFrame(out, columns=["word_id", *cols])[cols]
+    for c in ("count", "docs", "prev_docs", "change"):
+        df[c] = df[c].astype("int64")
+    return df
 
 
 def top_places(con, start, end, top: int = 20, dict_version: int | None = None, **filters) -> pd.DataFrame:
@@ -129,7 +150,8 @@ MAX_GAP_DAYS = 60      # an issue takes no opinion more than this after its late
 CANDIDATE_ISSUES = 10  # per term, the issues (latest first) an opinion is compared with
 LOOKUP_TERMS = 2       # an opinion looks for issues through its best terms only
 MIN_OPINIONS = 2
-BROAD_SHARE = 0.05     # a term in more than 5 % of the filter's opinions is too broad to group by
+BROAD_SHARE = 0.05     # a term in more than 5 % of the filter's opinions is too broad to group by …
+BROAD_MIN = 20         # … unless it is in at most 20 (a small filter)
 GROWTH_DAYS = 30
 HEAT_FORMULA = ("热度 = 10×ln(1+意见数) + 10×ln(1+提交人数) + 5×ln(1+支持数) + 5×ln(1+持续周数) + 10×增长；"
                 "增长 = (近30天意见数 − 前30天意见数) ÷ (二者之和)，二者皆无时为 0")
@@ -196,6 +218,10 @@ class _Issue:
         self.members = [doc.doc_id]
 
     def add(self, doc: Doc) -> None:
+        if not self.places and doc.places:  # the first opinion that names a place fixes the issue's
+            self.places, self.anchor = doc.places, doc.anchor
+        if self.town is None:
+            self.town = doc.town
         for t, w in doc.vec.items():
             self.centre[t] = self.centre.get(t, 0.0) + w
         self.norm = math.sqrt(sum(x * x for x in self.centre.values()))
@@ -294,7 +320,7 @@ def _describe_docs(cur, v, start, end, fsql, fparams, rows, n, tokens):
     scored, place_ids = [], {}
     for wid, word, docs, count, d2 in rows:
         k = kinds[word]
-        if k == tx.TERM and int(docs) <= BROAD_SHARE * n:
+        if k == tx.TERM and (int(docs) <= BROAD_SHARE * n or int(docs) <= BROAD_MIN):
             p = term_score(int(docs), int(count), int(d2), n, tokens, word)
             if p["score"] > 0:
                 scored.append((p["score"], wid, word, p["rarity"] ** 2 * p["pos_weight"]))
@@ -344,13 +370,61 @@ def _describe_docs(cur, v, start, end, fsql, fparams, rows, n, tokens):
     return out
 
 
+HOT_ISSUES = "hotissues.issues"  # memo / derived name: the hot issues of a filter
+KEPT_ISSUES = 50                 # issues kept per filter (a request for more recomputes)
+
+
 def hot_issues(con, start, end, top: int = 10, dict_version: int | None = None, **filters) -> list[dict]:
     """The filter's hot issues, hottest first. Each: rank, title (地点：事项), place, matter, headline (the
     title of its most typical opinion, masked), heat, heat_parts, opinions, submitters, support, first,
-    last, places, terms, opinion_ids (oldest first)."""
+    last, places, terms, opinion_ids (oldest first).
+
+    Grouping a quarter of a million-opinion store takes seconds, so the result is kept per store state
+    (``analytics.store.memo``) and, for the pages' default views, counted ahead at import
+    (``warm_ahead``, listed in ``analytics.domain.ahead.WARMERS``)."""
     v = hw._resolve_version(con, dict_version)
     start, end = hw.as_date(start), hw.as_date(end)
-    fsql, fparams = hw._filters({k: filters.get(k) for k in hw.FILTER_COLUMNS})
+    flt = tuple((k, filters.get(k)) for k in hw.FILTER_COLUMNS)
+    want = max(int(top), KEPT_ISSUES)
+    from analytics.store import memo
+
+    cur = con.cursor()
+    try:
+        key = (v, hw.seg_state(cur), start, end, flt, want)
+        issues = memo.remember(cur, HOT_ISSUES, key, lambda: _compute_issues(con, v, start, end, dict(flt), want))
+    finally:
+        cur.close()
+    return [dict(it) for it in issues[:int(top)]]
+
+
+def warm_ahead(con) -> None:
+    """Counting ahead: the hot issues of the latest quarter (the page's default) and of the latest 90 days
+    (the command line's), whole district."""
+    from analytics.domain import metrics
+
+    if hw.active_version(con) is None or hw.pending_count(con):
+        return
+    q = metrics.latest_period(con, "quarter")
+    windows = [(q.start, q.end)] if q is not None else []
+    if hw.data_range(con) is not None:
+        windows.append(hw.latest_window(con))
+    for start, end in windows:
+        hot_issues(con, start, end)
+
+
+def _encode(issues) -> bytes:
+    return json.dumps(issues, ensure_ascii=False, default=str).encode("utf-8")
+
+
+def _decode(payload: bytes):
+    out = json.loads(payload.decode("utf-8"))
+    for it in out:
+        it["first"], it["last"] = date.fromisoformat(it["first"]), date.fromisoformat(it["last"])
+    return out
+
+
+def _compute_issues(con, v: int, start: date, end: date, filters: dict, top: int) -> list[dict]:
+    fsql, fparams = hw._filters(filters)
     cur = con.cursor()
     try:
         rows = _word_rows(cur, v, start, end, fsql, fparams)
@@ -428,3 +502,60 @@ def _headline(items, terms_: list[str]) -> str:
         if t and hits > best_hits:
             best, best_hits = t, hits
     return mask_text(best)[:60]
+
+
+def issue_opinions(con, issue: dict, page: int = 1, page_size: int = 10) -> tuple[pd.DataFrame, int]:
+    """An issue's opinions, newest first, one page: (rows, total). Columns as ``hotwords.drilldown``
+    (title and content masked again, the submitter by ``mask_name``); ``positions`` of the issue's
+    terms in the content, for highlighting."""
+    ids = list(issue.get("opinion_ids") or [])
+    cols = ["opinion_id", "submitted_at", "town", "station", "channel", "category", "title", "content",
+            "submitter", "status", "positions"]
+    if not ids:
+        return pd.DataFrame(columns=cols), 0
+    page = max(int(page), 1)
+    cur = con.cursor()
+    try:
+        df = hw._df(cur, """
+            SELECT opinion_id, submitted_at, coalesce(town, ?) AS town, station, channel, category, title, content,
+                   submitter, status
+            FROM opinions WHERE list_contains(?, opinion_id)
+            ORDER BY submitted_at DESC, opinion_id DESC LIMIT ? OFFSET ?""",
+                    [UNLOCATED, ids, int(page_size), (page - 1) * int(page_size)])
+    finally:
+        cur.close()
+    terms_ = list(issue.get("terms") or [])[:5]
+    df["title"] = [mask_text(t) for t in df["title"]]
+    df["content"] = [mask_text(t) for t in df["content"]]
+    df["submitter"] = [mask_name(n) for n in df["submitter"]]
+    df["positions"] = [hw.word_positions(t, terms_) for t in df["content"]]
+    return df[cols], len(ids)
+
+
+def issue_evidence(issue: dict) -> dict:
+    """What a candidate made from a hot issue keeps of it (JSON-able; never changed afterwards)."""
+    keep = ("title", "headline", "heat", "heat_parts", "opinions", "submitters", "support", "places", "terms",
+            "opinion_ids")
+    ev = {k: issue.get(k) for k in keep}
+    ev["first"], ev["last"] = str(issue.get("first")), str(issue.get("last"))
+    ev["heat_formula"] = HEAT_FORMULA
+    return {"hot_issue": ev}
+
+
+def add_issue_candidate(con, issue: dict, start, end, user: str, title: str | None = None, note: str | None = None,
+                        dict_version: int | None = None, role: str | None = None, **filters) -> int:
+    """Put a hot issue into the candidate pool like a word: its top terms are the candidate's words
+    (an opinion belongs to it when it holds any of them), and the issue itself — heat and its parts,
+    opinions, places, time range — is kept in the evidence."""
+    words = list(issue.get("terms") or [])[:3]
+    return hw.add_candidate(con, words, start, end, user, title=title or issue.get("title"), note=note,
+                            dict_version=dict_version, role=role, extra_evidence=issue_evidence(issue), **filters)
+
+
+def _register_derived() -> None:
+    from analytics.store import memo
+
+    memo.persist(HOT_ISSUES, _encode, _decode)
+
+
+_register_derived()
