@@ -504,6 +504,26 @@ def _headline(items, terms_: list[str]) -> str:
     return mask_text(best)[:60]
 
 
+def quarter_hot_issues(con, quarter=None, top: int = 5, town: str | None = None) -> list[dict]:
+    """The top hot issues of a quarter (a ``Period`` or its code such as "2024Q2"; default the latest
+    quarter with data), whole district or one town — for the big screen and the quarterly 专报.
+    [] when there is nothing segmented."""
+    from analytics.core.periods import Period, parse_period
+    from analytics.domain import metrics
+
+    if hw.active_version(con) is None:
+        return []
+    if quarter is None:
+        period = metrics.latest_period(con, "quarter")
+    elif isinstance(quarter, Period):
+        period = quarter
+    else:
+        period = parse_period(str(quarter))
+    if period is None:
+        return []
+    return hot_issues(con, period.start, period.end, top=top, town=town)
+
+
 def issue_opinions(con, issue: dict, page: int = 1, page_size: int = 10) -> tuple[pd.DataFrame, int]:
     """An issue's opinions, newest first, one page: (rows, total). Columns as ``hotwords.drilldown``
     (title and content masked again, the submitter by ``mask_name``); ``positions`` of the issue's

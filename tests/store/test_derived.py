@@ -17,6 +17,7 @@ from analytics.domain import indices
 from analytics.store import memo
 from analytics.domain import ranking
 from analytics.store import db as store
+from analytics.domain import hotissues as hi
 from analytics.domain import hotwords as hw
 from analytics.domain import suggestions
 from analytics.ingest.importer import import_files
@@ -83,7 +84,8 @@ def test_migration_5_is_the_derived_table():
 
 def test_the_first_start_counts_ahead_and_later_processes_read_it(db, monkeypatch):
     got = rows(db)
-    assert {n for n, _, _ in got} == {duty.DAY_COUNTS, indices.CELLS, hw.RISING_COUNTS, suggestions.REPORT}
+    assert {n for n, _, _ in got} == {duty.DAY_COUNTS, indices.CELLS, hw.RISING_COUNTS, suggestions.REPORT,
+                                      hi.HOT_ISSUES}
     con = connect(db, read_only=True)
     try:
         period = indices.default_period(con)
@@ -127,6 +129,35 @@ def test_rising_words_of_the_default_windows_are_read_from_the_store(db, monkeyp
         without_store(m)
         computed = rising(db)
     same_frames(stored, computed)
+
+
+def test_hot_issues_of_the_default_windows_are_read_from_the_store(db, monkeypatch):
+    from analytics.domain import metrics
+
+    def issues(path):
+        memo.clear()
+        con = connect(path, read_only=True)
+        try:
+            q = metrics.latest_period(con, "quarter")
+            return [hi.hot_issues(con, q.start, q.end), hi.hot_issues(con, *hw.latest_window(con))]
+        finally:
+            con.close()
+
+    with monkeypatch.context() as m:
+        real = memo._stored_or_computed
+
+        def no_count(con, name, key, compute):
+            if name == hi.HOT_ISSUES:
+                def refuse():
+                    raise AssertionError("grouped again although the store holds the issues")
+                return real(con, name, key, refuse)
+            return real(con, name, key, compute)
+        m.setattr(memo, "_stored_or_computed", no_count)
+        stored = issues(db)
+    with monkeypatch.context() as m:
+        without_store(m)
+        computed = issues(db)
+    assert stored == computed and stored[0]
 
 
 @pytest.mark.parametrize("code", ["Q1", "month", "year"])
