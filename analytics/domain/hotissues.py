@@ -12,8 +12,9 @@ non-terms are dropped, and the terms are ranked by
 - 特征性 keyness = max(0, log2(f / f_bg) − 4): f the word's share of the filter's tokens, f_bg its
   share of jieba's 60-million-word corpus of general Chinese; 4 = sixteen times more frequent than in
   general Chinese gives 0 (无法, 开始, 国家 never get there);
-- 集中度 burstiness = (opinions holding it at least twice + 1) ÷ (opinions holding it + 2): a topical
-  word is repeated in a message about it, a word of the genre (咨询, 得到) is said once;
+- 集中度 burstiness = ((opinions holding it at least twice + 1) ÷ (opinions holding it + 2))²: a
+  topical word is repeated in a message about it, a word of the genre (咨询, 得到, 合法权益, 上级领导)
+  is said once (squared: on the development exports this part separated genre from concern best);
 - 稀有度 rarity = ln(1 + N ÷ 意见数), N = opinions in the filter: a word in a quarter of all
   messages is the genre of the filter rather than a concern (the 1 keeps a word that is in every
   opinion of a narrow filter above 0);
@@ -29,6 +30,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, timedelta
 
 import numpy as np
@@ -37,6 +39,7 @@ import pandas as pd
 from analytics.domain import hotwords as hw
 from analytics.core.labels import UNLOCATED
 from analytics.core.privacy import mask_name, mask_text
+from analytics.text import segment as textseg
 from analytics.text import terms as tx
 
 CANDIDATES = 3000   # words read per query (by opinions), then ranked in Python
@@ -64,20 +67,61 @@ def _totals(cur, v: int, start: date, end: date, fsql: str, fparams: list) -> tu
 def term_score(docs: int, count: int, d2: int, n_docs: int, tokens: int, word: str) -> dict:
     """The parts of a term's score (module docstring); a golden test checks them by hand."""
     key = max(0.0, tx.keyness(count, tokens, word) - KEYNESS_FLOOR)
-    burst = (d2 + 1) / (docs + 2)
+    burst = ((d2 + 1) / (docs + 2)) ** 2
     rarity = math.log1p(n_docs / docs) if docs else 0.0
     posw = POS_WEIGHT.get(tx.pos(word), 1.0)
     return {"keyness": key, "burstiness": burst, "rarity": rarity, "pos_weight": posw,
             "score": docs * key * burst * rarity * posw}
 
 
-def classify(words) -> dict[str, str]:
-    """word -> kind; a term that begins a place among ``words`` (星沙 / 星沙镇) is a place."""
-    kinds = {w: tx.kind(w) for w in words}
-    places = [w for w, k in kinds.items() if k == tx.PLACE]
-    prefixes = {p[:i] for p in places for i in range(2, len(p))}
-    for w, k in kinds.items():
-        if k == tx.TERM and w in prefixes:
+NAME_SHARE = 0.3  # a word whose opinions name a place starting with it at least this often is that name
+
+
+@lru_cache(maxsize=16)
+def _dictionary_towns(userdict_text: str) -> frozenset[str]:
+    """Words of the user dictionary that the data contract maps to a town (城厢 -> 城厢街道): places.
+    (Short names that are ordinary words — 进化, 河上 — are not in the user dictionary.)"""
+    from analytics.core.contract import load_contract
+
+    contract = load_contract()
+    return frozenset(w for w in textseg.parse_userdict(userdict_text) if contract.lookup("town", w))
+
+
+def _known_places(cur, v: int) -> frozenset[str]:
+    own = cur.cursor()  # dictionary_texts leaves its result open: not on the caller's cursor
+    try:
+        return _dictionary_towns(hw.dictionary_texts(own, v)[0])
+    finally:
+        own.close()
+
+
+def classify(words, cur=None, known_places: frozenset[str] = frozenset()) -> dict[str, str]:
+    """word -> kind (``terms.kind``), and a term that is the name of a place is a place: a word jieba
+    does not know that begins a place (星沙 / 星沙镇, 泉塘 / 泉塘街道 — among ``words`` or, given ``cur``,
+    among every word of the store), or any word when the places starting with it are in at least
+    NAME_SHARE as many opinions as the word itself (西地 / 西地省; ``words`` maps word -> opinions),
+    or a word of ``known_places`` (the towns' short names in the user dictionary).
+    """
+    docs = words if isinstance(words, dict) else dict.fromkeys(words, 0)
+    kinds = {w: tx.kind(w) for w in docs}
+    freq = tx.lexicon()[0]
+    cand = [w for w, k in kinds.items() if k == tx.TERM and 2 <= len(w) <= 4]
+    unknown = [w for w in cand if w not in freq]
+    longer = list(kinds)
+    if cur is not None and unknown:
+        longer += [r[0] for r in cur.execute(
+            "SELECT word FROM words WHERE length(word) > 2 AND (list_contains(?, left(word, 2)) "
+            "OR list_contains(?, left(word, 3)) OR list_contains(?, left(word, 4)))",
+            [unknown, unknown, unknown]).fetchall()]
+    prefixes = {p[:i] for p in longer if tx.kind(p) == tx.PLACE for i in range(2, len(p))}
+    named: dict[str, int] = {}
+    for p, k in kinds.items():
+        if k == tx.PLACE:
+            for i in range(2, len(p)):
+                named[p[:i]] = named.get(p[:i], 0) + docs[p]
+    for w in cand:
+        if (w in unknown and w in prefixes) or (docs[w] and named.get(w, 0) >= NAME_SHARE * docs[w]) \
+                or w in known_places:
             kinds[w] = tx.PLACE
     return kinds
 
@@ -95,7 +139,7 @@ def top_terms(con, start, end, top: int = 50, dict_version: int | None = None, p
     try:
         rows = _word_rows(cur, v, start, end, fsql, fparams)
         n, tokens = _totals(cur, v, start, end, fsql, fparams)
-        kinds = classify([r[1] for r in rows])
+        kinds = classify({r[1]: int(r[2]) for r in rows}, cur, _known_places(cur, v))
         out = []
         for wid, word, docs, count, d2 in rows:
             if kinds[word] != tx.TERM:
@@ -133,9 +177,9 @@ def top_places(con, start, end, top: int = 20, dict_version: int | None = None, 
     cur = con.cursor()
     try:
         rows = _word_rows(cur, v, start, end, fsql, fparams)
+        kinds = classify({r[1]: int(r[2]) for r in rows}, cur, _known_places(cur, v))
     finally:
         cur.close()
-    kinds = classify([r[1] for r in rows])
     out = [(w, int(d)) for _, w, d, _, _ in rows if kinds[w] == tx.PLACE]
     return pd.DataFrame(out[:int(top)], columns=["word", "docs"])
 
@@ -316,7 +360,7 @@ def merge_similar(issues: list["_Issue"]) -> list["_Issue"]:
 
 def _describe_docs(cur, v, start, end, fsql, fparams, rows, n, tokens):
     """Every opinion of the filter as a Doc, and the term weights used."""
-    kinds = classify([r[1] for r in rows])
+    kinds = classify({r[1]: int(r[2]) for r in rows}, cur, _known_places(cur, v))
     scored, place_ids = [], {}
     for wid, word, docs, count, d2 in rows:
         k = kinds[word]
@@ -458,14 +502,14 @@ def _summarise(cur, groups, docs: dict[int, Doc], end: date) -> list[dict]:
     out = []
     for gi in sorted(info):
         items = sorted(info[gi])
-        term_docs: dict[str, int] = {}
+        term_w: dict[str, float] = {}
         place_docs: dict[str, int] = {}
         for *_, doc_id, _, _ in items:
-            for t in docs[doc_id].vec:
-                term_docs[t] = term_docs.get(t, 0) + 1
+            for t, w in docs[doc_id].vec.items():
+                term_w[t] = term_w.get(t, 0.0) + w
             for p in docs[doc_id].places:
                 place_docs[p] = place_docs.get(p, 0) + 1
-        terms_ = sorted(term_docs, key=lambda t: (-term_docs[t], t))
+        terms_ = sorted(term_w, key=lambda t: (-term_w[t], t))  # by their weight in the issue's centre
         places_ = sorted((p for p in place_docs if tx.specific_place(p)),
                          key=lambda p: (-place_docs[p], tx.place_rank(p), p))
         subs = {s for *_, s, _ in items if s}

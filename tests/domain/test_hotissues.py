@@ -29,10 +29,10 @@ def test_term_score_golden():
     # 10 opinions hold 业主 30 times, 5 of them at least twice; 100 opinions, 10,000 tokens in the filter.
     p = hi.term_score(docs=10, count=30, d2=5, n_docs=100, tokens=10_000, word="业主")
     assert p["keyness"] == pytest.approx(9.0254 - 4, abs=1e-4)       # log2(0.003 ÷ (346 / 60,101,967)) − 4
-    assert p["burstiness"] == pytest.approx(6 / 12)                  # (5 + 1) ÷ (10 + 2)
+    assert p["burstiness"] == pytest.approx(0.25)                    # ((5 + 1) ÷ (10 + 2))²
     assert p["rarity"] == pytest.approx(math.log(11))                # ln(1 + 100 ÷ 10)
     assert p["pos_weight"] == 1.0
-    assert p["score"] == pytest.approx(10 * 5.0254 * 0.5 * math.log(11), abs=1e-2)  # 60.25
+    assert p["score"] == pytest.approx(10 * 5.0254 * 0.25 * math.log(11), abs=1e-2)  # 30.13
     verb = hi.term_score(docs=10, count=30, d2=5, n_docs=100, tokens=10_000, word="投诉")
     assert verb["pos_weight"] == 0.5
     common = hi.term_score(docs=10, count=30, d2=5, n_docs=100, tokens=10_000, word="国家")
@@ -42,6 +42,9 @@ def test_term_score_golden():
 def test_classify_makes_a_place_of_a_name_that_begins_a_place():
     kinds = hi.classify(["星沙", "星沙镇", "业主"])
     assert kinds == {"星沙": "地点", "星沙镇": "地点", "业主": "术语"}
+    # A dictionary word is a place's name when the place is in at least 30 % as many opinions.
+    assert hi.classify({"西地": 10, "西地省": 3})["西地"] == "地点"
+    assert hi.classify({"公交": 100, "公交站": 5, "公交车站": 20})["公交"] == "术语"
 
 
 def D(i, day, vec, places=(), town=None):
