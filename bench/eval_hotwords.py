@@ -66,7 +66,9 @@ def report(db: Path, gold: dict[str, str], top: int = 50, issues: int = 10) -> d
     import duckdb
 
     from analytics.domain import hotissues, hotwords
+    from analytics.text import terms
 
+    terms.lexicon()  # jieba's dictionary, read once per process (~1 s): not part of a query's time
     con = duckdb.connect(str(db), read_only=True)
     first, last = hotwords.data_range(con)
     end = last.fromordinal(last.toordinal() + 1)
@@ -85,7 +87,8 @@ def report(db: Path, gold: dict[str, str], top: int = 50, issues: int = 10) -> d
     print(f"\n前 {issues} 个热点问题（{t_issues * 1000:.0f} ms）：")
     for it in hi:
         print(f"{it['rank']:>3}. {it['title']}  热度 {it['heat']:.1f}  意见 {it['opinions']} 条、"
-              f"{it['submitters']} 人，{it['first']}–{it['last']}；词：{'、'.join(it['terms'][:5])}")
+              f"{it['submitters']} 人，{it['first']}–{it['last']}；词：{'、'.join(it['terms'][:5])}\n"
+              f"     代表性留言：{it['headline']}")
     con.close()
     return {"junk": junk, "marks": marks}
 

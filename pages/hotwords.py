@@ -413,6 +413,17 @@ def word_section(db: str, key: str, word: str, sel, filters: tuple, version: int
     candidate_form(db, word, rel, sel, filters, version)
 
 
+def opinion_card(r, words) -> None:
+    """One opinion (masked by the domain), its word(s) highlighted."""
+    with st.container(border=True):
+        meta = " · ".join(str(x) for x in (str(r.submitted_at)[:16], r.town, r.station, r.channel,
+                                            r.category, r.status, r.submitter) if isinstance(x, str) and x.strip())
+        st.caption(f"{r.opinion_id} · {meta}")
+        if r.title:
+            st.markdown(f"**{hw.highlight_html(r.title, words)}**", unsafe_allow_html=True)
+        st.markdown(hw.highlight_html(r.content, words), unsafe_allow_html=True)
+
+
 def opinions_section(db: str, key: str, word: str, start: date, end: date, filters: tuple, version: int) -> None:
     st.markdown(f"**含“{word}”的意见原文**（个人信息已脱敏，新的在前）")
     page_key = f"page_{word}"
@@ -427,13 +438,7 @@ def opinions_section(db: str, key: str, word: str, start: date, end: date, filte
                                 icon=":material/download:",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     for r in rows.itertuples():
-        with st.container(border=True):
-            meta = " · ".join(str(x) for x in (str(r.submitted_at)[:16], r.town, r.station, r.channel,
-                                                r.category, r.status, r.submitter) if isinstance(x, str) and x.strip())
-            st.caption(f"{r.opinion_id} · {meta}")
-            if r.title:
-                st.markdown(f"**{hw.highlight_html(r.title, word)}**", unsafe_allow_html=True)
-            st.markdown(hw.highlight_html(r.content, word), unsafe_allow_html=True)
+        opinion_card(r, word)
 
 
 def _cn_day(d) -> str:
@@ -480,13 +485,7 @@ def issue_opinions_block(db: str, key: str, issue: dict) -> None:
                     key=page_key, step=1)
     terms_ = issue["terms"][:5]
     for r in rows.itertuples():
-        with st.container(border=True):
-            meta = " · ".join(str(x) for x in (str(r.submitted_at)[:16], r.town, r.station, r.channel,
-                                                r.category, r.status, r.submitter) if isinstance(x, str) and x.strip())
-            st.caption(f"{r.opinion_id} · {meta}")
-            if r.title:
-                st.markdown(f"**{hw.highlight_html(r.title, terms_)}**", unsafe_allow_html=True)
-            st.markdown(hw.highlight_html(r.content, terms_), unsafe_allow_html=True)
+        opinion_card(r, terms_)
 
 
 def issue_candidate_form(db: str, issue: dict, sel, filters: tuple, version: int) -> None:

@@ -7,24 +7,15 @@ import sys
 from datetime import timedelta
 
 from analytics.cli.common import COUNT, add_db_argument
-from analytics.cli.hotwords import open_segmented, window_and_filters
+from analytics.cli.hotwords import add_filter_arguments, run_query
 from analytics.domain.hotissues import HEAT_FORMULA, hot_issues
-from analytics.domain.hotwords import HotwordsError
 
 
 def _run(args: argparse.Namespace) -> int:
-    con = open_segmented(args)
-    if con is None:
+    got = run_query(args, lambda con, start, end, filters: hot_issues(con, start, end, top=args.top, **filters))
+    if got is None:
         return 2
-    try:
-        try:
-            start, end, filters = window_and_filters(con, args)
-            issues = hot_issues(con, start, end, top=args.top, **filters)
-        except HotwordsError as exc:
-            print(str(exc), file=sys.stderr)
-            return 2
-    finally:
-        con.close()
+    issues, start, end, filters = got
     keys = ("rank", "title", "heat", "opinions", "submitters", "first", "last", "places", "terms", "opinion_ids")
     if args.json:
         recs = [{k: (it[k].isoformat() if k in ("first", "last") else it[k]) for k in keys} for it in issues]
@@ -45,12 +36,7 @@ def _run(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser("hotissues", help="热点问题：同一地点同一事项的意见归并，按热度排序",
                               description="热点问题（不给日期时取数据中最近 90 天）。")
-    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="起始日期（含）")
-    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="截止日期（含）")
-    p.add_argument("--town", help="镇街（可用简称，如 瓜沥）")
-    p.add_argument("--station", help="联络站")
-    p.add_argument("--channel", help="来源渠道")
-    p.add_argument("--category", help="分类")
+    add_filter_arguments(p)
     p.add_argument("--top", type=COUNT, default=10, help="列出前 N 个（默认 10）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     add_db_argument(p)

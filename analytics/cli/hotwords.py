@@ -14,7 +14,6 @@ from analytics.domain.hotwords import (
     pending_count,
     rising_words,
     segment_pending_at,
-    top_words,
 )
 
 
@@ -64,22 +63,35 @@ def window_and_filters(con, args: argparse.Namespace):
     return start, end, filters
 
 
-def _run(args: argparse.Namespace) -> int:
+def run_query(args: argparse.Namespace, compute):
+    """``compute(con, start, end, filters)`` on the store read-only: (result, start, end, filters), or
+    None when the store cannot be opened or the request is wrong (the Chinese message printed)."""
     con = open_segmented(args)
     if con is None:
-        return 2
+        return None
     try:
-        try:
-            start, end, filters = window_and_filters(con, args)
-            if args.rising:
-                df = rising_words(con, start, end, top=args.top, dict_version=args.dict_version, **filters)
-            else:
-                df = top_words(con, start, end, top=args.top, dict_version=args.dict_version, **filters)
-        except HotwordsError as exc:
-            print(str(exc), file=sys.stderr)
-            return 2
+        start, end, filters = window_and_filters(con, args)
+        return compute(con, start, end, filters), start, end, filters
+    except HotwordsError as exc:
+        print(str(exc), file=sys.stderr)
+        return None
     finally:
         con.close()
+
+
+def _words(con, start, end, filters, args):
+    from analytics.domain.hotissues import top_terms
+
+    if args.rising:
+        return rising_words(con, start, end, top=args.top, dict_version=args.dict_version, **filters)
+    return top_terms(con, start, end, top=args.top, dict_version=args.dict_version, **filters)
+
+
+def _run(args: argparse.Namespace) -> int:
+    got = run_query(args, lambda con, start, end, filters: _words(con, start, end, filters, args))
+    if got is None:
+        return 2
+    df, start, end, filters = got
     if args.json:
         if args.rising:
             recs = [{"word": r.word, "strength": round(r.strength, 3), "rise_start": r.rise_start.isoformat(),
@@ -103,15 +115,21 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser("hotwords", help="热词：期间内的高频词或上升词",
-                              description="群众意见热词（不给日期时取数据中最近 90 天）。")
+def add_filter_arguments(p) -> None:
+    """--from/--to and the filter options, read by ``window_and_filters``."""
     p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="起始日期（含）")
     p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="截止日期（含）")
     p.add_argument("--town", help="镇街（可用简称，如 瓜沥）")
     p.add_argument("--station", help="联络站")
     p.add_argument("--channel", help="来源渠道")
     p.add_argument("--category", help="分类")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("hotwords", help="热词：期间内的词（按词分排序）或上升词",
+                              description="群众意见热词（不给日期时取数据中最近 90 天）：按词分排序，地点不算热词"
+                                          "（docs/hotwords.md §4a）。")
+    add_filter_arguments(p)
     p.add_argument("--top", type=COUNT, default=50, help="列出前 N 个词（默认 50）")
     p.add_argument("--rising", action="store_true", help="列出上升词（Kleinberg 突发检测）")
     p.add_argument("--dict-version", type=ID, help="按某个词典版本复现（默认：当前版本）")
