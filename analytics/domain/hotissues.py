@@ -442,8 +442,8 @@ def hot_issues(con, start, end, top: int = 10, dict_version: int | None = None, 
 
 
 def warm_ahead(con) -> None:
-    """Counting ahead: the hot issues of the latest quarter (the page's default) and of the latest 90 days
-    (the command line's), whole district."""
+    """Counting ahead: the hot issues of the latest quarter (the page's default: whole district and each
+    town) and of the latest 90 days (the command line's default), whole district."""
     from analytics.domain import metrics
 
     if hw.active_version(con) is None or hw.pending_count(con):
@@ -454,6 +454,17 @@ def warm_ahead(con) -> None:
         windows.append(hw.latest_window(con))
     for start, end in windows:
         hot_issues(con, start, end)
+    if q is not None:
+        cur = con.cursor()
+        try:
+            towns = [t for (t,) in cur.execute(
+                "SELECT DISTINCT town FROM opinion_seg WHERE dict_version = ? AND day >= ? AND day < ? "
+                "AND town IS NOT NULL AND town <> ? ORDER BY 1",
+                [hw.active_version(cur), q.start, q.end, UNLOCATED]).fetchall()]
+        finally:
+            cur.close()
+        for town in towns:
+            hot_issues(con, q.start, q.end, town=town)
 
 
 def _encode(issues) -> bytes:
