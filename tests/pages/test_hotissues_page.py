@@ -17,3 +17,24 @@ def test_hotwords_page_leads_with_hot_issues(demo_db, monkeypatch):
     assert "None" not in " ".join(labels) and "nan" not in " ".join(labels)
     # Each issue can be put into the candidate pool.
     assert any(b.label == "加入备选库" for b in at.button)
+
+
+def test_a_hot_issue_put_into_the_pool_shows_it_on_the_candidates_page(demo_db, tmp_path, monkeypatch):
+    import shutil
+
+    from analytics.domain import hotissues as hi
+    from analytics.domain import metrics
+    from analytics.store.db import connect
+
+    db = tmp_path / "cockpit.duckdb"
+    shutil.copy(demo_db, db)
+    con = connect(db)
+    q = metrics.latest_period(con, "quarter")
+    issue = hi.hot_issues(con, q.start, q.end, top=1)[0]
+    hi.add_issue_candidate(con, issue, q.start, q.end, "测试员")
+    con.close()
+    at = app_at(db, monkeypatch, "candidates").run()
+    assert not at.exception, at.exception
+    body = texts(at)
+    assert f"来自热点问题 **{issue['title']}**" in body
+    assert f"{issue['first'].year}年{issue['first'].month}月{issue['first'].day}日至" in body
