@@ -4,7 +4,7 @@ One pipeline, used at import and when the dictionary changes (no page ever segme
 
 1. ``clean``: full-width letters and digits made ASCII, personal data
    masked again with ``privacy.mask_text`` (defence in depth: stored text is already masked), the
-   markers (``[手机号]`` …) and every remaining run of digits dropped, HTML tags/entities and URLs dropped, whitespace inside Chinese
+   markers (``[手机号]`` …) and every remaining run of digits dropped (leaving a boundary), HTML tags/entities and URLs dropped, whitespace inside Chinese
    text removed (padding and line breaks split no word) and elsewhere reduced to one space.
 2. Boilerplate phrases — stopword entries that are more than one word, such as 此致敬礼 or
    感谢您对我们工作的关心和支持 — are cut out of the text whole, before segmentation.
@@ -209,7 +209,7 @@ def clean(text: str | None) -> str:
         text = MARKER_RE.sub(" ", text)
     if _HAS_CAPITAL.search(text):
         text = ANON_CODE.sub(_encode_code, text)
-    text = _DIGITS.sub(" ", text)
+    text = _DIGITS.sub("，", text)  # a boundary: 交100元 must not become 交元
     if "://" in text or "www." in text.lower():
         text = _URL.sub(" ", text)
     text = _CJK_GAP.sub("", text)
