@@ -15,7 +15,7 @@ by a list of words:
 
 | kind | when |
 |---|---|
-| 地点 place | ends with a place word or character (``segment.PLACE_WORDS``/``PLACE_CHARS``: 小区, 街道, 镇, 路 …), is at least 3 characters and is not a dictionary word of another part of speech; or is tagged ns (a place name) and not a common word (background < 20,000: 城市 is ns) |
+| 地点 place | ends with a place word or character (``segment.PLACE_WORDS``/``PLACE_CHARS``: 小区, 街道, 镇, 路 …), is at least 3 characters and is not a dictionary word of another part of speech than a place or proper name (ns, nz); or is tagged ns (a place name) and not a common word (background < 20,000: 城市 is ns) |
 | 机构 org | ends with 局, 政府, 委员会, 公司, 法院, 派出所 … (an organisation: who handles a matter, not the matter); a two-character dictionary word ending with 局 or 委 (村委) |
 | 人物 person | an unknown word made of one character and a dictionary noun of two or more (陈书记, 王局长: a person's name or title); a dictionary word + 人 (举报人, 受害人: a role) |
 | 虚词 function | tagged as an adverb, pronoun, conjunction, preposition, particle, numeral, measure word, direction, time word, distinguishing word or idiom phrase (jieba: d ad r c p u m q f t b l …); an unknown word starting with a preposition, adverb or pronoun (依规) or ending with a particle (空着, 交了) |
@@ -108,8 +108,8 @@ def kind(word: str) -> str:
         return ORG
     if tag == "nt":
         return ORG
-    if len(word) >= 3 and _ends_with_place(word) and (not known or tag.startswith("ns")):
-        return PLACE
+    if len(word) >= 3 and _ends_with_place(word) and (not known or tag.startswith("ns") or tag == "nz"):
+        return PLACE  # nz: a proper name jieba knows (新港路, 大桥路)
     if tag.startswith("ns") and freq.get(word, 0) < COMMON_PLACE:
         return PLACE
     if len(word) == 2 and not known and word[-1] in PLACE_CHARS:
