@@ -17,7 +17,7 @@ by a list of words:
 |---|---|
 | 地点 place | ends with a place word or character (``segment.PLACE_WORDS``/``PLACE_CHARS``: 小区, 街道, 镇, 路 …), is at least 3 characters and is not a dictionary word of another part of speech than a place or proper name (ns, nz); or is tagged ns (a place name) and not a common word (background < 20,000: 城市 is ns) |
 | 机构 org | ends with 局, 政府, 委员会, 公司, 法院, 派出所 … (an organisation: who handles a matter, not the matter); a two-character dictionary word ending with 局 or 委 (村委) |
-| 人物 person | an unknown word made of one character and a dictionary noun of two or more (陈书记, 王局长: a person's name or title); a dictionary word + 人 (举报人, 受害人: a role) |
+| 人物 person | an unknown word made of one character and a dictionary noun of two or more (陈书记, 王局长: a person's name or title); a dictionary word + 人 (举报人, 受害人: a role); the head of an organisation or place (局长, 副局长, 镇长, 校长) |
 | 虚词 function | tagged as an adverb, pronoun, conjunction, preposition, particle, numeral, measure word, direction, time word, distinguishing word or idiom phrase (jieba: d ad r c p u m q f t b l …); an unknown word starting with a preposition, adverb or pronoun (依规) or ending with a particle (空着, 交了) |
 | 术语 term | everything else |
 """
@@ -38,6 +38,7 @@ FUNCTION_START = frozenset("p d ad dg r c".split())
 FUNCTION_POS = frozenset("d ad dg r rr rz rg c p u uj ul ud ug uv uz m mq q f t tg b l y e o z zg ag".split())
 ORG_ENDS = ("政府", "局", "委员会", "委", "公司", "集团", "法院", "检察院", "派出所", "居委会", "村委会", "办公室",
             "管委会", "银行", "部门", "单位")
+HEAD_OF = "局县镇乡村校院所市区省科处部厅站队组"  # X长: the head of a 局, 县, 镇 … (局长, 镇长, 校长)
 COMMON_PLACE = 20_000  # an ns word more common than this in jieba's corpus is a common noun (城市, 地方)
 
 _lock = threading.Lock()
@@ -117,6 +118,8 @@ def kind(word: str) -> str:
     if (not known or tag.startswith("nr")) and len(word) == 3 and word[1:] in freq and tags.get(word[1:], "").startswith("n") \
             and word[:1] not in PLACE_CHARS:
         return PERSON
+    if len(word) >= 2 and word[-1] == "长" and word[-2] in HEAD_OF:
+        return PERSON  # 局长, 副局长, 镇长, 校长: the head of an organisation or place
     if len(word) >= 3 and word.endswith("人") and word[:-1] in freq:
         return PERSON  # 举报人, 受害人, 负责人: who is in the message, not what it is about
     if tag in FUNCTION_POS:

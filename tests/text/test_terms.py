@@ -45,7 +45,7 @@ def test_count_arrays_agree_with_tokens_on_places_and_codes():
 @pytest.mark.parametrize("word, kind", [
     ("星沙镇", tx.PLACE), ("丽发新城小区", tx.PLACE), ("A2区", tx.PLACE), ("福州市", tx.PLACE), ("美苑", tx.PLACE),
     ("教育局", tx.ORG), ("镇政府", tx.ORG), ("有限公司", tx.ORG),
-    ("陈书记", tx.PERSON),
+    ("陈书记", tx.PERSON), ("副局长", tx.PERSON), ("校长", tx.PERSON), ("举报人", tx.PERSON),
     ("这么", tx.FUNCTION), ("直接", tx.FUNCTION),
     ("搅拌站", tx.TERM), ("业主", tx.TERM), ("投诉", tx.TERM), ("加装电梯", tx.TERM),
 ])
