@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "analytics.cli.summary",
     "analytics.cli.indices",
     "analytics.cli.hotwords",
+    "analytics.cli.hotissues",
     "analytics.cli.rank",
     "analytics.cli.points",
     "analytics.cli.report",
@@ -39,7 +40,8 @@ COMMAND_MODULES = (
 COMMANDS = {
     "ingest": "analytics.cli.ingest", "batches": "analytics.cli.batches", "undo": "analytics.cli.batches",
     "profiles": "analytics.cli.batches", "demo": "analytics.cli.demo", "summary": "analytics.cli.summary",
-    "indices": "analytics.cli.indices", "hotwords": "analytics.cli.hotwords", "rank": "analytics.cli.rank",
+    "indices": "analytics.cli.indices", "hotwords": "analytics.cli.hotwords", "hotissues": "analytics.cli.hotissues",
+    "rank": "analytics.cli.rank",
     "points": "analytics.cli.points", "report": "analytics.cli.report", "suggestions": "analytics.cli.suggestions",
     "reps": "analytics.cli.reps", "export": "analytics.cli.export", "users": "analytics.cli.users",
 }

@@ -197,6 +197,53 @@ def queries(db: Path) -> None:
     con.close()
 
 
+def percentiles(fn, runs: int = 20, reset=None) -> tuple[float, float]:
+    """p50 and p95 wall milliseconds over ``runs`` calls after one warm-up (``reset`` before each)."""
+    if reset:
+        reset()
+    fn()
+    walls = []
+    for _ in range(runs):
+        if reset:
+            reset()
+        t = time.perf_counter()
+        fn()
+        walls.append((time.perf_counter() - t) * 1000)
+    walls.sort()
+    return walls[len(walls) // 2], walls[min(len(walls) - 1, int(round(0.95 * (len(walls) - 1))))]
+
+
+def issue_queries(db: Path) -> None:
+    """Terms ranked by evidence and hot issues (issue 16): p50/p95 of the page's queries."""
+    from analytics.domain import hotissues as hi
+    from analytics.store import memo
+    from analytics.text import terms
+
+    terms.lexicon()  # once per process (~1 s): not a query's cost
+    con = connect(db, read_only=True)
+    first, end = hw.data_range(con)
+    q_start = end - timedelta(days=91)
+    town = con.execute("SELECT town FROM opinion_seg WHERE town IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    n_q = hw.opinions_in_filter(con, q_start, end)
+    n_t = hw.opinions_in_filter(con, q_start, end, town=town)
+    print(f"\n== terms and hot issues: quarter {q_start} – {end - timedelta(days=1)}: {n_q:,} opinions, {town} {n_t:,} ==")
+    print(f"{'':<58} {'p50':>8} {'p95':>8}")
+    cases = [
+        ("top_terms 50, latest quarter, 全区", lambda: hi.top_terms(con, q_start, end), None, 20),
+        (f"top_terms 50, latest quarter, {town}", lambda: hi.top_terms(con, q_start, end, town=town), None, 20),
+        ("top_terms 50, latest month, 全区", lambda: hi.top_terms(con, end - timedelta(days=30), end), None, 20),
+        (f"hot_issues, quarter, {town}, grouped now", lambda: hi.hot_issues(con, q_start, end, town=town), memo.clear, 5),
+        ("hot_issues, quarter, 全区, grouped now (counted ahead at import)",
+         lambda: hi.hot_issues(con, q_start, end), memo.clear, 3),
+        ("hot_issues, quarter, 全区, kept (memo)", lambda: hi.hot_issues(con, q_start, end), None, 20),
+        ("quarter_hot_issues (专报, big screen), kept", lambda: hi.quarter_hot_issues(con), None, 20),
+    ]
+    for label, fn, reset, runs in cases:
+        p50, p95 = percentiles(fn, runs, reset)
+        print(f"{label:<58} {p50:8.0f} {p95:8.0f} ms")
+    con.close()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--opinions", type=int, default=1_000_000, help="size of the large store (default 1000000)")
@@ -211,6 +258,7 @@ def main() -> int:
     seg_throughput(base, args.jieba_sample)
     segment_all(base, "(base store)")
     queries(base)
+    issue_queries(base)
     if not args.skip_large:
         big = work / f"large_{args.opinions}.duckdb"
         t = time.perf_counter()
@@ -218,6 +266,7 @@ def main() -> int:
         print(f"\nlarge store: opinions copied to {args.opinions:,} in {time.perf_counter() - t:.0f} s")
         segment_all(big, "(large store)")
         queries(big)
+        issue_queries(big)
     if not args.workdir:
         shutil.rmtree(work, ignore_errors=True)
     return 0

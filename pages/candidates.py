@@ -63,6 +63,12 @@ def _trend_chart(points: list[dict], title: str, key: str) -> None:
     st.plotly_chart(fig, config={"displayModeBar": False}, key=key)
 
 
+def _cn(day) -> str:
+    """2024-04-02 -> 2024年4月2日 (a date kept as text in the evidence)."""
+    y, m, d = str(day)[:10].split("-")
+    return f"{int(y)}年{int(m)}月{int(d)}日"
+
+
 def _evidence(ev: dict, heading: str, key: str) -> None:
     st.markdown(f"**{heading}**")
     p = ev.get("period", {})
@@ -79,6 +85,12 @@ def _evidence(ev: dict, heading: str, key: str) -> None:
     towns = ev.get("towns", [])
     if towns:
         st.caption("涉及镇街：" + "、".join(f"{t['town']} {t['docs']}" for t in towns[:12]))
+    issue = ev.get("hot_issue")
+    if issue:  # put into the pool from a 热点问题: the issue as it was then
+        st.markdown(f"来自热点问题 **{issue.get('title')}**：热度 {issue.get('heat', 0):.1f}，"
+                    f"{issue.get('opinions', 0)} 条意见、{issue.get('submitters', 0)} 人，"
+                    f"{_cn(issue.get('first'))}至{_cn(issue.get('last'))}；地点：{'、'.join(issue.get('places') or []) or '—'}",
+                    help=issue.get("heat_formula"))
     for s in ev.get("samples", []):
         st.markdown(f"> {hw.highlight_html(s['excerpt'], ev.get('words', []))}  \n"
                     f"> <small>{s['opinion_id']} · {s['submitted_at']} · {s['town']}</small>",

@@ -1,6 +1,7 @@
 """热词分析 — hot words of citizens' opinions, rising and falling, with the opinions behind them.
 
-Layout only: every figure comes from ``analytics.domain.hotwords`` (definitions in docs/hotwords.md). Reads
+Layout only: every figure comes from ``analytics.domain.hotwords`` and ``analytics.domain.hotissues``
+(definitions in docs/hotwords.md); the page leads with the hot issues of the filter. Reads
 go through short read-only connections (``hw.store_reader``) and are cached by the store file's
 stamp; writes (dictionary changes, the candidate pool) go through ``hw.store_writer``, a short
 read-write transaction that waits for readers, so the app never keeps a connection open. Re-cutting
@@ -19,6 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from analytics.domain import hotissues as hi
 from analytics.domain import hotwords as hw
 from analytics.store.db import StoreError
 from analytics.text import segment as textseg
@@ -30,10 +32,20 @@ TOP_N = 50  # words in the table
 CLOUD_N = 60  # words offered to the cloud (those that fit are drawn)
 PILLS_N = 30  # clickable words under the cloud
 PAGE_SIZE = 10  # opinions per page in the drill-down
+ISSUES_N = 10  # hot issues listed
 HISTORY_MONTHS = 24  # trend, heat map and burst history
 WORD_PARAM = "word"
 
 FILTER_LABELS = {"station": "联络站", "channel": "来源渠道", "category": "分类"}
+TERMS_METHOD = (
+    "**词分** = 意见数 × 特征性 × 集中度 × 稀有度 × 词性权重\n\n"
+    f"- **特征性**：这个词在本范围意见里的频率比它在一般汉语（jieba 词典约 6000 万词的语料）里高多少倍，取 log2 再减 {hi.KEYNESS_FLOOR:g}"
+    "（高出不到 16 倍的词，如“无法”“开始”“国家”，得 0）；\n"
+    "- **集中度**：（一条意见里出现两次以上的意见数 + 1）÷（含该词的意见数 + 2）——真正说的事会在留言里反复出现，套话只说一次；\n"
+    "- **稀有度**：ln(1 + 本范围意见数 ÷ 含该词的意见数)——四分之一的留言都有的词多半是留言的体裁，不是具体的事；\n"
+    "- **词性权重**：名词和新词 1，动词 0.5（投诉、咨询说的是留言在做什么），形容词 0.3；副词、代词、数量词等虚词不计。\n\n"
+    "地点（以小区、街道、路、镇、村等结尾的名称，以及 A市、A7县 这类代号）、机构（…局、…政府、…公司）和人名称谓（陈书记）不算热词；"
+    "地点显示在热点问题里。详见 docs/hotwords.md。")
 
 
 # ───────────────────────────── cached reads ─────────────────────────────
@@ -72,7 +84,17 @@ def options(db: str, key: str, town: str | None, version: int) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def top(db: str, key: str, start: date, end: date, prev_start: date, filters: tuple, version: int, n: int):
-    return _call(hw.top_words, db, start, end, top=n, dict_version=version, prev_start=prev_start, **dict(filters))
+    return _call(hi.top_terms, db, start, end, top=n, dict_version=version, prev_start=prev_start, **dict(filters))
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def issues(db: str, key: str, start: date, end: date, filters: tuple, version: int) -> list[dict]:
+    return _call(hi.hot_issues, db, start, end, top=ISSUES_N, dict_version=version, **dict(filters))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def issue_page(db: str, key: str, issue: dict, page: int):
+    return _call(hi.issue_opinions, db, issue, page, PAGE_SIZE)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -269,12 +291,13 @@ def top_section(df: pd.DataFrame, n_opinions_label: str) -> None:
     with right:
         table = df.assign(share=df["share"] * 100, change_ratio=df["change_ratio"] * 100)
         _layout.dataframe(
-            table[["word", "count", "docs", "share", "change", "change_ratio"]],
+            table[["word", "score", "count", "docs", "share", "change", "change_ratio"]],
             hide_index=True, height=520, key="top_table", on_select=_on_table_select, selection_mode="single-row",
             column_config={
                 "word": st.column_config.TextColumn("词", help="点选一行查看详情"),
                 "count": st.column_config.NumberColumn("次数", help="该词出现的总次数", format="%d"),
-                "docs": st.column_config.NumberColumn("意见数", help="含该词的意见条数（排序依据）", format="%d"),
+                "score": st.column_config.NumberColumn("词分", help="排序依据，见“怎么算的”", format="%.0f"),
+                "docs": st.column_config.NumberColumn("意见数", help="含该词的意见条数", format="%d"),
                 "share": st.column_config.NumberColumn("占比", help=f"意见数 ÷ {n_opinions_label}", format="%.1f%%"),
                 "change": st.column_config.NumberColumn("较上期", help="意见数 − 上期意见数", format="%+d"),
                 "change_ratio": st.column_config.NumberColumn("变化率", help="意见数 ÷ 上期意见数 − 1（上期为 0 时空白）",
@@ -390,6 +413,17 @@ def word_section(db: str, key: str, word: str, sel, filters: tuple, version: int
     candidate_form(db, word, rel, sel, filters, version)
 
 
+def opinion_card(r, words) -> None:
+    """One opinion (masked by the domain), its word(s) highlighted."""
+    with st.container(border=True):
+        meta = " · ".join(str(x) for x in (str(r.submitted_at)[:16], r.town, r.station, r.channel,
+                                            r.category, r.status, r.submitter) if isinstance(x, str) and x.strip())
+        st.caption(f"{r.opinion_id} · {meta}")
+        if r.title:
+            st.markdown(f"**{hw.highlight_html(r.title, words)}**", unsafe_allow_html=True)
+        st.markdown(hw.highlight_html(r.content, words), unsafe_allow_html=True)
+
+
 def opinions_section(db: str, key: str, word: str, start: date, end: date, filters: tuple, version: int) -> None:
     st.markdown(f"**含“{word}”的意见原文**（个人信息已脱敏，新的在前）")
     page_key = f"page_{word}"
@@ -405,13 +439,72 @@ def opinions_section(db: str, key: str, word: str, start: date, end: date, filte
                                 icon=":material/download:",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     for r in rows.itertuples():
-        with st.container(border=True):
-            meta = " · ".join(str(x) for x in (str(r.submitted_at)[:16], r.town, r.station, r.channel,
-                                                r.category, r.status, r.submitter) if isinstance(x, str) and x.strip())
-            st.caption(f"{r.opinion_id} · {meta}")
-            if r.title:
-                st.markdown(f"**{hw.highlight_html(r.title, word)}**", unsafe_allow_html=True)
-            st.markdown(hw.highlight_html(r.content, word), unsafe_allow_html=True)
+        opinion_card(r, word)
+
+
+def _cn_day(d) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def issues_section(db: str, key: str, items: list[dict], sel, filters: tuple, version: int) -> None:
+    st.caption("把同一地点、同一件事的意见归成一个热点问题：相似的留言（同样的关键词）、不同的人、前后相隔不超过 60 天。"
+               "按热度排序。点开一个问题看它的意见原文，可以把它列入监督项目备选库。")
+    with st.expander("怎么算的", icon=":material/calculate:"):
+        st.markdown(
+            f"**热度** = {hi.HEAT_FORMULA.removeprefix('热度 = ')}\n\n"
+            + "\n".join(f"- **{k}**：{v}" for k, v in hi.HEAT_PARTS.items())
+            + "\n\n**归并**：每条意见取它最有特征的 6 个词（词分高、在本范围里少见的词权重大）；按日期逐条看，"
+              f"与已有问题的“中心”（各条意见词权重之和）余弦相似度至少 {hi.SIMILARITY}、地点一致（都写了地点时，"
+              f"一条的具体地点在另一条里出现；镇街不同的不归并）、距该问题最近一条不超过 {hi.MAX_GAP_DAYS} 天，"
+              f"就归入该问题，否则另起一个；再把中心相似度至少 {hi.MERGE_SIMILARITY}、地点相同、时间相接的问题合并。"
+              "至少两人、两条意见才算热点问题。**标题** = 地点（半数以上意见写到的最具体地点）：事项（在各条意见中权重之和最大的两个词）。"
+              "详见 docs/hotwords.md。")
+    if not items:
+        st.info("所选范围内没有热点问题（至少两人、两条意见说同一件事）。")
+        return
+    for it in items:
+        label = (f"{it['rank']}. {it['title']} · 热度 {it['heat']:.1f} · {it['opinions']} 条意见、{it['submitters']} 人 · "
+                 f"{_cn_day(it['first'])}至{_cn_day(it['last'])}")
+        with st.expander(label):
+            if it.get("headline"):
+                st.markdown(f"代表性留言：**{it['headline']}**")
+            st.caption(f"地点：{'、'.join(it['places']) or '—'} · 关键词：{'、'.join(it['terms'])}")
+            parts = pd.DataFrame({"部分": list(it["heat_parts"]), "得分": list(it["heat_parts"].values()),
+                                  "含义": [hi.HEAT_PARTS[k] for k in it["heat_parts"]]})
+            _layout.dataframe(parts, hide_index=True, column_config={
+                "得分": st.column_config.NumberColumn("得分", format="%.2f")})
+            issue_opinions_block(db, key, it)
+            issue_candidate_form(db, it, sel, filters, version)
+
+
+def issue_opinions_block(db: str, key: str, issue: dict) -> None:
+    page_key = f"ipage_{issue['rank']}_{issue['opinion_ids'][0]}"
+    page = int(st.session_state.get(page_key, 1))
+    rows, total = issue_page(db, key, issue, page)
+    pages = max(1, -(-total // PAGE_SIZE))
+    st.number_input(f"意见原文（个人信息已脱敏，新的在前）页码（共 {pages} 页，{total:,} 条）", min_value=1, max_value=pages,
+                    key=page_key, step=1)
+    terms_ = issue["terms"][:5]
+    for r in rows.itertuples():
+        opinion_card(r, terms_)
+
+
+def issue_candidate_form(db: str, issue: dict, sel, filters: tuple, version: int) -> None:
+    with st.form(f"icand_{issue['rank']}_{issue['opinion_ids'][0]}"):
+        st.markdown("**列入监督项目备选库**（以它的关键词为议题的词，热点问题本身——热度、意见、地点、时间——作为证据保存）")
+        title = st.text_input("议题名称", value=issue["title"])
+        note = st.text_area("备注（为什么值得监督）")
+        ok = st.form_submit_button("加入备选库", type="primary")
+    if ok:
+        try:
+            with hw.store_writer(db) as con:
+                cid = hi.add_issue_candidate(con, issue, sel.period.start, sel.period.end, _access.current_user(),
+                                             title=title, note=note, dict_version=version, role=_access.current_role(),
+                                             **dict(filters))
+        except (hw.HotwordsError, StoreError) as exc:
+            st.error(str(exc))
+        else:
+            st.success(f"已加入备选库，编号 {cid}（证据按 {sel.period.label} 的数据保存）。到“监督项目备选库”查看。")
 
 
 def candidate_form(db: str, word: str, rel: pd.DataFrame, sel, filters: tuple, version: int) -> None:
@@ -548,11 +641,15 @@ def render() -> None:
     start, end, prev_start = sel.period.start, sel.period.end, sel.period.previous().start
     key = state["key"]
 
-    tab_top, tab_rising, tab_dict = st.tabs(["热词榜", "上升词", "词典工具"])
+    tab_issues, tab_top, tab_rising, tab_dict = st.tabs(["热点问题", "热词榜", "上升词", "词典工具"])
+    with tab_issues:
+        issues_section(db, key, issues(db, key, start, end, filters, version), sel, filters, version)
     with tab_top:
         df = top(db, key, start, end, prev_start, filters, version, TOP_N)
         st.caption(f"{sel.scope}{''.join(' · ' + v for v in chosen.values() if v)} · {sel.period.label}，"
-                   f"与{sel.period.previous().label}比较。按含该词的意见数排序。")
+                   f"与{sel.period.previous().label}比较。按词分排序：越能说明群众反映的是什么事，越靠前；地点不算热词。")
+        with st.expander("怎么算的", icon=":material/calculate:"):
+            st.markdown(TERMS_METHOD)
         top_section(df, "所选范围内的意见数")
     with tab_rising:
         rising_section(rising(db, key, start, end, filters, version))

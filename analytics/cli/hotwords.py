@@ -14,11 +14,11 @@ from analytics.domain.hotwords import (
     pending_count,
     rising_words,
     segment_pending_at,
-    top_words,
 )
 
 
-def _run(args: argparse.Namespace) -> int:
+def open_segmented(args: argparse.Namespace):
+    """The store read-only, its opinions segmented first if some are not (or None: message printed)."""
     from analytics.store.dataset import is_dataset
     from analytics.store.db import StoreError, connect, default_db_path
 
@@ -36,35 +36,62 @@ def _run(args: argparse.Namespace) -> int:
             con = connect(db, read_only=True)
     except StoreError as exc:
         print(str(exc), file=sys.stderr)
-        return 2
-    try:
-        try:
-            if args.date_from or args.date_to:
-                if not (args.date_from and args.date_to):
-                    raise HotwordsError("--from 与 --to 需同时给出（或都不给：最近 90 天）。")
-                start = as_date(args.date_from)
-                end = as_date(args.date_to) + timedelta(days=1)  # --to is inclusive
-                if end <= start:
-                    raise HotwordsError("--to 不能早于 --from。")
-            else:
-                start, end = latest_window(con, dict_version=args.dict_version)
-            filters = dict(town=args.town, station=args.station, channel=args.channel, category=args.category)
-            if args.town:
-                from analytics.core.contract import load_contract
+        return None
+    return con
 
-                town = load_contract().lookup("town", args.town)
-                if town is None:
-                    raise HotwordsError(f"“{args.town}”不是萧山区的镇街。")
-                filters["town"] = town
-            if args.rising:
-                df = rising_words(con, start, end, top=args.top, dict_version=args.dict_version, **filters)
-            else:
-                df = top_words(con, start, end, top=args.top, dict_version=args.dict_version, **filters)
-        except HotwordsError as exc:
-            print(str(exc), file=sys.stderr)
-            return 2
+
+def window_and_filters(con, args: argparse.Namespace):
+    """(start, end, filters) from --from/--to (inclusive) and the filter options; HotwordsError."""
+    if args.date_from or args.date_to:
+        if not (args.date_from and args.date_to):
+            raise HotwordsError("--from 与 --to 需同时给出（或都不给：最近 90 天）。")
+        start = as_date(args.date_from)
+        end = as_date(args.date_to) + timedelta(days=1)  # --to is inclusive
+        if end <= start:
+            raise HotwordsError("--to 不能早于 --from。")
+    else:
+        start, end = latest_window(con, dict_version=getattr(args, "dict_version", None))
+    filters = dict(town=args.town, station=getattr(args, "station", None), channel=getattr(args, "channel", None),
+                   category=getattr(args, "category", None))
+    if args.town:
+        from analytics.core.contract import load_contract
+
+        town = load_contract().lookup("town", args.town)
+        if town is None:
+            raise HotwordsError(f"“{args.town}”不是萧山区的镇街。")
+        filters["town"] = town
+    return start, end, filters
+
+
+def run_query(args: argparse.Namespace, compute):
+    """``compute(con, start, end, filters)`` on the store read-only: (result, start, end, filters), or
+    None when the store cannot be opened or the request is wrong (the Chinese message printed)."""
+    con = open_segmented(args)
+    if con is None:
+        return None
+    try:
+        start, end, filters = window_and_filters(con, args)
+        return compute(con, start, end, filters), start, end, filters
+    except HotwordsError as exc:
+        print(str(exc), file=sys.stderr)
+        return None
     finally:
         con.close()
+
+
+def _words(con, start, end, filters, args):
+    from analytics.domain.hotissues import top_terms
+
+    if args.rising:
+        return rising_words(con, start, end, top=args.top, dict_version=args.dict_version, **filters)
+    return top_terms(con, start, end, top=args.top, dict_version=args.dict_version, **filters)
+
+
+def _run(args: argparse.Namespace) -> int:
+    got = run_query(args, lambda con, start, end, filters: _words(con, start, end, filters, args))
+    if got is None:
+        return 2
+    df, start, end, filters = got
     if args.json:
         if args.rising:
             recs = [{"word": r.word, "strength": round(r.strength, 3), "rise_start": r.rise_start.isoformat(),
@@ -88,15 +115,21 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser("hotwords", help="热词：期间内的高频词或上升词",
-                              description="群众意见热词（不给日期时取数据中最近 90 天）。")
+def add_filter_arguments(p) -> None:
+    """--from/--to and the filter options, read by ``window_and_filters``."""
     p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="起始日期（含）")
     p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="截止日期（含）")
     p.add_argument("--town", help="镇街（可用简称，如 瓜沥）")
     p.add_argument("--station", help="联络站")
     p.add_argument("--channel", help="来源渠道")
     p.add_argument("--category", help="分类")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("hotwords", help="热词：期间内的词（按词分排序）或上升词",
+                              description="群众意见热词（不给日期时取数据中最近 90 天）：按词分排序，地点不算热词"
+                                          "（docs/hotwords.md §4a）。")
+    add_filter_arguments(p)
     p.add_argument("--top", type=COUNT, default=50, help="列出前 N 个词（默认 50）")
     p.add_argument("--rising", action="store_true", help="列出上升词（Kleinberg 突发检测）")
     p.add_argument("--dict-version", type=ID, help="按某个词典版本复现（默认：当前版本）")

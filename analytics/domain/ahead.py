@@ -13,7 +13,7 @@ from typing import Callable
 
 import duckdb
 
-from analytics.domain import duty, hotwords, indices, ranking, suggestions
+from analytics.domain import duty, hotissues, hotwords, indices, ranking, suggestions
 from analytics.store import derived, memo
 from analytics.store.dataset import is_dataset
 from analytics.store.db import default_db_path, reading, writing
@@ -26,6 +26,7 @@ WARM_MESSAGE = "正在预先计算代表履职的逐日计数和默认视图"  #
 WARMERS: dict[str, Callable] = {
     "duty": duty.warm_ahead,          # 代表履职: the day counts of the latest years
     "hotwords": hotwords.warm_ahead,  # 热词: the rising words of the latest quarter and 90 days
+    "hotissues": hotissues.warm_ahead,  # 热点问题: the hot issues of the latest quarter and 90 days
     "indices": indices.warm_ahead,    # 五大指数: the latest quarter at each level
     "ranking": ranking.warm_ahead,    # 镇街排名: the latest quarter's (and the quarter before it)
     "suggestions": suggestions.warm_ahead,  # 代表建议: the report of the latest session

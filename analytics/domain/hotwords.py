@@ -1477,12 +1477,16 @@ def candidate_evidence(con, words, start, end, dict_version: int | None = None, 
 
 
 def add_candidate(con, words, start, end, user: str, title: str | None = None, note: str | None = None,
-                  dict_version: int | None = None, role: str | None = None, **filters) -> int:
-    """Put a word or set of words into the pool with the evidence of this moment; returns its id."""
+                  dict_version: int | None = None, role: str | None = None, extra_evidence: dict | None = None,
+                  **filters) -> int:
+    """Put a word or set of words into the pool with the evidence of this moment; returns its id.
+    ``extra_evidence`` (JSON-able) is kept with it too, e.g. the hot issue it came from."""
     wl = split_words(words)
     if not wl:
         raise HotwordsError("请至少选择一个词。")
     ev = candidate_evidence(con, wl, start, end, dict_version, **filters)
+    if extra_evidence:
+        ev.update(extra_evidence)
     cid = con.execute("SELECT nextval('candidate_seq')").fetchone()[0]
     now = _now()
     con.execute("""INSERT INTO candidates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",

@@ -1,7 +1,8 @@
 """The quarterly 晾晒 report (专报): a Word document and its tables as a workbook.
 
 ``gather`` computes everything the report says (ranking with rank ranges, per-capita view, the
-quarter's monthly action points, rising hot words when the hot-word tables hold data);
+quarter's monthly action points, rising hot words and the top hot issues (热点问题,
+``analytics.domain.hotissues.quarter_hot_issues``) when the hot-word tables hold data);
 ``summary_paragraphs`` writes the summary from those numbers; ``build_docx`` / ``build_xlsx`` lay
 them out; ``write_report`` writes both files. ``python -m analytics report`` does the same.
 
@@ -39,6 +40,7 @@ FONT_LATIN = "Times New Roman"
 LEADERS = 3  # leaders and laggards named in the summary
 MOVERS = 3
 RISING_WORDS = 8
+HOT_ISSUES = 5  # the quarter's top hot issues in the report
 WIDE_RANGE = 5  # a rank range spanning at least this many places is called wide in the summary
 # CJK fonts for the charts, by preference (globbed: the path differs between machines).
 _CJK_FONT_GLOBS = (
@@ -71,6 +73,7 @@ class ReportData:
     cfg: IndexConfig
     points_cfg: points_mod.PointsConfig
     rising: pd.DataFrame | None = None  # rising hot words, None when not available
+    hot_issues: list | None = None  # the quarter's top hot issues (analytics.domain.hotissues), None when not available
     seconds: dict = field(default_factory=dict)
     unlocated: int = 0  # 民情民意 of the quarter without a town (未定位): in the district's figures only
 
@@ -103,6 +106,26 @@ def rising_words(con: duckdb.DuckDBPyConnection, period: Period, top: int = RISI
     return words.head(top).reset_index(drop=True)
 
 
+def hot_issues(con: duckdb.DuckDBPyConnection, period: Period, top: int = HOT_ISSUES) -> list | None:
+    """The quarter's top hot issues (``analytics.domain.hotissues.quarter_hot_issues``), or None when
+    there are none or the opinions are not segmented."""
+    from analytics.domain import hotissues
+
+    try:
+        issues = hotissues.quarter_hot_issues(con, period, top=top)
+    except Exception:  # no dictionary version or no segmented opinions yet: leave the section out
+        return None
+    return issues or None
+
+
+def hot_issue_rows(data: "ReportData") -> tuple[list[str], list[list[str]]]:
+    header = ["排名", "热点问题", "热度", "意见数", "提交人数", "时间", "地点", "关键词"]
+    rows = [[str(it["rank"]), it["title"], f"{it['heat']:.1f}", str(it["opinions"]), str(it["submitters"]),
+             f"{it['first']:%Y年%m月%d日}至{it['last']:%Y年%m月%d日}", "、".join(it["places"][:3]) or "—",
+             "、".join(it["terms"][:4])] for it in (data.hot_issues or [])]
+    return header, rows
+
+
 def gather(con: duckdb.DuckDBPyConnection, period=None, config: IndexConfig | None = None,
            points_config: points_mod.PointsConfig | None = None, with_hotwords: bool = True) -> ReportData:
     """Everything the report shows for a quarter (default: the latest quarter with data)."""
@@ -120,8 +143,9 @@ def gather(con: duckdb.DuckDBPyConnection, period=None, config: IndexConfig | No
     pts = points_mod.quarter_table(con, period, pcfg)
     t2 = time.perf_counter()
     rising = rising_words(con, period) if with_hotwords else None
+    issues = hot_issues(con, period) if with_hotwords else None
     t3 = time.perf_counter()
-    return ReportData(period, date.today(), _as_of(con), table, per_capita, pts, cfg, pcfg, rising,
+    return ReportData(period, date.today(), _as_of(con), table, per_capita, pts, cfg, pcfg, rising, issues,
                       {"ranking": t1 - t0, "per_capita_points": t2 - t1, "hotwords": t3 - t2},
                       unlocated_opinions(con, period))
 
@@ -615,6 +639,16 @@ def build_docx(data: ReportData) -> bytes:
     k = (len(header) - 3)
     _table(doc, header, rows, [3.4, 1.5, 1.3] + [10.8 / max(k, 1)] * k, size=7.5)
 
+    if data.hot_issues:
+        from analytics.domain.hotissues import HEAT_FORMULA
+
+        _heading(doc, "五、群众反映的热点问题", 1, new_page=True)
+        _para(doc, "同一地点、同一事项的群众意见归并为一个热点问题（相似留言、不同提交人、前后相隔不超过 60 天），"
+                   "按热度排列本季度的前几位，可作为人大监督议题的参考。")
+        header, rows = hot_issue_rows(data)
+        _table(doc, header, rows, [1.0, 4.2, 1.2, 1.2, 1.4, 3.2, 2.6, 2.2], left_cols={1, 6, 7})
+        _caption(doc, f"说明：{HEAT_FORMULA}（支持数在导出文件有该列时计入）。")
+
     for i, (heading, lines) in enumerate(definitions(data)):
         _heading(doc, heading, 1, new_page=(i == 0))
         for line in lines:
@@ -650,7 +684,8 @@ def _num_or_none(v, digits: int = 1):
 
 
 def build_xlsx(data: ReportData) -> bytes:
-    """The report's tables as a workbook: 综合排名, 各指数排名, 月度积分, 人均视图, 说明."""
+    """The report's tables as a workbook: 综合排名, 各指数排名, 月度积分, 人均视图, 热点问题 (when there are
+    some), 说明."""
     from openpyxl import Workbook
 
     wb = Workbook()
@@ -697,6 +732,10 @@ def build_xlsx(data: ReportData) -> bytes:
                      *["未知" if pd.isna(r[f"{m}_per_10k"]) else round(float(r[f"{m}_per_10k"]), 2) for m in measures],
                      *[_num_or_none(r[f"{m}_per_rep"], 3) for m in measures]])
     _sheet(wb, "人均视图", header, rows)
+
+    if data.hot_issues:
+        header, rows = hot_issue_rows(data)
+        _sheet(wb, "热点问题", header, rows)
 
     notes = [[f"{REPORT_TITLE}（{data.period.label}）"], [f"生成日期 {data.generated:%Y-%m-%d}"]]
     notes += [[p] for p in summary_paragraphs(data)]

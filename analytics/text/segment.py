@@ -4,7 +4,7 @@ One pipeline, used at import and when the dictionary changes (no page ever segme
 
 1. ``clean``: full-width letters and digits made ASCII, personal data
    masked again with ``privacy.mask_text`` (defence in depth: stored text is already masked), the
-   markers (``[手机号]`` …) and every remaining run of digits dropped, HTML tags/entities and URLs dropped, whitespace inside Chinese
+   markers (``[手机号]`` …) and every remaining run of digits dropped (leaving a boundary), HTML tags/entities and URLs dropped, whitespace inside Chinese
    text removed (padding and line breaks split no word) and elsewhere reduced to one space.
 2. Boilerplate phrases — stopword entries that are more than one word, such as 此致敬礼 or
    感谢您对我们工作的关心和支持 — are cut out of the text whole, before segmentation.
@@ -63,13 +63,36 @@ _NUMERALS = "零〇一二两三四五六七八九十百千万亿几半多余之"
 # Tokens made only of units and numerals are pieces of quantities (3号楼 -> 号楼, 5个月 -> 个月,
 # 十多天, 三分之一, 两百多位); a deictic or ordinal first character keeps them quantities
 # (第三, 好几年, 上个月, 这次, 每户, 近年).
-_UNITS = "号栋幢层楼室年月日天周个元角米岁户人次期点分秒钟组弄届批份条件项座间台辆倍成名位家所处圈遍趟封张盏棵"
+_UNITS = "号线栋幢层楼室年月日天周个元角米岁户人次期点分秒钟组弄届批份条件项座间台辆倍成名位家所处圈遍趟封张盏棵"
 _NUMBERISH = re.compile(f"[第好上下前后这那每近头末各整同当该本]?[{_NUMERALS}{_UNITS}]+")
 # 某村, 某小区, 某某: an anonymised place or person, never a topic.
 PLACEHOLDER = "某"
 # Any run of digits (with single separators) left after masking: never a word, and a number that
 # the privacy patterns did not recognise (e.g. "0571-8271 2345") must not leave pieces either.
 _DIGITS = re.compile(r"\d(?:[\s\-－—()（）.]?\d)*")
+# An anonymised administrative code (A市, A7县, K9区, B2省): letters, optionally digits, glued to the
+# name of a level. It is a place of its own (A市 and B市 are different cities), and glued to the next
+# name it would cut it into fragments (A7县星沙镇 -> 县星 + 沙镇). So before the digits are dropped it
+# is written as one ASCII token between boundaries (A7县 -> ，ZZAhX，: digits as letters a–j, the
+# level as S/C/Q/X), which the engine keeps whole, and ``Segmenter.cut`` writes it back as A7县.
+ANON_CODE = re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,2})(\d{0,4})(省|市|区|县)")
+_LEVEL_CODE = {"省": "S", "市": "C", "区": "Q", "县": "X"}
+_CODE_LEVEL = {v: k for k, v in _LEVEL_CODE.items()}
+_CODE_TOKEN = re.compile("(?:(?<=\x01)|^)ZZ([A-Z]{1,2})([a-j]{0,4})([SCQX])(?=\x01|$)")
+
+
+def _encode_code(m: re.Match) -> str:
+    return "，ZZ" + m.group(1) + "".join(chr(ord("a") + int(d)) for d in m.group(2)) + _LEVEL_CODE[m.group(3)] + "，"
+
+
+def _decode_code(m: re.Match) -> str:
+    return m.group(1) + "".join(str(ord(c) - ord("a")) for c in m.group(2)) + _CODE_LEVEL[m.group(3)]
+
+
+def is_code(token: str) -> bool:
+    """An anonymised administrative code such as A7县 (see ANON_CODE)."""
+    return bool(ANON_CODE.fullmatch(token))
+_HAS_CAPITAL = re.compile("[A-Z](?:\\d{0,4})[省市区县]")
 _TAG = re.compile(r"<[^<>\x00]{0,200}>")  # \x00 separates texts cut together (count_many)
 _URL = re.compile(r"(?:https?://|www\.)[\x21-\x7e]+", re.IGNORECASE)
 # Whitespace between two Chinese characters: padding or a line break inside a sentence.
@@ -89,6 +112,30 @@ def _ascii(m: re.Match) -> str:
 _MAYBE_PERSONAL = re.compile(
     "@|\\d(?:[\\s\\-－—()（）]?\\d){6}|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Z]"
 )
+
+
+# ── Place names kept whole ──
+# jieba cuts an unknown name before a place word into pieces (丽发 新城 小区, 桂花 坪 街道, 盖 山镇): the
+# pieces would each count as a word, and none of them says where. After cutting, a place word (or a
+# single place character standing alone, or an unknown two-character token ending in one) takes up
+# to three name pieces just before it — nearest first, each Chinese, not a stopword, not a number
+# piece, at most six characters in all — and the result is one token, a place
+# (``analytics.text.terms`` tells places from terms).
+PLACE_CHARS = "省市区县镇乡村苑园城府湾路街巷站桥庄里局"  # 局: an agency's name (住建局) is kept whole the same way
+PLACE_WORDS = frozenset((
+    "小区 社区 街道 花园 家园 新村 新城 公寓 大厦 广场 大道 南路 北路 东路 西路 中路 大街 小学 中学 "
+    "学校 幼儿园 大学 学院 医院 公园 地铁站 片区 商城 山庄 水岸 名苑 雅苑 华府 中心小学").split())
+MAX_PLACE_NAME = 6
+_JOIN = "\x01"
+_PIECE = f"[{_CJK}]{{1,4}}"
+_PLACE_END = "|".join(sorted(PLACE_WORDS, key=len, reverse=True)) + f"|[{_CJK}]?[{PLACE_CHARS}]"
+_PLACE_END_RE = re.compile(f"(?<=\x01)(?:{_PLACE_END})(?=\x01|$)")
+_CJK_PIECE = re.compile(_PIECE)
+MAX_PLACE_LEN = 12
+# Parts of speech (jieba's tags) of dictionary words that never name a place: verbs, pronouns,
+# directions, adverbs, prepositions, conjunctions, particles, numerals, measure words, times.
+FUNCTION_START = frozenset("p r rr rz c u uj ul ud ug uv uz d dg".split())
+NOT_A_NAME = frozenset("v vd vg vi vn f r rr rz p c u uj ul ud ug uv uz d dg m mq q t tg zg y e o".split())
 
 
 class DictionaryError(ValueError):
@@ -160,7 +207,9 @@ def clean(text: str | None) -> str:
         text = mask_text(text)
     if "[" in text:
         text = MARKER_RE.sub(" ", text)
-    text = _DIGITS.sub(" ", text)
+    if _HAS_CAPITAL.search(text):
+        text = ANON_CODE.sub(_encode_code, text)
+    text = _DIGITS.sub("，", text)  # a boundary: 交100元 must not become 交元
     if "://" in text or "www." in text.lower():
         text = _URL.sub(" ", text)
     text = _CJK_GAP.sub("", text)
@@ -207,6 +256,7 @@ class Segmenter:
         self.phrases = tuple(phrases)
         self._phrase_re = re.compile("|".join(map(re.escape, phrases))) if phrases else None
         self._keep = _KeepMap(self._decide)
+        self._piece_ok: dict[str, bool] = {}
         self._keep[SEP] = True  # the text separator passes the filter (count_arrays splits on it)
 
     def has_word(self, word: str) -> bool:
@@ -215,9 +265,94 @@ class Segmenter:
             return True
         return bool(self._rjieba.has_word(word))
 
+    def _is_place_end(self, token: str) -> bool:
+        if token in PLACE_WORDS or (len(token) == 1 and token in PLACE_CHARS):
+            return True
+        return (len(token) == 2 and token[-1] in PLACE_CHARS and not self.has_word(token)
+                and not self._function_start(token))
+
+    def _function_start(self, token: str) -> bool:
+        """An unknown token that starts with a preposition, pronoun, conjunction, particle or adverb
+        (对村, 这村) is a piece of grammar glued to a word, not a name."""
+        return self._rjieba.tag(token[0])[0][1] in FUNCTION_START
+
+    def _name_piece(self, token: str, nearest: bool, fragment: bool = False) -> bool:
+        """Can this token be part of a place's name? Not a stopword or number piece; a dictionary
+        word only when its part of speech can name (a verb, pronoun, direction, preposition… cannot:
+        去区医院, 村民对村); a single character only right before the place word — whatever its part
+        of speech when the place word is itself a fragment (盖 + 山镇)."""
+        if fragment and nearest and len(token) == 1:
+            return token not in self.stopwords
+        if token in self.stopwords or is_numberish(token) or token.startswith(PLACEHOLDER):
+            return False
+        if len(token) == 1 and not nearest:
+            return False
+        ok = self._piece_ok.get(token)
+        if ok is None:
+            if len(self._piece_ok) > 200_000:
+                self._piece_ok.clear()
+            if self.has_word(token):
+                ok = self._rjieba.tag(token)[0][1] not in NOT_A_NAME
+            else:
+                ok = not self._function_start(token)
+            self._piece_ok[token] = ok
+        return ok
+
+    def cut(self, prepared: str) -> list[str]:
+        """The engine's tokens of prepared text, with place names put back together (see
+        PLACE_WORDS). The tokens are joined and scanned by one regular expression for place words,
+        so only the few tokens around a place word are handled in Python."""
+        tokens = self._cut(prepared)
+        if len(tokens) < 2:
+            return tokens
+        joined = _JOIN.join(tokens)
+        out: list[str] = []
+        pos = 0  # joined[:pos] is decided (in out)
+        last = None  # the place just put together, if it ends at pos
+        for m in _PLACE_END_RE.finditer(joined):
+            end, s0 = m.group(), m.start()
+            known_pair = len(end) == 2 and end not in PLACE_WORDS and self.has_word(end)
+            if not known_pair and not self._is_place_end(end):
+                continue
+            if last is not None and s0 - 1 == pos and len(last) + len(end) <= MAX_PLACE_LEN:
+                out[-1] = last = last + end  # 丽发新城 + 小区
+                pos = m.end()
+                continue
+            last = None
+            lo = max(pos, s0 - 1 - 4 * 3 - 3)
+            pieces = joined[lo:s0 - 1].split(_JOIN)
+            if lo > 0 and joined[lo - 1] != _JOIN:
+                pieces = pieces[1:]  # the first piece is cut: not a whole token
+            taken = size = 0
+            if known_pair and len(pieces[-1]) != 1:
+                continue  # 城市, 地区: a word of its own unless a lone character precedes it (盖 山镇)
+            for piece in reversed(pieces[-3:]):
+                if (size + len(piece) > MAX_PLACE_NAME or not _CJK_PIECE.fullmatch(piece)
+                        or not self._name_piece(piece, nearest=not taken, fragment=known_pair)):
+                    break
+                taken += 1
+                size += len(piece)
+            if not taken:
+                continue
+            start = s0 - 1 - size - (taken - 1)
+            out.append(joined[pos:start])
+            last = joined[start:s0 - 1].replace(_JOIN, "") + end
+            out.append(last)
+            pos = m.end()
+        if out:
+            out.append(joined[pos:])
+            joined = "".join(out)
+        if "ZZ" in joined:
+            joined = _CODE_TOKEN.sub(_decode_code, joined)
+        elif not out:
+            return tokens
+        return joined.split(_JOIN)
+
     def _decide(self, token: str) -> bool:
         if token in self.stopwords:
             return False
+        if is_code(token):
+            return True
         if token in self.userdict:
             return not token.isdigit()
         return (bool(_CJK_WORD.fullmatch(token)) and not is_numberish(token)
@@ -246,7 +381,7 @@ class Segmenter:
         if not prepared:
             return []
         keep = self._keep
-        return [t for t in self._cut(prepared) if keep[t]]
+        return [t for t in self.cut(prepared) if keep[t]]
 
     def count(self, text: str | None) -> Counter:
         return Counter(self.tokens(text))
@@ -272,7 +407,7 @@ class Segmenter:
         for group in self._groups(texts, group_chars):
             prepared = self.prepare(SEP.join(group))
             # filter/map with bound dict lookups run in C: no Python code per token.
-            kept = list(filter(keep.__getitem__, self._cut(prepared))) if prepared else []
+            kept = list(filter(keep.__getitem__, self.cut(prepared))) if prepared else []
             ids = np.fromiter(map(index.__getitem__, kept), dtype=np.int64, count=len(kept))
             sep = ids == -1
             if int(sep.sum()) != len(group) - 1:  # cannot happen with jieba's block rule
@@ -316,7 +451,7 @@ class Segmenter:
         keep = self._keep
         docs: list[list[str]] = []
         cur: list[str] = []
-        for tok in self._cut(prepared) if prepared else ():
+        for tok in self.cut(prepared) if prepared else ():
             if tok == SEP:
                 docs.append(cur)
                 cur = []

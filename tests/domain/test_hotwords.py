@@ -280,18 +280,18 @@ def test_xlsx_export_neutralises_formulas(store):
 # ───────────────────────────── dictionary versions ─────────────────────────────
 
 def test_dictionary_change_resegments_and_old_lists_are_reproducible(store):
-    import_(store, [opinion(f"V{i}", date(2024, 5, 1 + i), "小区门口赭山湾码头噪音扰民") for i in range(6)])
+    import_(store, [opinion(f"V{i}", date(2024, 5, 1 + i), "小区门口飞线充电噪音扰民") for i in range(6)])
     before = hw.top_words(store, "2024-05-01", "2024-06-01")
-    assert "赭山湾" not in set(before["word"])  # jieba cuts the unknown name as 赭 + 山湾
+    assert "飞线充电" not in set(before["word"])  # jieba cuts the unknown phrase as 飞线 + 充电
     v1 = hw.active_version(store)
     ud, sw = hw.dictionary_texts(store)
     progress = []
-    v2 = hw.set_dictionary(store, hw.add_words_to_userdict(ud, ["赭山湾"]), hw.add_stopwords(sw, ["小区"]),
+    v2 = hw.set_dictionary(store, hw.add_words_to_userdict(ud, ["飞线充电"]), hw.add_stopwords(sw, ["小区"]),
                            "测试员", progress=lambda m, f: progress.append(f))
     assert v2 == v1 + 1 and hw.active_version(store) == v2
     assert progress and progress[-1] == 1.0
     after = hw.top_words(store, "2024-05-01", "2024-06-01")
-    assert "赭山湾" in set(after["word"]) and "小区" not in set(after["word"])
+    assert "飞线充电" in set(after["word"]) and "小区" not in set(after["word"])
     # The old list, exactly, from the old version's stored words.
     again = hw.top_words(store, "2024-05-01", "2024-06-01", dict_version=v1)
     assert again.equals(before)
@@ -443,7 +443,8 @@ def test_cli_json_and_default_window(tmp_path, capsys):
     con.close()  # not segmented yet: the command does it first
     assert cli_main(["hotwords", "--from", "2024-04-01", "--to", "2024-06-30", "--json", "--db", str(db)]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out[0] == {"word": "加装电梯", "count": 2, "docs": 2, "share": 1.0, "change": 2}
+    # (ranked by 词分, docs/hotwords.md §4a: the word in every opinion is not necessarily first)
+    assert {"word": "加装电梯", "count": 2, "docs": 2, "share": 1.0, "change": 2} in out
     assert all(set(o) == {"word", "count", "docs", "share", "change"} for o in out)
     # --to is inclusive; --town takes the short name.
     assert cli_main(["hotwords", "--from", "2024-06-02", "--to", "2024-06-02", "--town", "城厢", "--json",

@@ -92,7 +92,7 @@ def test_every_run_has_an_east_asian_font(written):
 
 def test_xlsx_opens_with_the_same_ranking(written):
     wb = openpyxl.load_workbook(written["xlsx"])
-    assert wb.sheetnames == ["综合排名", "各指数排名", "月度积分", "人均视图", "说明"]
+    assert wb.sheetnames == ["综合排名", "各指数排名", "月度积分", "人均视图", "热点问题", "说明"]
     ws = wb["综合排名"]
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0][:5] == ("排名", "排名区间下限", "排名区间上限", "单元编号", "镇街")
@@ -181,3 +181,26 @@ def test_charts_use_a_cjk_font():
     if family is None:
         pytest.skip("no CJK font on this machine")
     assert "CJK" in family or "Hei" in family or "PingFang" in family or "YaHei" in family
+
+
+def test_report_lists_the_quarters_hot_issues(demo_db):
+    import docx
+    import openpyxl
+
+    from analytics.domain import hotissues
+
+    con = store.connect(demo_db, read_only=True)
+    try:
+        data = report.gather(con)
+        expected = hotissues.quarter_hot_issues(con, data.period, top=report.HOT_ISSUES)
+    finally:
+        con.close()
+    assert expected and [it["title"] for it in data.hot_issues] == [it["title"] for it in expected]
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(report.build_docx(data))).paragraphs)
+    assert "五、群众反映的热点问题" in text and "热度 = " in text
+    cells = [c.text for t in docx.Document(io.BytesIO(report.build_docx(data))).tables for r in t.rows for c in r.cells]
+    assert expected[0]["title"] in cells
+    wb = openpyxl.load_workbook(io.BytesIO(report.build_xlsx(data)))
+    assert [c.value for c in wb["热点问题"][2]][1] == expected[0]["title"]
+    data.hot_issues = None  # none: no section, no sheet
+    assert "热点问题" not in "\n".join(p.text for p in docx.Document(io.BytesIO(report.build_docx(data))).paragraphs)

@@ -17,6 +17,7 @@ from analytics.domain import indices
 from analytics.store import memo
 from analytics.domain import ranking
 from analytics.store import db as store
+from analytics.domain import hotissues as hi
 from analytics.domain import hotwords as hw
 from analytics.domain import suggestions
 from analytics.ingest.importer import import_files
@@ -84,7 +85,7 @@ def test_migration_5_is_the_derived_table():
 def test_the_first_start_counts_ahead_and_later_processes_read_it(db, monkeypatch):
     got = rows(db)
     assert {n for n, _, _ in got} == {duty.DAY_COUNTS, indices.CELLS, indices.SPELLINGS, hw.RISING_COUNTS,
-                                      suggestions.REPORT, derived.FINGERPRINT}
+                                      suggestions.REPORT, hi.HOT_ISSUES, derived.FINGERPRINT}
     con = connect(db, read_only=True)
     try:
         period = indices.default_period(con)
@@ -102,34 +103,55 @@ def test_the_first_start_counts_ahead_and_later_processes_read_it(db, monkeypatc
     same_frames(stored, computed)
 
 
-def test_rising_words_of_the_default_windows_are_read_from_the_store(db, monkeypatch):
-    from analytics.domain import metrics
-
-    def rising(path):
+def stored_and_computed(db, monkeypatch, name: str, views):
+    """``views(con)`` on a read-only connection twice: with ``name`` only read from the store (computing
+    it fails the test), and with the store's derived rows ignored."""
+    def run(path):
         memo.clear()
         con = connect(path, read_only=True)
         try:
-            q = metrics.latest_period(con, "quarter")
-            easy = hw.BurstParams()
-            return [hw.rising_words(con, q.start, q.end, params=easy), hw.rising_words(con, *hw.latest_window(con))]
+            return views(con)
         finally:
             con.close()
 
     with monkeypatch.context() as m:
         real = memo._stored_or_computed
 
-        def no_count(con, name, key, compute):
-            if name == hw.RISING_COUNTS:
+        def no_count(con, what, key, compute):
+            if what == name:
                 def refuse():
-                    raise AssertionError("counted again although the store holds the counts")
-                return real(con, name, key, refuse)
-            return real(con, name, key, compute)
+                    raise AssertionError(f"{name} computed again although the store holds it")
+                return real(con, what, key, refuse)
+            return real(con, what, key, compute)
         m.setattr(memo, "_stored_or_computed", no_count)
-        stored = rising(db)
+        stored = run(db)
     with monkeypatch.context() as m:
         without_store(m)
-        computed = rising(db)
+        computed = run(db)
+    return stored, computed
+
+
+def test_rising_words_of_the_default_windows_are_read_from_the_store(db, monkeypatch):
+    from analytics.domain import metrics
+
+    def rising(con):
+        q = metrics.latest_period(con, "quarter")
+        easy = hw.BurstParams()
+        return [hw.rising_words(con, q.start, q.end, params=easy), hw.rising_words(con, *hw.latest_window(con))]
+
+    stored, computed = stored_and_computed(db, monkeypatch, hw.RISING_COUNTS, rising)
     same_frames(stored, computed)
+
+
+def test_hot_issues_of_the_default_windows_are_read_from_the_store(db, monkeypatch):
+    from analytics.domain import metrics
+
+    def issues(con):
+        q = metrics.latest_period(con, "quarter")
+        return [hi.hot_issues(con, q.start, q.end), hi.hot_issues(con, *hw.latest_window(con))]
+
+    stored, computed = stored_and_computed(db, monkeypatch, hi.HOT_ISSUES, issues)
+    assert stored == computed and stored[0]
 
 
 @pytest.mark.parametrize("code", ["Q1", "month", "year"])

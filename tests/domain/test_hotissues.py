@@ -1,0 +1,131 @@
+"""Terms ranked by evidence and hot issues, on hand-made data (docs/hotwords.md §4a, §4b)."""
+from __future__ import annotations
+
+import json
+import math
+from datetime import date, timedelta
+
+import pytest
+
+from analytics.__main__ import main as cli_main
+from analytics.domain import hotissues as hi
+from analytics.domain import hotwords as hw
+from analytics.store.db import connect
+from tests.domain.test_hotwords import import_, opinion
+
+
+def test_heat_golden():
+    # 4 opinions from 3 people over 14 days, 3 in the last 30 days and 1 in the 30 before, no support:
+    # 10·ln5 + 10·ln4 + 5·ln1 + 5·ln(1 + 14/7) + 10·(3−1)/(3+1) = 16.094 + 13.863 + 0 + 5.493 + 5 = 40.450
+    h = hi.heat(opinions=4, submitters=3, support=0, span_days=14, recent=3, before=1)
+    assert h["parts"] == pytest.approx({"意见数": 16.0944, "提交人数": 13.8629, "支持数": 0.0, "持续": 5.4931,
+                                        "增长": 5.0}, abs=1e-4)
+    assert h["heat"] == pytest.approx(40.4504, abs=1e-4)
+    assert hi.heat(1, 1, 0, 1, 0, 0)["growth"] == 0.0  # nothing in either window: no growth
+    assert hi.heat(2, 2, 9, 1, 0, 0)["parts"]["支持数"] == pytest.approx(5 * math.log(10))
+
+
+def test_term_score_golden():
+    # 10 opinions hold 业主 30 times, 5 of them at least twice; 100 opinions, 10,000 tokens in the filter.
+    p = hi.term_score(docs=10, count=30, d2=5, n_docs=100, tokens=10_000, word="业主")
+    assert p["keyness"] == pytest.approx(9.0254 - 4, abs=1e-4)       # log2(0.003 ÷ (346 / 60,101,967)) − 4
+    assert p["burstiness"] == pytest.approx(0.25)                    # ((5 + 1) ÷ (10 + 2))²
+    assert p["rarity"] == pytest.approx(math.log(11))                # ln(1 + 100 ÷ 10)
+    assert p["pos_weight"] == 1.0
+    assert p["score"] == pytest.approx(10 * 5.0254 * 0.25 * math.log(11), abs=1e-2)  # 30.13
+    verb = hi.term_score(docs=10, count=30, d2=5, n_docs=100, tokens=10_000, word="投诉")
+    assert verb["pos_weight"] == 0.5
+    common = hi.term_score(docs=10, count=30, d2=5, n_docs=100, tokens=10_000, word="国家")
+    assert common["keyness"] == 0 and common["score"] == 0           # as common as in general Chinese
+
+
+def test_classify_makes_a_place_of_a_name_that_begins_a_place():
+    kinds = hi.classify(["星沙", "星沙镇", "业主"])
+    assert kinds == {"星沙": "地点", "星沙镇": "地点", "业主": "术语"}
+    # A dictionary word is a place's name when the place is in at least 30 % as many opinions.
+    assert hi.classify({"西地": 10, "西地省": 3})["西地"] == "地点"
+    assert hi.classify({"公交": 100, "公交站": 5, "公交车站": 20})["公交"] == "术语"
+
+
+def D(i, day, vec, places=(), town=None):
+    pl = frozenset(places) | ({town} if town else set())
+    return hi.Doc(i, day, vec, pl, hi.anchor_of(pl), town)
+
+
+def test_cluster_groups_one_concern_at_one_place():
+    d0 = date(2024, 5, 1)
+    plant = {"搅拌站": 3.0, "粉尘": 2.0, "噪音": 1.0}
+    docs = [
+        D(1, d0, plant, ["丽发新城小区"]),
+        D(2, d0 + timedelta(days=9), {"搅拌站": 3.0, "噪音": 2.0}, ["丽发新城小区"]),
+        D(3, d0 + timedelta(days=30), {"搅拌站": 3.0, "噪音": 2.0}),               # no place: joins
+        D(4, d0 + timedelta(days=35), plant, ["景蓉华苑"]),                          # another estate
+        D(5, d0 + timedelta(days=200), plant, ["丽发新城小区"]),                     # months later
+        D(6, d0 + timedelta(days=3), {"公交": 3.0, "站点": 2.0}, ["丽发新城小区"]),  # another matter
+        D(7, d0 + timedelta(days=5), plant, ["丽发新城小区"], town="瓜沥镇"),
+        D(8, d0 + timedelta(days=6), plant, ["丽发新城小区"], town="义桥镇"),        # another 镇街 than 7
+    ]
+    groups = sorted(sorted(g) for g in hi.cluster(docs))
+    assert [1, 2, 3, 7] in groups
+    assert [4] in groups and [5] in groups and [6] in groups and [8] in groups
+    assert sorted(len(g) for g in groups) == [1, 1, 1, 1, 4]
+
+
+def test_hot_issues_on_a_store(tmp_path):
+    con = connect(tmp_path / "hi.duckdb")
+    d0 = date(2024, 4, 2)
+    rows = []
+    for k in range(6):  # six people about one plant next to one estate, over five weeks
+        rows.append(opinion(f"P{k}", d0 + timedelta(days=6 * k),
+                            "丽发新城小区旁边新建的混凝土搅拌站粉尘噪音严重，搅拌站晚上也施工，业主无法休息。",
+                            title="丽发新城小区旁搅拌站扰民", submitter=f"业主{k}号"))
+    for k in range(4):  # four about buses at another place
+        rows.append(opinion(f"B{k}", d0 + timedelta(days=5 * k),
+                            "望仙路公交站点太少，公交班次间隔太长，老人出行不便，希望增加公交班次。",
+                            title="望仙路公交班次太少", submitter=f"乘客{k}号"))
+    rows.append(opinion("S1", d0, "小区楼道的路灯坏了很久。", submitter="某人"))
+    import_(con, rows)
+    issues = hi.hot_issues(con, "2024-04-01", "2024-07-01")
+    # By hand. Buses: 4 opinions, 4 people, 2 to 17 April (16 days), none in the period's last 60 days:
+    # 10·ln5 + 10·ln5 + 5·ln(1 + 16/7) = 38.14. The plant: 6 and 6, 2 April to 2 May (31 days), its last
+    # opinion 59 days before the period's last day (the 30 days before the last 30), none in the last 30:
+    # growth (0 − 1)/(0 + 1) = −1, so 10·ln7 + 10·ln7 + 5·ln(1 + 31/7) − 10 = 37.38: it has gone quiet.
+    assert [(i["opinions"], i["submitters"]) for i in issues] == [(4, 4), (6, 6)]
+    assert [i["heat"] for i in issues] == pytest.approx([38.14, 37.38], abs=0.01)
+    assert issues[1]["heat_parts"]["增长"] == -10
+    first = issues[1]
+    assert first["rank"] == 2 and first["place"] == "丽发新城小区" and first["title"].startswith("丽发新城小区：")
+    assert "搅拌站" in first["terms"][:3]
+    assert first["opinion_ids"] == [f"P{k}" for k in range(6)]
+    assert (first["first"], first["last"]) == (d0, d0 + timedelta(days=30))
+    assert issues[0]["place"] == "望仙路"
+    rows_, total = hi.issue_opinions(con, first)
+    assert total == 6 and rows_["submitter"].str.contains(r"\*").all()  # masked
+    # Into the candidate pool like a word, the issue kept in the evidence.
+    cid = hi.add_issue_candidate(con, first, "2024-04-01", "2024-07-01", "测试员")
+    ev = hw.get_candidate(con, cid)["evidence"]
+    ev = json.loads(ev) if isinstance(ev, str) else ev
+    assert ev["hot_issue"]["opinion_ids"] == first["opinion_ids"] and ev["hot_issue"]["heat"] == first["heat"]
+    # Terms: the place is not a hot word.
+    words = list(hi.top_terms(con, "2024-04-01", "2024-07-01")["word"])
+    assert "搅拌站" in words and "丽发新城小区" not in words and "望仙路" not in words
+    con.close()
+
+
+def test_hotissues_command_json(tmp_path, capsys):
+    db = tmp_path / "cli.duckdb"
+    con = connect(db)
+    d0 = date(2024, 4, 2)
+    import_(con, [opinion(f"P{k}", d0 + timedelta(days=3 * k), "丽发新城小区旁的搅拌站粉尘噪音扰民，搅拌站夜间施工。",
+                          submitter=f"业主{k}号") for k in range(3)])
+    con.close()
+    assert cli_main(["hotissues", "--db", str(db), "--from", "2024-04-01", "--to", "2024-06-30", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out) == 1
+    assert set(out[0]) == {"rank", "title", "heat", "opinions", "submitters", "first", "last", "places", "terms",
+                           "opinion_ids"}
+    assert out[0]["first"] == "2024-04-02" and out[0]["opinion_ids"] == ["P0", "P1", "P2"]
+    assert cli_main(["hotissues", "--db", str(db), "--from", "2024-04-01"]) == 2
+    assert "--from 与 --to 需同时给出" in capsys.readouterr().err
+    assert cli_main(["hotissues", "--db", str(db), "--from", "2024-04-01", "--to", "2024-06-30"]) == 0
+    assert "丽发新城小区：" in capsys.readouterr().out
