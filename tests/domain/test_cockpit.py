@@ -25,6 +25,7 @@ from analytics.domain import hierarchy
 from analytics.domain import indices
 from analytics.core import labels
 from analytics.domain import metrics
+from analytics.domain import ranking
 from analytics.store.db import connect
 from pages import cockpit
 
@@ -376,17 +377,35 @@ def test_insufficient_is_said_never_zero(tiny_db, monkeypatch):
     assert "样本不足的单元" in " ".join(t.label for t in at.tabs)
 
 
-def test_big_screen_mode(demo_db, monkeypatch):
+def test_big_screen_mode(demo_db, monkeypatch, con_of):
     at = app_at(demo_db, monkeypatch, screen="1").run()
     assert not at.exception, at.exception
     html = "\n".join(h.value for h in at.html)
     assert 'data-testid="stSidebar"' in html and "display: none" in html  # no sidebar
     assert "#0b1220" in html  # the dark theme
-    assert f"每 {cockpit.SCREEN_REFRESH_S} 秒自动刷新" in html and "退出大屏" in html
-    for title in ("逾期未办结民情民意", "逾期未答复代表建议", "样本不足的单元"):
+    assert "更新" in html and "退出大屏" in html
+    assert "演示数据（虚构，仅供试用）" in html  # the one slim demo line
+    for title in ("逾期未办结民情民意", "逾期未答复代表建议", "数据太少、不打分的单元"):
         assert title in html
-    assert [m.label for m in at.metric] == [m.label for m in metrics.METRICS]
-    assert len(at.get("plotly_chart")) == 2  # town ranking and the tree
+    for m in metrics.METRICS:  # the headline figures, drawn by the screen itself
+        assert f'<div class="l">{m.label}</div>' in html, m.label
+    # every town with its rank and its five indices, and the change in rank against last quarter
+    con = con_of(demo_db)
+    period = at.query_params["period"]
+    table = ranking.ranking(con, period, replicates=1)
+    rows = re.findall(r"<tr(?: class=\"me\")?><td>(\d+|—)</td><td class='t'>([^<]+)</td><td>(.*?)</td>(.*?)</tr>", html)
+    assert len(rows) == len(table) == 23
+    for (rank, town, move, cells), t in zip(rows, table.itertuples()):
+        assert town == t.unit and rank == ("—" if pd.isna(t.rank) else str(int(t.rank)))
+        want = ranking.change_text(t.change).replace("↑", "▲ ").replace("↓", "▼ ") or "—"
+        assert re.sub(r"<[^>]+>", "", move) == want, (town, move)
+        scores = re.findall(r">([^<]+)</td>", cells)
+        assert scores == [cockpit.score_text(getattr(t, k)) if not pd.isna(getattr(t, k)) else "—"
+                          for k in indices.SCORE_COLUMNS], town
+    for k in indices.SCORE_COLUMNS:
+        assert f"<th>{cockpit.index_label(k).removesuffix('指数')}</th>" in html
+    assert not at.get("plotly_chart")  # one HTML block sized to the screen (tests/pages/test_browser.py measures it)
+    assert "stTooltipIcon" not in html and not at.metric  # no "?" help icons
     assert not at.tabs and not at.link_button  # none of the normal page's furniture
     # the other query parameters stay (the shell writes period; screen is kept)
     assert at.query_params["screen"] == "1" and "period" in at.query_params
@@ -423,5 +442,10 @@ def test_a_broken_index_config_is_said_and_the_headline_stays(demo_db, monkeypat
     for query in ({}, {"screen": "1"}):
         at = app_at(demo_db, monkeypatch, **query).run()
         assert not at.exception, at.exception
+        if query:  # the big screen says it in its own block, under the headline figures
+            html = "\n".join(h.value for h in at.html)
+            assert "五大评价指标暂时无法计算" in html and "scorin" in html
+            assert all(f'<div class="l">{m.label}</div>' in html for m in metrics.METRICS)
+            continue
         assert "五大评价指标暂时无法计算" in at.error[0].value and "scorin" in at.error[0].value
         assert [m.label for m in at.metric] == [m.label for m in metrics.METRICS]
