@@ -167,8 +167,25 @@ def index_definition(key: str) -> str:
         parts = "、".join(f"{cfg.indices[k].label}×{cfg.indices[k].weight:g}" for k in INDEX_KEYS)
         return f"{purpose}：{parts}。"
     parts = "、".join(f"{c.label}×{c.weight:g}" for c in cfg.indices[key].components)
-    return (f"{purpose}。由 {parts} 加权合成；每项先按样本量向同级平均收缩，再取在同级单元中的百分位（0–100），"
-            f"样本不足的分项不计分。详见 docs/indices.md。")
+    return (f"{purpose}。由 {parts} 合成（× 后是权重）。得分 0–100：和同级单元比排在什么位置，50 约为中等，"
+            f"越高越好。怎么算的见本页最后。")
+
+
+def method_text() -> str:
+    """The method behind every score, in plain Chinese, with the figures of data/indices.toml."""
+    cfg = config()
+    return "\n".join([
+        "- **分项**：每个指数由几个分项组成。分项是一个比率（如 已办结 ÷ 应办结）或一个人均数（如 活动场次 ÷ 代表人数）。",
+        "- **数据少的不凭运气冒尖**：数据少的单元，比率很容易偶然很高或很低，所以先把它往同级单元的平均水平拉一拉："
+        f"相当于给每个单元先添上 {cfg.rate_prior:g} 条“平均水平”的记录。只有 3 条记录的联络站因此基本停在平均线附近，"
+        "有几百条记录的镇街几乎不受影响。",
+        "- **得分是位置，不是百分比**：把拉过之后的值和同级单元放在一起比（镇街和镇街比，联络站和联络站比），"
+        "排在正中间约 50 分，最好的接近 100，最差的接近 0。",
+        f"- **指数**：各分项得分按权重平均。数据太少的分项不计分；计分的分项不到权重的 {cfg.min_coverage:.0%} 时，"
+        "整个指数显示“样本不足”，既不打分，也不算 0 分。",
+        f"- **{labels.COMPOSITE_LABEL}**：{index_parts('composite')}。",
+        "- **“全区”的得分**：把全区合计的值放在镇街中间比较，看全区相当于一个什么水平的镇街。",
+    ])
 
 
 def score_text(v) -> str:
@@ -322,7 +339,8 @@ def tree_figure(tree: pd.DataFrame, key: str, height: int = 520, highlight: str 
     return fig
 
 
-def tree_section(sel: _layout.Selection, tree: pd.DataFrame, unit: pd.Series) -> None:
+def tree_section(sel: _layout.Selection, tree: pd.DataFrame, unit: pd.Series) -> str:
+    """The tree coloured by the index picked here; returns that index (the stations' pulls follow it)."""
     st.subheader("1+23+64 基层单元")
     key = st.selectbox("按哪个指数着色", PICK_ORDER, key="ck_color", format_func=index_label,
                        help="颜色由红（低）到绿（高），灰色为样本不足。点击镇街可展开它的联络站，点上方路径返回。")
@@ -330,6 +348,7 @@ def tree_section(sel: _layout.Selection, tree: pd.DataFrame, unit: pd.Series) ->
     st.plotly_chart(tree_figure(tree, key, highlight=highlight), config={"displayModeBar": False}, key="ck_tree")
     st.caption(f"颜色：{index_label(key)}，红低绿高，灰色 = {labels.INSUFFICIENT}。镇街与镇街比，联络站与联络站比；"
                "“全区”是全区汇总值放在镇街中的位置。每个联络站面积相同。")
+    return key
 
 
 # ───────────────────────────── monthly trend ─────────────────────────────
@@ -529,7 +548,7 @@ def receipt_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def receipt_section(sel: _layout.Selection, unit: pd.Series) -> None:
-    st.subheader(f"得分明细（{unit_name(unit)} · {sel.period.label}）")
+    st.markdown(f"**得分明细（{unit_name(unit)} · {sel.period.label}）**：每个分项的分子、分母、调整前后的值和得分。")
     cfg = config()
     key = st.selectbox("指数", PICK_ORDER, key="ck_receipt_index", format_func=index_label)
     df = receipt(sel.db, sel.version, unit["unit_id"], key, sel.period.code)
@@ -538,18 +557,16 @@ def receipt_section(sel: _layout.Selection, unit: pd.Series) -> None:
                 + ("" if score is None else "（= 各行“贡献”之和；贡献 = 有效权重 × 得分）")
                 + f"；样本充足的部分占权重 {df.attrs.get('coverage', 0):.0%}（不到 {cfg.min_coverage:.0%} 即为样本不足）。")
     _layout.dataframe(receipt_table(df), hide_index=True)
-    st.caption("原始值 = 分子 ÷ 分母；调整后 = 按样本量向同级平均收缩后的值；得分 = 调整后的值在同级单元中的百分位。")
+    st.caption("原始值 = 分子 ÷ 分母；调整后 = 按数据多少往同级平均拉过之后的值（见“方法”）；"
+               "得分 = 调整后的值在同级单元中的位置（0–100）。")
 
     comps = cfg.components if key == "composite" else list(cfg.indices[key].components)
     names = {c.key: f"{cfg.indices[c.index].label} · {c.label}" if key == "composite" else c.label for c in comps}
-    with st.expander("打开某个分项背后的原始行"):
+    if st.toggle("打开某个分项背后的原始行", key="ck_rows_open"):
         comp = st.selectbox("分项", [c.key for c in comps], key=f"ck_rows_component_{key}", format_func=names.get)
         rows = receipt_rows(sel.db, sel.version, unit["unit_id"], comp, sel.period.code)
         st.caption(f"{names[comp]}：{len(rows):,} 行。比率类分项中“计入分子/计入分母”标明每行算在哪里；提交人已脱敏。")
         _rows_table(rows)
-
-    if unit["level"] == "town":
-        pulls_section(sel, unit, key)
 
 
 def pulls_figure(pull: pd.DataFrame, height: int | None = None) -> go.Figure:
@@ -841,19 +858,26 @@ def render() -> None:
         st.plotly_chart(index_bars(unit, district), config={"displayModeBar": False}, key="ck_bars")
     with right:
         st.markdown("\n".join(f"- **{index_label(k)}**：{index_parts(k)}" for k in SCORE_COLUMNS))
-    st.caption(f"每个分项先按样本量向同级平均收缩，再取在同级单元（{LEVEL_WORDS[unit['level']]}）中的百分位，"
-               "得分 0–100，50 约为中位；指数是分项得分的加权平均（权重见各指数的问号）。"
-               "“全区”是全区汇总值放在镇街中的位置。数据太少的为“样本不足”：不打分，也不算 0 分。")
+    peers = LEVEL_WORDS["town" if unit["level"] == "district" else unit["level"]]  # 全区 is placed among the towns
+    st.caption(f"得分 0–100：和其他{peers}比排在什么位置，50 约为中等，越高越好。"
+               "“全区”是全区合计放在镇街中间比较的位置。数据太少的显示“样本不足”：不打分，也不算 0 分。"
+               "怎么算的见本页最后。")
 
-    tree_section(sel, tree, unit)
+    key = tree_section(sel, tree, unit)
+    if unit["level"] == "town":
+        pulls_section(sel, unit, key)
     trend_section(sel, unit)
     alerts_section(sel)
-    receipt_section(sel, unit)
 
-    with st.expander("指标口径：每个数字怎么算"):
-        st.markdown("\n".join(f"- **{m.label}**：{m.definition}  \n  公式：{m.formula}" for m in metrics.METRICS))
-        st.caption("期间为左闭右开的日期区间；民情民意和代表建议按提交时间归属期间，状态和评价以最近一次导入为准。"
-                   "五大指数的公式与理由见 docs/indices.md，权重等配置在 data/indices.toml。")
+    with st.expander("怎么算的"):
+        method, receipt_tab, figures = st.tabs(["五大指数的算法", "得分明细", "上方数字的口径"])
+        with method:
+            st.markdown(method_text())
+        with receipt_tab:
+            receipt_section(sel, unit)
+        with figures:
+            st.markdown("\n".join(f"- **{m.label}**：{m.definition}  \n  公式：{m.formula}" for m in metrics.METRICS))
+            st.caption("期间含首日、不含次期首日；民情民意和代表建议按提交时间归属期间，状态和评价以最近一次导入为准。")
 
 
 if __name__ == "__main__":  # run directly by Streamlit's legacy pages/ mode: route through app.py

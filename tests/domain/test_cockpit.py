@@ -323,8 +323,14 @@ def test_cockpit_page(demo_db, monkeypatch, con_of):
                         f"逾期未答复的代表建议（{len(alerts.overdue_suggestions(con)):,}）"]
     assert tabs[2].startswith("指数降幅最大") and tabs[3].startswith("样本不足的单元")
     assert frame_with(at, "逾期天数", "提交人", "办结期限").shape[0] == min(n_op, cockpit.ROWS_SHOWN)
-    # the rows behind a component: activities of the district for 活动场次
+    # the method in plain words, the receipt behind 「怎么算的」, not in the main view
+    assert [e.label for e in at.expander][-1] == "怎么算的"
+    assert "数据少的单元" in texts(at) and "收缩" not in texts(at) and "docs/" not in texts(at)
+    # the rows behind a component, on demand: activities of the district for 活动场次
+    assert not any({"活动编号", "参与人次"} <= set(d.value.columns) for d in at.dataframe)
+    at.toggle(key="ck_rows_open").set_value(True).run()
     frame_with(at, "活动编号", "参与人次")
+    at = app_at(demo_db, monkeypatch).run()
     # charts: index bars, tree, trend, opinions per month; the big-screen link keeps the choice
     assert len(at.get("plotly_chart")) == 4
     link = at.link_button[0]
@@ -338,6 +344,7 @@ def test_cockpit_receipt_of_one_index_and_its_rows(demo_db, monkeypatch):
     receipt = frame_with(at, "有效权重", "贡献")
     assert list(receipt["分项"])[:2] == ["办结率", "按期办结率"]
     assert receipt["原始值"].str.endswith("%").all() or receipt["原始值"].eq("—").any()
+    at.toggle(key="ck_rows_open").set_value(True).run()
     at.selectbox(key="ck_rows_component_resolution").select("closure_rate").run()
     rows = frame_with(at, "编号", "提交人", "计入分子", "计入分母")
     assert not rows["提交人"].dropna().map(lambda s: len(s) > 1 and "*" not in s).any()  # masked
