@@ -136,6 +136,26 @@ def test_big_screen_fits_without_scrolling(server, browser, width, height):
     page.close()
 
 
+def test_the_file_uploader_speaks_chinese(server, browser):
+    """Streamlit's uploader says "Upload" and "100MB per file • XLSX, CSV" with no parameter to
+    change them: the page's CSS shows Chinese in their place, and hides the English."""
+    page = _open(browser, f"{server}/data", 120_000)
+    zone = page.locator("[data-testid=stFileUploaderDropzone]")
+    zone.wait_for(timeout=60_000)
+    shown = zone.evaluate("""z => {
+        const p = z.querySelector('button [data-testid=stMarkdownContainer] p');
+        const s = z.querySelector('[data-testid=stFileUploaderDropzoneInstructions] span');
+        return {button: getComputedStyle(p, '::after').content, buttonSize: getComputedStyle(p).fontSize,
+                limit: getComputedStyle(s, '::after').content, limitSize: getComputedStyle(s).fontSize};
+    }""")
+    assert shown["button"] == '"选择文件"' and shown["buttonSize"] == "0px", shown
+    assert shown["limit"].startswith('"单个文件不超过 100 MB') and "XLSX、CSV" in shown["limit"], shown
+    assert shown["limitSize"] == "0px", shown
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    zone.screenshot(path=str(SHOTS / "data-uploader.png"))
+    page.close()
+
+
 def test_later_start_is_fast(server, browser):
     """With the store in place the cockpit is up in seconds (no regeneration)."""
     t0 = time.time()
