@@ -23,12 +23,13 @@ What is planted, so that the views have something true to find:
   people and answer suggestions on time;
 - towns and stations keep a calendar, as real ones do: each month every town holds a 视察, a 调研
   and a 主题活动 and every station an 活动日 of study (学习培训 and 法治讲座 in turn); their other
-  activities come at a steady pace (``_scheduled``), not by a Poisson draw, their types in turn. So a
+  activities come at a steady pace (``_scheduled``), not by a Poisson draw, their types in turn, and
+  the representatives are asked by rota (``_Rota``), 进站接待 two or three at a time. So a
   town's index moves from month to month by a few points (bench/demo_realism.py measures it: about
-  three quarters of the monthly changes within ±15 points, the composite's 93 %), not from 2 to 98;
-- most representatives keep to their duties; about one in eight (``LAGGING_REPS``) often misses
-  activities, so about a third are behind on 十必做 at the year's end (with the stations' laggards
-  and the reps of the sparse stations), not four in five;
+  70 % of the monthly changes within ±15 points, the composite's 94 %), not from 2 to 98;
+- most representatives keep to their duties; about one in eight (``LAGGING_REPS``) often stays
+  away when asked, so with those of the sparse and of the weakest stations about a third are behind
+  on 十必做 at the year's end (148 of 400), not three in four;
 - four stations (``SPARSE_STATIONS``) have almost no data, for 样本不足;
 - surges in citizens' concerns (see ``_topic_time_factor``): 道路积水 in the plum-rain months
   June–July, 噪声 near construction in 宁围/盈丰/新街 in 2024Q2, 亚运场馆 in 2023H2, 居家养老助餐
@@ -44,6 +45,7 @@ fixed zip timestamps and document properties, so the same seed gives byte-identi
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 import csv
 import io
 import math
@@ -69,7 +71,7 @@ OPINIONS_PER_YEAR = 22_000  # the report: 21,921 opinions handled online in one 
 SUGGESTIONS_PER_SESSION = 350
 CLOSED_SUGGESTIONS_PER_YEAR = 110  # 闭会期间 suggestions, through the year
 TOWN_ACTIVITIES_PER_YEAR = 400  # the report: 397 town-level activities, 11,994 participations
-STATION_ACTIVITIES_PER_MONTH = 2.5  # mean per station and month at quality 0.6, besides the monthly 活动日
+STATION_ACTIVITIES_PER_MONTH = 3.0  # mean per station and month at quality 0.6, besides the monthly 活动日
 N_REPS = 400
 # An xlsx export is written while it has at most this many rows (openpyxl writes ~4,000 rows/s
 # here); beyond it (benchmark scales) the same table is written as csv. Opinions are csv anyway,
@@ -1167,11 +1169,43 @@ COLLECTS = {"进站接待": (3, 30), "走访选民": (2, 25), "调研": (2, 20),
             "专题询问": (0, 5), "执法检查": (0, 8)}
 
 
-def _participants(rng: random.Random, pool: list[str], k: int, diligence: dict[str, float]) -> list[str]:
-    """k names of the pool, the diligent more likely (weighted sampling without replacement: the k
-    largest u^(1/w)), in the pool's order of draw."""
-    keyed = sorted(pool, key=lambda n: -(rng.random() ** (1.0 / diligence.get(n, 0.8) ** DILIGENCE_POWER)))
-    return keyed[:k]
+class _Rotas:
+    """One rota for each type of activity at a unit, started where that type's earlier activities
+    of the year left off (``started``: type → turns used)."""
+
+    def __init__(self, seed: int, unit_id: str, y: int, pool: list[str], started: dict[str, float],
+                 diligence: dict[str, float]):
+        self.args, self.started, self.rotas = (seed, unit_id, y, pool, diligence), started, {}
+
+    def take(self, typ: str, k: int, r) -> list[str]:
+        if typ not in self.rotas:
+            seed, unit_id, y, pool, diligence = self.args
+            self.rotas[typ] = _Rota(seed, (unit_id, typ), y, pool, self.started.get(typ, 0.0), diligence)
+        return self.rotas[typ].take(k, r)
+
+
+class _Rota:
+    """Who is asked to come, as a town or station office asks: its representatives in an order fixed
+    for the year (from the seed), taken in turn from ``start`` (the turns the months before have
+    used, as planned); one asked stays away by chance, a lagging one mostly (``World.diligence``),
+    and the next is asked. So over a year everyone is asked about equally often."""
+
+    def __init__(self, seed: int, key, y: int, pool: list[str], start: float, diligence: dict[str, float]):
+        self.order = list(pool)
+        _rng(seed, "rota", key, y).shuffle(self.order)
+        self.i, self.diligence = int(start), diligence
+
+    def take(self, k: int, r) -> list[str]:
+        out: list[str] = []
+        n = len(self.order)
+        for _ in range(3 * n):
+            if len(out) >= min(k, n):
+                break
+            name = self.order[self.i % n]
+            self.i += 1
+            if name not in out and r() < self.diligence.get(name, 0.95) ** DILIGENCE_POWER:
+                out.append(name)
+        return out
 
 
 SCHEDULE_ORIGIN = LAST_YEAR - MAX_YEARS + 1  # schedules count months from here: any --years gives the same months
@@ -1199,15 +1233,22 @@ def _times(scale: float, r) -> int:
 # Who comes, as a share of the unit's representatives at quality 0 and 1 (better units bring more
 # of them along): a town's activity a quarter to nearly half of its representatives, a station's 活动日 more than
 # half of the station's; 进站接待 is a rota of two or three.
-TURNOUT = {"town": (0.15, 0.3), "station": (0.3, 0.55)}
+TURNOUT = {"town": (0.12, 0.25), "station": (0.25, 0.45)}
 RECEPTION_ROTA = (2, 3)
+# Activities a town asks more of its representatives to: the few law-enforcement checks and
+# inquiries of the year, and the meetings of the standing committee they sit in on.
+TURNOUT_FACTOR = {"执法检查": 2.0, "专题询问": 2.0, "列席会议": 1.5}
 
 
-def _turnout(pool: int, quality: float, r, least: int, where: str = "station") -> int:
-    """How many of a pool of representatives come: a share that rises with the unit's quality,
-    give or take a tenth."""
+def _turnout_share(where: str, quality: float) -> float:
     base, rise = TURNOUT[where]
-    return min(pool, max(least, int(round(pool * (base + rise * quality) * (0.9 + 0.2 * r())))))
+    return base + rise * quality
+
+
+def _turnout(pool: int, quality: float, r, least: int, where: str = "station", factor: float = 1.0) -> int:
+    """How many of a pool of representatives come: a share that rises with the unit's quality
+    (× ``factor`` for the activities everyone is asked to), give or take a tenth."""
+    return min(pool, max(least, int(round(pool * _turnout_share(where, quality) * factor * (0.9 + 0.2 * r())))))
 
 
 def _planned_type(types: tuple, cum: list[float], phase: float, j: int) -> str:
@@ -1231,8 +1272,7 @@ def _poisson(r, lam: float) -> int:
 
 def _activity_rows(world: World, y: int, m: int, scale: float) -> list[list]:
     """One month of activities. Towns and stations keep a calendar (``_scheduled``): a steady number
-    of activities a month, more in better units; the type of each is drawn, and who takes part is
-    drawn by diligence."""
+    of activities a month, more in better units, their types in turn; who comes is asked by rota."""
     rng = _rng(world.seed, "activities", y, m)
     r = rng.random
     towns = world.towns
@@ -1246,22 +1286,37 @@ def _activity_rows(world: World, y: int, m: int, scale: float) -> list[list]:
     found: list[tuple] = []
     for t in towns:
         phase, type_phase = _rng(world.seed, "calendar", t.unit_id).random(), _rng(world.seed, "types", t.unit_id).random()
+        per_month = town_base * (0.45 + t.quality)
+        month = _scheduled(per_month, phase, y, m)
+        earlier = range(_scheduled(per_month, phase, y, 1).start, month.start)
+        held = Counter(_planned_type(TOWN_ACTIVITY_TYPES, tcum, type_phase, j) for j in earlier)
+        held.update({typ: (m - 1) * scale for typ in TOWN_MONTHLY})
+        share = _turnout_share("town", t.quality) * len(t.reps)
+        rotas = _Rotas(world.seed, t.unit_id, y, t.reps,
+                       {typ: n * share * TURNOUT_FACTOR.get(typ, 1.0) for typ, n in held.items()}, dil)
         plan = list(TOWN_MONTHLY) * _times(scale, r)
-        plan += [_planned_type(TOWN_ACTIVITY_TYPES, tcum, type_phase, j)
-                 for j in _scheduled(town_base * (0.45 + t.quality), phase, y, m)]
+        plan += [_planned_type(TOWN_ACTIVITY_TYPES, tcum, type_phase, j) for j in month]
         for typ in plan:
-            k = _turnout(len(t.reps), t.quality, r, 3, "town")
-            found.append((t, None, typ, _participants(rng, t.reps, k, dil)))
+            k = _turnout(len(t.reps), t.quality, r, 3, "town", TURNOUT_FACTOR.get(typ, 1.0))
+            found.append((t, None, typ, rotas.take(typ, k, r)))
         for si, s in enumerate(t.stations):
             phase, type_phase = _rng(world.seed, "calendar", s.unit_id).random(), _rng(world.seed, "types", s.unit_id).random()
             per_month = (0.05 if s.sparse else STATION_ACTIVITIES_PER_MONTH * (0.4 + s.quality)) * scale
+            month = _scheduled(per_month, phase, y, m)
+            earlier = range(_scheduled(per_month, phase, y, 1).start, month.start)
+            held = Counter(_planned_type(STATION_ACTIVITY_TYPES, scum, type_phase, j) for j in earlier)
+            if not s.sparse:
+                held.update(Counter(STATION_MONTHLY[(month_no - i + si) % len(STATION_MONTHLY)] for i in range(1, m)))
+            pool = s.reps if len(s.reps) >= 2 else t.reps
+            share = _turnout_share("station", s.quality) * len(pool)
+            rotas = _Rotas(world.seed, s.unit_id, y, pool,
+                           {typ: n * (sum(RECEPTION_ROTA) / 2 if typ == "进站接待" else share) for typ, n in held.items()}, dil)
             plan = [] if s.sparse else [STATION_MONTHLY[(month_no + si) % len(STATION_MONTHLY)]] * _times(scale, r)
-            plan += [_planned_type(STATION_ACTIVITY_TYPES, scum, type_phase, j) for j in _scheduled(per_month, phase, y, m)]
+            plan += [_planned_type(STATION_ACTIVITY_TYPES, scum, type_phase, j) for j in month]
             for typ in plan:
-                pool = s.reps if len(s.reps) >= 2 else t.reps
                 k = (RECEPTION_ROTA[0] + int(r() * (RECEPTION_ROTA[1] - RECEPTION_ROTA[0] + 1)) if typ == "进站接待"
                      else _turnout(len(pool), s.quality, r, 2))
-                found.append((t, s, typ, _participants(rng, pool, k, dil)))
+                found.append((t, s, typ, rotas.take(typ, k, r)))
     rows = []
     for t, s, typ, names in found:
         d = date(y, m, 1 + int(r() * ndays))
