@@ -328,8 +328,9 @@ def _departments(rep: dict) -> None:
     })
     with st.expander("各单位的件数：每个比率的分子与分母"):
         _layout.dataframe(show[counts].rename(columns=COLUMN_LABELS), hide_index=True)
-    st.caption(f"综合得分 = 按期答复率、解决率、满意率三者的平均 × 100，每个比率先向全部单位的总体水平收缩"
-               f"（相当于先加上 {cfg.dept_prior_strength:g} 件总体水平的建议），件数少的单位不会因偶然而排在最前或最后。"
+    st.caption(f"综合得分 = 按期答复率、解决率、满意率三者的平均 × 100。件数少的单位，比率容易偶然偏高偏低，所以每个比率"
+               f"先往全部单位的总体水平拉近一些（相当于先添上 {cfg.dept_prior_strength:g} 件总体水平的建议），"
+               "它们就不会因偶然而排在最前或最后。"
                f"已答复不足 {cfg.dept_min_answered} 件的单位列出但不排名。")
 
 

@@ -384,6 +384,12 @@ def test_ranking_page_on_demo_data(demo_db, monkeypatch):
     assert len(table) == 23
     ranks = [int(r) for r in table["排名"] if r != "—"]
     assert ranks == sorted(ranks) and ranks[0] == 1
+    # The rank range in plain words behind 「怎么算的」: no statistician's terms, no file path.
+    how = next(e for e in at.expander if e.label == "怎么算的")
+    words = "\n".join(m.value for m in (*how.markdown, *at.caption))
+    assert "名次可能的范围" in words
+    for jargon in ("二项分布", "泊松分布", "百分位", "docs/", "indices.toml"):
+        assert jargon not in words, jargon
     # Heavier 活跃: some rank moves, and the moved rows are reported.
     at.slider(key="rank_w_activity").set_value(5.0).run()
     assert not at.exception
