@@ -206,7 +206,9 @@ def _clocks(rep: dict) -> None:
             "90% 分位": allc["p90"].map(lambda v: "—" if pd.isna(v) else f"{v:.0f}"),
             "最长": allc["max"].map(lambda v: "—" if pd.isna(v) else f"{v:.0f}"),
         })
-        _layout.dataframe(show, hide_index=True)
+        _layout.dataframe(show, hide_index=True, column_config={
+            "环节": st.column_config.TextColumn(width=140),
+            **{c: st.column_config.Column(width=50) for c in ("件数", "中位数", "90% 分位", "最长")}})
     st.caption(sg.NO_EVALUATION_DATE + " “交办至今仍未答复”是未答复建议从交办到数据截止日的天数。")
 
 
