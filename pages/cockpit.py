@@ -595,10 +595,11 @@ def pulls_section(sel: _layout.Selection, town: pd.Series, key: str) -> None:
 
 
 # ───────────────────────────── big screen ─────────────────────────────
-# One block of HTML sized in units of the screen's height: 1em = 1/45 of it (24 px at 1080p, 48 px
-# at 2160p), so the same layout fills 1920×1080 and 3840×2160 without scrolling, and no text is
-# smaller than 1em. Everything before the screen (banners, the first-start status) is hidden: the
-# screen says 演示数据 in its own header line.
+# One block of HTML sized in units of the screen: 1em = 1/45 of its height or 1/80 of its width,
+# whichever is smaller — 24 px at 1920×1080, 48 px at 3840×2160, 17 px on a 1366×768 laptop — so the
+# same layout fills each of them without scrolling, and no text is smaller than 1em. Everything
+# before the screen (banners, the first-start status) is hidden: the screen says 演示数据 in its own
+# header line.
 
 SCREEN_CSS = """
 <style>
@@ -608,7 +609,7 @@ SCREEN_CSS = """
 [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 0 !important; }
 [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] { gap: 0 !important; }
 [data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] > :has(~ * .ck-screen) { display: none !important; }
-.ck-screen { font-size: max(24px, calc(100vh / 45)); line-height: 1.25; height: 100vh; box-sizing: border-box;
+.ck-screen { font-size: min(calc(100vh / 45), calc(100vw / 80)); line-height: 1.25; height: 100vh; box-sizing: border-box;
   padding: .45em 1em .5em; display: flex; flex-direction: column; gap: .45em; overflow: hidden; color: #e6edf3;
   font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif; }
 .ck-screen * { box-sizing: border-box; }
