@@ -365,6 +365,25 @@ def month_ticks(codes) -> dict:
     return dict(type="category", tickmode="array", tickvals=codes, ticktext=text, tickangle=0)
 
 
+# Streamlit's file uploader writes its button ("Upload") and its limits ("100MB per file • XLSX,
+# CSV") in English and has no parameter for them: the words are replaced in CSS, for the uploader
+# inside a container with this key (the texts stay in the DOM for screen readers).
+UPLOADER_KEY = "zh_uploader"
+
+
+def chinese_uploader(max_mb: float, types: list[str]) -> None:
+    """CSS that shows the uploader's button and limits in Chinese; draw the uploader inside
+    ``st.container(key=UPLOADER_KEY)``."""
+    limit = f"单个文件不超过 {max_mb:,.0f} MB · 可选 {'、'.join(t.upper() for t in types)}"
+    zone = f".st-key-{UPLOADER_KEY} [data-testid=stFileUploaderDropzone]"
+    st.html(f"""<style>
+{zone} button [data-testid=stMarkdownContainer] p {{ font-size: 0; }}
+{zone} button [data-testid=stMarkdownContainer] p::after {{ content: "选择文件"; font-size: 0.875rem; }}
+{zone} [data-testid=stFileUploaderDropzoneInstructions] span {{ font-size: 0; }}
+{zone} [data-testid=stFileUploaderDropzoneInstructions] span::after {{ content: "{limit}"; font-size: 0.875rem; }}
+</style>""")
+
+
 MISSING = "—"  # what a table shows for a missing value (Streamlit's own default is "None")
 
 

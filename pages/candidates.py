@@ -14,10 +14,22 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from analytics.core import safe_export
 from analytics.domain import hotwords as hw
 from analytics.store.db import StoreError
 from pages import _access, _layout
 from pages import hotwords as hot
+
+# The pool's xlsx as the page shows it: the score to one decimal, the factors to two, the shares
+# (广度, 持续, 未解决) in per cent; the cells keep their full values.
+POOL_FORMATS = {"得分": safe_export.ONE_DECIMAL, "规模": safe_export.TWO_DECIMALS, "突发": safe_export.TWO_DECIMALS,
+                "广度": safe_export.PERCENT, "持续": safe_export.PERCENT, "未解决": safe_export.PERCENT,
+                "涉及意见数": safe_export.INTEGER}
+POOL_SHEET = "监督项目备选库"
+
+
+def export_pool(df: pd.DataFrame) -> bytes:
+    return safe_export.to_xlsx({POOL_SHEET: hw.candidates_for_export(df)}, formats={POOL_SHEET: POOL_FORMATS})
 
 URL_PATH = "candidates"
 
@@ -179,7 +191,7 @@ def render() -> None:
     _layout.dataframe(table, hide_index=True, column_config={
         "得分（列入时）": st.column_config.NumberColumn(format="%.2f"),
         "更新时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
-    _access.download_button("导出 xlsx", data=lambda: hw.to_xlsx({"监督项目备选库": hw.candidates_for_export(df)}),
+    _access.download_button("导出 xlsx", data=lambda: export_pool(df),
                             file_name=f"监督项目备选库_{date.today()}.xlsx", what="监督项目备选库（当前筛选）",
                             filters={"状态": "、".join(status), "搜索": text}, rows=len(df),
                             icon=":material/download:", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -13,6 +13,7 @@ through the cached readers below, keyed by the store's data version.
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
 from urllib.parse import urlencode
 
 import numpy as np
@@ -26,6 +27,7 @@ from analytics.domain import hierarchy
 from analytics.domain import indices
 from analytics.core import labels
 from analytics.domain import metrics
+from analytics.domain import ranking
 from analytics.domain.indices import INDEX_KEYS, SCORE_COLUMNS
 from analytics.core.periods import Period, parse_period
 from pages import _access, _layout
@@ -33,7 +35,6 @@ from pages import _access, _layout
 URL_PATH = "cockpit"
 CARDS_PER_ROW = 4  # 7 figures: 4 + 3 cards; readable on a laptop and on a meeting-room screen
 SCREEN_PARAM = "screen"  # ?screen=1 opens the big-screen mode
-SCREEN_CHART_HEIGHT = 500  # ranking and tree side by side: the whole screen fits 1920×1080
 SCREEN_REFRESH_S = 60  # a meeting-room screen: fresh within a minute; a warm run costs well under 1 s
 TREND_MONTHS = 12  # the trend shows the year up to the period's last month
 ROWS_SHOWN = 2000  # rows behind an alert or a component shown at once (the table scrolls)
@@ -57,16 +58,22 @@ def config() -> indices.IndexConfig:
     return _config(indices.CONFIG_PATH.stat().st_mtime_ns)
 
 
-def config_ok(say: bool = True) -> bool:
-    """A mistake in data/indices.toml is said in Chinese (file, key); the headline figures, which
-    do not depend on it, stay on the page."""
+def config_error() -> str | None:
+    """A mistake in data/indices.toml in Chinese (file, key), or None."""
     try:
         config()
     except (indices.IndexConfigError, OSError) as exc:
-        if say:
-            st.error(f"五大评价指标暂时无法计算：{exc}", icon=":material/error:")
-        return False
-    return True
+        return f"五大评价指标暂时无法计算：{exc}"
+    return None
+
+
+def config_ok(say: bool = True) -> bool:
+    """A mistake in data/indices.toml is said in Chinese (file, key); the headline figures, which
+    do not depend on it, stay on the page."""
+    problem = config_error()
+    if problem is not None and say:
+        st.error(problem, icon=":material/error:")
+    return problem is None
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -160,8 +167,25 @@ def index_definition(key: str) -> str:
         parts = "、".join(f"{cfg.indices[k].label}×{cfg.indices[k].weight:g}" for k in INDEX_KEYS)
         return f"{purpose}：{parts}。"
     parts = "、".join(f"{c.label}×{c.weight:g}" for c in cfg.indices[key].components)
-    return (f"{purpose}。由 {parts} 加权合成；每项先按样本量向同级平均收缩，再取在同级单元中的百分位（0–100），"
-            f"样本不足的分项不计分。详见 docs/indices.md。")
+    return (f"{purpose}。由 {parts} 合成（× 后是权重）。得分 0–100：和同级单元比排在什么位置，50 约为中等，"
+            f"越高越好。怎么算的见本页最后。")
+
+
+def method_text() -> str:
+    """The method behind every score, in plain Chinese, with the figures of data/indices.toml."""
+    cfg = config()
+    return "\n".join([
+        "- **分项**：每个指数由几个分项组成。分项是一个比率（如 已办结 ÷ 应办结）或一个人均数（如 活动场次 ÷ 代表人数）。",
+        "- **数据少的不凭运气冒尖**：数据少的单元，比率很容易偶然很高或很低，所以先把它往同级单元的平均水平拉一拉："
+        f"相当于给每个单元先添上 {cfg.rate_prior:g} 条“平均水平”的记录。只有 3 条记录的联络站因此基本停在平均线附近，"
+        "有几百条记录的镇街几乎不受影响。",
+        "- **得分是位置，不是百分比**：把拉过之后的值和同级单元放在一起比（镇街和镇街比，联络站和联络站比），"
+        "排在正中间约 50 分，最好的接近 100，最差的接近 0。",
+        f"- **指数**：各分项得分按权重平均。数据太少的分项不计分；计分的分项不到权重的 {cfg.min_coverage:.0%} 时，"
+        "整个指数显示“样本不足”，既不打分，也不算 0 分。",
+        f"- **{labels.COMPOSITE_LABEL}**：{index_parts('composite')}。",
+        "- **“全区”的得分**：把全区合计的值放在镇街中间比较，看全区相当于一个什么水平的镇街。",
+    ])
 
 
 def score_text(v) -> str:
@@ -288,8 +312,7 @@ def index_bars(unit: pd.Series, district: pd.Series, height: int = 320) -> go.Fi
 
 # ───────────────────────────── the 1+23+64 tree ─────────────────────────────
 
-def tree_figure(tree: pd.DataFrame, key: str, height: int = 520, dark: bool = False,
-                highlight: str | None = None) -> go.Figure:
+def tree_figure(tree: pd.DataFrame, key: str, height: int = 520, highlight: str | None = None) -> go.Figure:
     """Treemap of the district → towns → stations, each coloured by ``key`` (grey: 样本不足).
     Every station has the same area; a town without stations counts as one. Click a town to open it.
     ``highlight``: a unit_id drawn with a heavy outline (the unit chosen on the page)."""
@@ -302,22 +325,22 @@ def tree_figure(tree: pd.DataFrame, key: str, height: int = 520, dark: bool = Fa
         ids=tree["unit_id"], labels=[short_name(u) for u in tree["unit"]], parents=tree["parent_id"],
         values=values, branchvalues="remainder", maxdepth=2,
         # The district's own score is in its hover; its box is the frame around the towns.
-        marker=dict(colors=[(("#1b2740" if dark else "#eef1f5") if lv == "district" else score_color(v))
+        marker=dict(colors=[("#eef1f5" if lv == "district" else score_color(v))
                             for lv, v in zip(tree["level"], tree[key])],
                     line=dict(width=[4 if u == highlight else 1 for u in tree["unit_id"]],
-                              color=["#1f2a44" if u == highlight and not dark else "#ffffff" if u == highlight
-                                     else "#0b1220" if dark else "#ffffff" for u in tree["unit_id"]])),
+                              color=["#1f2a44" if u == highlight else "#ffffff" for u in tree["unit_id"]])),
         customdata=np.column_stack([tree["unit"], level_words, scores, composite]),
         texttemplate="%{label}<br>%{customdata[2]}",
         hovertemplate=(f"<b>%{{customdata[0]}}</b>（%{{customdata[1]}}）<br>{index_label(key)}：%{{customdata[2]}}"
                        f"<br>{labels.COMPOSITE_LABEL}：%{{customdata[3]}}<extra></extra>"),
         pathbar=dict(visible=True),
     ))
-    fig.update_layout(height=height, margin=dict(l=0, r=0, t=40 if dark else 0, b=0))
-    return _dark(fig, height) if dark else fig
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0))
+    return fig
 
 
-def tree_section(sel: _layout.Selection, tree: pd.DataFrame, unit: pd.Series) -> None:
+def tree_section(sel: _layout.Selection, tree: pd.DataFrame, unit: pd.Series) -> str:
+    """The tree coloured by the index picked here; returns that index (the stations' pulls follow it)."""
     st.subheader("1+23+64 基层单元")
     key = st.selectbox("按哪个指数着色", PICK_ORDER, key="ck_color", format_func=index_label,
                        help="颜色由红（低）到绿（高），灰色为样本不足。点击镇街可展开它的联络站，点上方路径返回。")
@@ -325,6 +348,7 @@ def tree_section(sel: _layout.Selection, tree: pd.DataFrame, unit: pd.Series) ->
     st.plotly_chart(tree_figure(tree, key, highlight=highlight), config={"displayModeBar": False}, key="ck_tree")
     st.caption(f"颜色：{index_label(key)}，红低绿高，灰色 = {labels.INSUFFICIENT}。镇街与镇街比，联络站与联络站比；"
                "“全区”是全区汇总值放在镇街中的位置。每个联络站面积相同。")
+    return key
 
 
 # ───────────────────────────── monthly trend ─────────────────────────────
@@ -524,7 +548,7 @@ def receipt_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def receipt_section(sel: _layout.Selection, unit: pd.Series) -> None:
-    st.subheader(f"得分明细（{unit_name(unit)} · {sel.period.label}）")
+    st.markdown(f"**得分明细（{unit_name(unit)} · {sel.period.label}）**：每个分项的分子、分母、调整前后的值和得分。")
     cfg = config()
     key = st.selectbox("指数", PICK_ORDER, key="ck_receipt_index", format_func=index_label)
     df = receipt(sel.db, sel.version, unit["unit_id"], key, sel.period.code)
@@ -533,18 +557,16 @@ def receipt_section(sel: _layout.Selection, unit: pd.Series) -> None:
                 + ("" if score is None else "（= 各行“贡献”之和；贡献 = 有效权重 × 得分）")
                 + f"；样本充足的部分占权重 {df.attrs.get('coverage', 0):.0%}（不到 {cfg.min_coverage:.0%} 即为样本不足）。")
     _layout.dataframe(receipt_table(df), hide_index=True)
-    st.caption("原始值 = 分子 ÷ 分母；调整后 = 按样本量向同级平均收缩后的值；得分 = 调整后的值在同级单元中的百分位。")
+    st.caption("原始值 = 分子 ÷ 分母；调整后 = 按数据多少往同级平均拉过之后的值（见“方法”）；"
+               "得分 = 调整后的值在同级单元中的位置（0–100）。")
 
     comps = cfg.components if key == "composite" else list(cfg.indices[key].components)
     names = {c.key: f"{cfg.indices[c.index].label} · {c.label}" if key == "composite" else c.label for c in comps}
-    with st.expander("打开某个分项背后的原始行"):
+    if st.toggle("打开某个分项背后的原始行", key="ck_rows_open"):
         comp = st.selectbox("分项", [c.key for c in comps], key=f"ck_rows_component_{key}", format_func=names.get)
         rows = receipt_rows(sel.db, sel.version, unit["unit_id"], comp, sel.period.code)
         st.caption(f"{names[comp]}：{len(rows):,} 行。比率类分项中“计入分子/计入分母”标明每行算在哪里；提交人已脱敏。")
         _rows_table(rows)
-
-    if unit["level"] == "town":
-        pulls_section(sel, unit, key)
 
 
 def pulls_figure(pull: pd.DataFrame, height: int | None = None) -> go.Figure:
@@ -573,35 +595,65 @@ def pulls_section(sel: _layout.Selection, town: pd.Series, key: str) -> None:
 
 
 # ───────────────────────────── big screen ─────────────────────────────
+# One block of HTML sized in units of the screen: 1em = 1/45 of its height or 1/80 of its width,
+# whichever is smaller — 24 px at 1920×1080, 48 px at 3840×2160, 17 px on a 1366×768 laptop — so the
+# same layout fills each of them without scrolling, and no text is smaller than 1em. Everything
+# before the screen (banners, the first-start status) is hidden: the screen says 演示数据 in its own
+# header line.
 
 SCREEN_CSS = """
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
 [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"] { display: none !important; }
 .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] { background: #0b1220 !important; color: #e6edf3; }
-[data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: .8rem 2rem .6rem !important; }
-.stApp p, .stApp span, .stApp label, .stApp li, .stApp h1, .stApp h2, .stApp h3 { color: #e6edf3; }
-[data-testid="stMetric"] { background: #131d31; border-color: #2a3a57 !important; padding: .6rem .9rem !important; }
-[data-testid="stMetricLabel"] p { font-size: 1.35rem !important; color: #aab7cf !important; }
-[data-testid="stMetricValue"] div { font-size: 2.6rem !important; color: #ffffff !important; }
-[data-testid="stMetricDelta"] { background: transparent !important; padding-left: 0 !important; }
-[data-testid="stMetricDelta"] div, [data-testid="stMetricDelta"] svg, [data-testid="stMetricDeltaDescription"] {
-  font-size: 1.1rem !important; }
-[data-testid="stAlertContainer"] { background: #1b2740 !important; padding: .35rem 1rem !important; }
-[data-testid="stAlertContainer"] p, [data-testid="stAlertContainer"] strong { color: #f0c674 !important; }
-.ck-alert { background: #131d31; border: 1px solid #2a3a57; border-radius: .6rem; padding: .6rem 1.1rem;
-  min-height: 11rem; }
-.ck-alert .n { font-size: 2.8rem; font-weight: 700; color: #ff6b6b; line-height: 1.1; }
+[data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 0 !important; }
+[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] { gap: 0 !important; }
+[data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] > :has(~ * .ck-screen) { display: none !important; }
+.ck-screen { font-size: min(calc(100vh / 45), calc(100vw / 80)); line-height: 1.25; height: 100vh; box-sizing: border-box;
+  padding: .45em 1em .5em; display: flex; flex-direction: column; gap: .45em; overflow: hidden; color: #e6edf3;
+  font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif; }
+.ck-screen * { box-sizing: border-box; }
+.ck-head { display: flex; justify-content: space-between; align-items: baseline; gap: 1em; white-space: nowrap; }
+.ck-head h1 { font-size: 1.7em; margin: 0; padding: 0; color: #fff; font-weight: 700; line-height: 1.2; }
+.ck-head .sub { font-size: 1em; color: #aab7cf; overflow: hidden; text-overflow: ellipsis; }
+.ck-head .demo { color: #f0c674; }
+.ck-head a { color: #aab7cf; }
+.ck-cards { display: grid; grid-template-columns: repeat(7, minmax(0, 1fr)); gap: .5em; }
+.ck-card { background: #131d31; border: 1px solid #2a3a57; border-radius: .35em; padding: .25em .6em; min-width: 0; }
+.ck-card .l { font-size: 1em; color: #aab7cf; white-space: nowrap; }
+.ck-card .v { font-size: 1.8em; font-weight: 700; color: #fff; line-height: 1.15; white-space: nowrap; }
+.ck-card .v small { font-size: .6em; font-weight: 400; }
+.ck-card .d { font-size: 1em; white-space: nowrap; }
+.up { color: #5ad68a; } .down { color: #ff6b6b; } .flat { color: #aab7cf; }
+.ck-main { flex: 1; min-height: 0; display: grid; grid-template-columns: minmax(0, 58fr) minmax(0, 42fr); gap: .8em; }
+.ck-table { width: 100%; height: 100%; border-collapse: collapse; font-size: 1em; table-layout: fixed; }
+.ck-table th { color: #aab7cf; font-weight: 400; text-align: right; padding: 0 .35em; white-space: nowrap; }
+.ck-table td { text-align: right; padding: 0 .35em; white-space: nowrap; line-height: 1.15;
+  border-top: 1px solid #1c2942; font-variant-numeric: tabular-nums; }
+.ck-table th.t, .ck-table td.t { text-align: left; overflow: hidden; text-overflow: ellipsis; }
+.ck-table th.t { width: 26%; } .ck-table th.r { width: 6.5%; } .ck-table th.c { width: 11%; }
+.ck-table td.s { color: #fff; }
+.ck-table tr.me td { outline: 2px solid #fff; outline-offset: -2px; }
+.ck-side { display: flex; flex-direction: column; gap: .5em; min-height: 0; }
+.ck-alerts { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: .5em; }
+.ck-alert { background: #131d31; border: 1px solid #2a3a57; border-radius: .35em; padding: .3em .6em; min-width: 0; }
+.ck-alert .t { font-size: 1em; color: #aab7cf; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.ck-alert .n { font-size: 1.8em; font-weight: 700; color: #ff6b6b; line-height: 1.15; }
 .ck-alert .n.ok { color: #5ad68a; }
-.ck-alert .t { font-size: 1.3rem; color: #aab7cf; }
-.ck-alert ol { margin: .3rem 0 0 1.4rem; padding: 0; font-size: 1.15rem; }
-.ck-alert li { color: #e6edf3; }
-.ck-screen-head { display: flex; justify-content: space-between; align-items: baseline; gap: 2rem; }
-.ck-screen-head h1 { font-size: 2.6rem; margin: 0; padding: 0; color: #ffffff; }
-.ck-screen-head .sub { font-size: 1.25rem; color: #8fa1bf; }
-.ck-screen-head a { color: #8fa1bf; font-size: 1rem; }
+.ck-alert .n small { font-size: .6em; font-weight: 400; color: #aab7cf; }
+.ck-alert div.i { font-size: 1em; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.ck-panel { flex: 1; min-height: 0; background: #131d31; border: 1px solid #2a3a57; border-radius: .35em;
+  padding: .3em .6em; overflow: hidden; }
+.ck-panel .t { color: #aab7cf; }
+.ck-panel ol { margin: .2em 0 0 1.5em; padding: 0; }
+.ck-panel li { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.ck-unit .t { color: #aab7cf; margin-bottom: .2em; }
+.ck-unit .g { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: .5em; }
+.ck-note { font-size: 1em; color: #8fa1bf; }
 </style>
 """
+SCREEN_ALERT_ITEMS = 2  # under each alert's count: where most of them sit (2 lines at 24 px)
+SCREEN_HOT_ISSUES = 5
 
 
 def screen_mode() -> bool:
@@ -620,60 +672,143 @@ def _link(**changes) -> str:
     return "?" + urlencode(params) if params else "?"
 
 
-def _dark(fig: go.Figure, height: int) -> go.Figure:
-    """Dark, large type; shown with theme=None so Streamlit's light chart theme does not override it."""
-    fig.update_layout(template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
-                      font=dict(size=18, color="#e6edf3"), height=height)
-    return fig
+def _cell_color(v) -> str:
+    """A score's colour of the red–green scale, translucent so that white figures stay readable."""
+    if v is None or pd.isna(v):
+        return "transparent"
+    return score_color(v).replace("rgb(", "rgba(").replace(")", ", 0.45)")
 
 
-def ranking_figure(tree: pd.DataFrame, highlight: str | None, height: int = SCREEN_CHART_HEIGHT) -> go.Figure:
-    towns = tree[tree["level"] == "town"].copy()
-    towns["_v"] = towns["composite"].fillna(-1.0)
-    towns = towns.sort_values(["_v", "unit_id"], ascending=[True, False])
-    x = [0.0 if pd.isna(v) else float(v) for v in towns["composite"]]
-    text = [score_text(v) for v in towns["composite"]]
-    colors = [score_color(v) for v in towns["composite"]]
-    line = [3 if t == highlight else 0 for t in towns["town"]]
-    fig = go.Figure(go.Bar(x=x, y=towns["unit"], orientation="h", marker=dict(color=colors, line=dict(width=line, color="#fff")),
-                           text=text, textposition="outside", hovertemplate="%{y}：%{text}<extra></extra>"))
-    fig.update_layout(margin=dict(l=10, r=60, t=40, b=0), xaxis=dict(range=[0, 108], showgrid=False, visible=False),
-                      yaxis=dict(tickfont=dict(size=17)), bargap=0.2,
-                      title=dict(text=f"镇街{labels.COMPOSITE_LABEL}排名", font=dict(size=22)))
-    return _dark(fig, height)
+def _arrow(change: float | None, good_when_up: bool | None, text: str) -> str:
+    """The change with an arrow, green when it is good news, red when bad, grey when neither."""
+    if change is None or pd.isna(change) or not text:
+        return '<span class="flat">—</span>'
+    if round(float(change), 9) == 0:
+        return f'<span class="flat">{escape(text)}</span>'
+    up = float(change) > 0
+    tone = "flat" if good_when_up is None else ("up" if up == good_when_up else "down")
+    return f'<span class="{tone}">{"▲" if up else "▼"} {escape(text.lstrip("+-↑↓"))}</span>'
+
+
+def screen_cards(sel: _layout.Selection) -> str:
+    out = []
+    for h in _layout.headline(sel.db, sel.version, sel.period.code, sel.town):
+        m, value = h.metric, metrics.format_value(h.metric, h.current.value)
+        unit = "" if m.is_rate or h.current.value is None else f" <small>{escape(m.unit)}</small>"
+        delta = _arrow(h.change, m.higher_is_better, metrics.format_change(h) or "")
+        out.append(f'<div class="ck-card"><div class="l">{escape(m.label)}</div>'
+                   f'<div class="v">{escape(value)}{unit}</div><div class="d">{delta}</div></div>')
+    return f'<div class="ck-cards">{"".join(out)}</div>'
+
+
+def screen_towns(sel: _layout.Selection, tree: pd.DataFrame, prev_tree: pd.DataFrame) -> str:
+    """The towns by composite rank: rank, its change, the composite and the five indices, each cell
+    tinted by its score (grey dash: 样本不足)."""
+    towns = tree[tree["level"] == "town"]
+    places = ranking.places(towns, prev_tree[prev_tree["level"] == "town"])
+    towns = towns.merge(places, on="unit_id").sort_values(["rank", "unit_id"], na_position="last")
+    prev_word = labels.PREVIOUS_LABELS[sel.period.grain]
+    head = ("<tr><th class='r'>名次</th><th class='t'>镇街</th><th class='c'>" + escape(prev_word) + "</th>"
+            + "".join(f"<th>{escape(index_label(k).removesuffix('指数') or index_label(k))}</th>"
+                      for k in SCORE_COLUMNS) + "</tr>")
+    rows = []
+    for r in towns.itertuples():
+        rank = "—" if pd.isna(r.rank) else f"{int(r.rank)}"
+        move = _arrow(r.change, True, ranking.change_text(r.change))
+        cells = "".join(f'<td class="s" style="background:{_cell_color(getattr(r, k))}">'
+                        f'{"—" if pd.isna(getattr(r, k)) else score_text(getattr(r, k))}</td>' for k in SCORE_COLUMNS)
+        me = ' class="me"' if r.town == sel.town else ""
+        rows.append(f"<tr{me}><td>{rank}</td><td class='t'>{escape(short_name(r.unit))}</td><td>{move}</td>{cells}</tr>")
+    return f'<table class="ck-table"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def screen_unit(sel: _layout.Selection, tree: pd.DataFrame, prev_tree: pd.DataFrame) -> str:
+    """The scope's own five indices and composite (全区, or the sidebar's town), with the change."""
+    level, match = ("district", None) if sel.town is None else ("town", sel.town)
+    pick = (tree["level"] == level) & ((tree["town"] == match) if match else True)
+    if not pick.any():
+        return ""
+    unit = tree[pick].iloc[0]
+    before = prev_tree[prev_tree["unit_id"] == unit["unit_id"]]
+    items = []
+    for k in SCORE_COLUMNS:
+        v = unit[k]
+        p = before.iloc[0][k] if len(before) else np.nan
+        change = np.nan if pd.isna(v) or pd.isna(p) else float(v) - float(p)
+        items.append(f'<div class="ck-card"><div class="l">{escape(index_label(k))}</div>'
+                     f'<div class="v">{"—" if pd.isna(v) else score_text(v)}</div>'
+                     f'<div class="d">{_arrow(change, True, ranking.delta_text(change))}</div></div>')
+    return (f'<div class="ck-unit"><div class="t">{escape(sel.scope)}的五大评价指标'
+            f'（{labels.PREVIOUS_LABELS[sel.period.grain]}）</div><div class="g">{"".join(items)}</div></div>')
 
 
 def _alert_box(title: str, count: int, unit: str, items: list[str]) -> str:
-    from html import escape
-
-    lis = "".join(f"<li>{escape(i)}</li>" for i in items)
     cls = "n ok" if count == 0 else "n"
+    lines = "".join(f'<div class="i">{escape(i)}</div>' for i in items[:SCREEN_ALERT_ITEMS])
     return (f'<div class="ck-alert"><div class="t">{escape(title)}</div>'
-            f'<div class="{cls}">{count:,}<span class="t"> {escape(unit)}</span></div>'
-            f'{"<ol>" + lis + "</ol>" if lis else ""}</div>')
+            f'<div class="{cls}">{count:,}<small> {escape(unit)}</small></div>{lines}</div>')
 
 
-def screen_alerts(sel: _layout.Selection) -> None:
+def screen_alerts(sel: _layout.Selection) -> str:
     data = alert_data(sel)
     op, sg, fl, ins = data["opinions"], data["suggestions"], data["falls"], data["insufficient"]
 
     def top(df: pd.DataFrame, col: str, blank: str) -> list[str]:
-        counts = df[col].fillna("").replace("", blank).value_counts().head(3) if len(df) else {}
-        return [f"{t} {n}" for t, n in dict(counts).items()]
+        counts = df[col].fillna("").replace("", blank).value_counts().head(SCREEN_ALERT_ITEMS) if len(df) else {}
+        return [f"{short_name(t)} {n:,}" for t, n in dict(counts).items()]
 
     # Where the overdue items sit: towns for the district, stations for a town; suggestions by 主办单位.
     where = ("station", "（未填联络站）") if sel.town else ("town", "（未归属镇街）")
     boxes = [
         _alert_box("逾期未办结民情民意", len(op), "条", top(op, *where)),
         _alert_box("逾期未答复代表建议", len(sg), "件", top(sg, "main_handler", "（未填主办单位）")),
-        _alert_box(f"指数降幅超过 {FALL_MIN_POINTS:g} 分", len(fl), "项",
-                   [f"{short_name(r.unit)} {r.label} {r.change:+.1f}" for r in fl.head(3).itertuples()]),
-        _alert_box("样本不足的单元", len(ins), "个",
+        _alert_box(f"指数降了 {FALL_MIN_POINTS:g} 分以上", len(fl), "项",
+                   [f"{short_name(r.unit)} {r.label.removesuffix('指数')} {r.change:+.1f}" for r in fl.head(3).itertuples()]),
+        _alert_box("数据太少、不打分的单元", len(ins), "个",
                    [f"{short_name(r.unit)}：{r.indices or labels.COMPOSITE_LABEL}" for r in ins.head(3).itertuples()]),
     ]
-    for col, box in zip(st.columns(4), boxes):
-        with col:
-            st.html(box)
+    return f'<div class="ck-alerts">{"".join(boxes)}</div>'
+
+
+def quarter_hot_issues(sel: _layout.Selection) -> list[tuple[str, int]]:
+    """FOR THE LEAD TO FILL: the quarter's top hot issues for the big screen, as (issue, opinions)
+    pairs, most first (at most SCREEN_HOT_ISSUES are shown). No function in analytics computes
+    "hot issues of a quarter" yet (analytics/domain/hotwords.py has words, not issues), so this
+    returns nothing and the screen draws no panel for it: nothing is made up."""
+    return []
+
+
+def screen_hot_issues(sel: _layout.Selection) -> str:
+    issues = quarter_hot_issues(sel)[:SCREEN_HOT_ISSUES]
+    if not issues:
+        return ""
+    items = "".join(f"<li>{escape(t)} <span class='flat'>{n:,} 条</span></li>" for t, n in issues)
+    return f'<div class="ck-panel"><div class="t">本期热点问题</div><ol>{items}</ol></div>'
+
+
+def screen_head(sel: _layout.Selection) -> str:
+    as_of = overdue_opinions(sel.db, sel.version, sel.town).attrs.get("as_of") if config_ok(say=False) else None
+    demo = '<span class="demo">演示数据（虚构，仅供试用）</span> · ' if sel.is_demo else ""
+    return (f'<div class="ck-head"><h1>{labels.APP_TITLE} · {escape(sel.scope)}</h1>'
+            f'<div class="sub">{demo}{sel.period.label}'
+            + (f" · 数据截至 {as_of:%Y年%-m月%-d日}" if as_of else "")
+            + f" · {datetime.now():%H:%M} 更新"
+            + f' · <a href="{_link(**{SCREEN_PARAM: None})}" target="_self">退出大屏</a></div></div>')
+
+
+def screen_html(sel: _layout.Selection) -> str:
+    parts = [screen_head(sel), screen_cards(sel)]
+    if (problem := config_error()) is not None:
+        parts.append(f'<div class="ck-note">{escape(problem)}</div>')
+    else:
+        tree = scored_tree(sel.db, sel.version, sel.period.code)
+        prev_tree = scored_tree(sel.db, sel.version, sel.period.previous().code)
+        side = screen_unit(sel, tree, prev_tree) + screen_alerts(sel) + screen_hot_issues(sel)
+        note = (f'<div class="ck-note">得分 0–100，与其他镇街相比，50 为中等；'
+                f'“—”为数据太少、不打分；{labels.PREVIOUS_LABELS[sel.period.grain]}为名次升降。</div>')
+        parts.append(f'<div class="ck-main"><div>{screen_towns(sel, tree, prev_tree)}</div>'
+                     f'<div class="ck-side">{side}{note}</div></div>')
+    return f'<div class="ck-screen">{"".join(parts)}</div>'
 
 
 @st.fragment(run_every=SCREEN_REFRESH_S)
@@ -683,29 +818,7 @@ def screen_body(sel: _layout.Selection) -> None:
     does when the signed-in user was disabled meanwhile (the app then shows the login form)."""
     if not _access.keep_alive() or _layout.data_version_now(sel.db) != sel.version:
         st.rerun()
-    as_of = overdue_opinions(sel.db, sel.version, sel.town).attrs.get("as_of") if config_ok(say=False) else None
-    head = (f'<div class="ck-screen-head"><h1>{labels.APP_TITLE} · {sel.scope}</h1>'
-            f'<div class="sub">{sel.period.label}（变化为{labels.PREVIOUS_LABELS[sel.period.grain]}）'
-            + (f" · 数据截至 {as_of:%Y-%m-%d}" if as_of else "")
-            + f" · 每 {SCREEN_REFRESH_S} 秒自动刷新，本次 {datetime.now():%H:%M:%S}"
-            + f' · <a href="{_link(**{SCREEN_PARAM: None})}" target="_self">退出大屏</a></div></div>')
-    st.html(head)
-    headline_cards(sel, per_row=len(metrics.METRICS), describe=False)
-    if not config_ok():
-        return
-    tree = scored_tree(sel.db, sel.version, sel.period.code)
-    left, right = st.columns([2, 3])
-    with left:
-        st.plotly_chart(ranking_figure(tree, sel.town), config={"displayModeBar": False, "staticPlot": True},
-                        key="ck_screen_ranking", theme=None)
-    with right:
-        highlight = tree.loc[(tree["level"] == "town") & (tree["town"] == sel.town), "unit_id"]
-        fig = tree_figure(tree, "composite", height=SCREEN_CHART_HEIGHT, dark=True,
-                          highlight=highlight.iloc[0] if len(highlight) else None)
-        fig.update_layout(title=dict(text=f"1+23+64 基层单元 · {labels.COMPOSITE_LABEL}（灰色为{labels.INSUFFICIENT}）",
-                                     font=dict(size=22)))
-        st.plotly_chart(fig, config={"displayModeBar": False}, key="ck_screen_tree", theme=None)
-    screen_alerts(sel)
+    st.html(screen_html(sel))
 
 
 def render_screen(sel: _layout.Selection) -> None:
@@ -727,9 +840,9 @@ def render() -> None:
     if sel.period is None:
         st.info(labels.NO_DATA)
         return
-    with link:
+    with link, st.container(horizontal_alignment="right"):  # its right edge on the cards' right edge
         st.link_button("大屏模式", _link(**{SCREEN_PARAM: "1"}), icon=":material/tv:",
-                       help="在新窗口打开深色大屏：大字号、无侧栏，每分钟自动刷新，适合会议室投屏。")
+                       help="打开深色大屏：大字号、无侧栏，每分钟自动刷新，适合会议室投屏。")
     headline_cards(sel)
     if not config_ok():
         return
@@ -747,19 +860,26 @@ def render() -> None:
         st.plotly_chart(index_bars(unit, district), config={"displayModeBar": False}, key="ck_bars")
     with right:
         st.markdown("\n".join(f"- **{index_label(k)}**：{index_parts(k)}" for k in SCORE_COLUMNS))
-    st.caption(f"每个分项先按样本量向同级平均收缩，再取在同级单元（{LEVEL_WORDS[unit['level']]}）中的百分位，"
-               "得分 0–100，50 约为中位；指数是分项得分的加权平均（权重见各指数的问号）。"
-               "“全区”是全区汇总值放在镇街中的位置。数据太少的为“样本不足”：不打分，也不算 0 分。")
+    peers = LEVEL_WORDS["town" if unit["level"] == "district" else unit["level"]]  # 全区 is placed among the towns
+    st.caption(f"得分 0–100：和其他{peers}比排在什么位置，50 约为中等，越高越好。"
+               "“全区”是全区合计放在镇街中间比较的位置。数据太少的显示“样本不足”：不打分，也不算 0 分。"
+               "怎么算的见本页最后。")
 
-    tree_section(sel, tree, unit)
+    key = tree_section(sel, tree, unit)
+    if unit["level"] == "town":
+        pulls_section(sel, unit, key)
     trend_section(sel, unit)
     alerts_section(sel)
-    receipt_section(sel, unit)
 
-    with st.expander("指标口径：每个数字怎么算"):
-        st.markdown("\n".join(f"- **{m.label}**：{m.definition}  \n  公式：{m.formula}" for m in metrics.METRICS))
-        st.caption("期间为左闭右开的日期区间；民情民意和代表建议按提交时间归属期间，状态和评价以最近一次导入为准。"
-                   "五大指数的公式与理由见 docs/indices.md，权重等配置在 data/indices.toml。")
+    with st.expander("怎么算的"):
+        method, receipt_tab, figures = st.tabs(["五大指数的算法", "得分明细", "上方数字的口径"])
+        with method:
+            st.markdown(method_text())
+        with receipt_tab:
+            receipt_section(sel, unit)
+        with figures:
+            st.markdown("\n".join(f"- **{m.label}**：{m.definition}  \n  公式：{m.formula}" for m in metrics.METRICS))
+            st.caption("期间含首日、不含次期首日；民情民意和代表建议按提交时间归属期间，状态和评价以最近一次导入为准。")
 
 
 if __name__ == "__main__":  # run directly by Streamlit's legacy pages/ mode: route through app.py

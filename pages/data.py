@@ -27,6 +27,7 @@ from analytics.core.privacy import mask_name
 from pages import _access, _layout
 
 URL_PATH = "data"
+UPLOAD_TYPES = ["xlsx", "csv"]
 DEFAULT_OPERATOR = "数据管理员"
 SHOWN_REJECTS = 500  # rows of rejects shown on the page; the download has them all
 PREVIEW_ROWS = 5  # rows of each sheet shown as they would be stored
@@ -500,11 +501,14 @@ def _import_tab(db: str, version: str) -> None:
         st.info("导入和撤销只有管理员可以操作。", icon=":material/lock:")
         return
     _operator_input()
-    files = st.file_uploader(
-        "选择导出文件（.xlsx / .csv，可一次选多个）", type=["xlsx", "csv"], accept_multiple_files=True,
-        key=f"data_upload_{st.session_state.get(_GEN, 0)}",
-        help=f"单个文件不超过 {limits.read.max_file_bytes / (1 << 20):,.0f} MB，每个工作表不超过 "
-             f"{limits.max_rows:,} 行（data/limits.toml）。先预览，确认后再导入。")
+    max_mb = min(limits.read.max_file_bytes / (1 << 20), st.get_option("server.maxUploadSize"))
+    _layout.chinese_uploader(max_mb, UPLOAD_TYPES)
+    with st.container(key=_layout.UPLOADER_KEY):
+        files = st.file_uploader(
+            "选择导出文件（.xlsx / .csv，可一次选多个）", type=UPLOAD_TYPES, accept_multiple_files=True,
+            key=f"data_upload_{st.session_state.get(_GEN, 0)}",
+            help=f"单个文件不超过 {max_mb:,.0f} MB，每个工作表不超过 {limits.max_rows:,} 行。"
+                 "先预览，确认后再导入。")
     if not files:
         st.caption("上传后先预览：每个文件、每个工作表识别为哪类数据、表头在哪一行、各列对应哪个字段，"
                    "以及将新增、更新、不变和拒收的行数与原因。确认后再导入；导入的每一批都可以在“导入历史与撤销”中撤销。")

@@ -135,7 +135,7 @@ def _show_ranking(view: pd.DataFrame, score_label: str) -> None:
                  column_config={
                      score_label: st.column_config.ProgressColumn(score_label, min_value=0, max_value=100,
                                                                   format="%.1f"),
-                     "排名区间": st.column_config.TextColumn(help="重新抽样 200 次后名次的 5%–95% 范围（含实际名次）"),
+                     "排名区间": st.column_config.TextColumn(help="名次可能的范围：数据少，名次也带偶然性（怎么算的见本页）"),
                      "较上季度": st.column_config.TextColumn(help="名次变化：↑ 上升、↓ 下降"),
                  })
 
@@ -178,15 +178,16 @@ def _tab_official(table: pd.DataFrame, quarter: Period) -> None:
     _show_ranking(rk.by_index(table, "composite"), "综合指数")
     st.subheader("排名区间：名次有多确定")
     st.plotly_chart(_range_chart(table), config={"displayModeBar": False})
-    with st.expander("排名规则：并列、排名区间、升降"):
+    st.caption("圆点是实际名次，线段是名次可能的范围：线段长，名次受偶然因素影响大；两个镇街的线段重叠，名次之差不宜当作定论。")
+    with st.expander("怎么算的"):
         st.markdown(
             "- **并列**：按显示的综合指数（保留 1 位小数）排名，得分相同名次相同，其后的名次顺延（1、2、2、4），"
             "不用其他指标打破并列。\n"
-            f"- **排名区间**：把每个镇街每个分项的分子按其数据量重新抽样（比率按二项分布、计数按泊松分布），"
-            f"按同样的公式重算指数和名次，共 {table.attrs['replicates']} 次（随机种子固定，同样的数据得到同样的区间），"
-            "取名次的第 5–95 百分位，并包含实际名次。区间重叠的镇街，名次之差不宜当作定论。\n"
+            "- **排名区间**：数据有限，名次也带有偶然性。好比把各镇街的情况重新“抽查”一遍：按每个镇街自己的数据量"
+            f"随机重来 {table.attrs['replicates']} 次，每次用同样的方法重算得分和名次，去掉最靠前和最靠后的各 5%，"
+            "剩下的名次范围就是排名区间（总包含实际名次）。随机数固定，同样的数据总是得到同样的区间。\n"
             "- **较上季度**：名次变化 = 上季度名次 − 本季度名次（↑ 上升）；得分变化 = 本季度 − 上季度综合指数。\n"
-            "- **样本不足**：综合指数样本不足的镇街不排名，列在表末。详见 docs/ranking.md。")
+            "- **样本不足**：综合指数样本不足的镇街不排名，列在表末。")
 
 
 def _tab_indices(table: pd.DataFrame, labels: dict[str, str]) -> None:
@@ -215,7 +216,7 @@ def _tab_per_capita(pc: pd.DataFrame) -> None:
                  width="stretch", height=35 * (len(shown) + 1) + 3)
     unknown = int(pc["population"].isna().sum())
     st.caption("本季度的工作量按常住人口（每万人）或代表人数（每名代表）折算，规模不同的镇街可以相互比较；"
-               "点列名可排序。计数口径与五大评价指标相同（见 docs/indices.md）。"
+               "点列名可排序。计数口径与五大评价指标相同。"
                + (f"{unknown} 个镇街的常住人口未在基层单元名册中填写，显示为“未知”，不按 0 计算。" if unknown else ""))
 
 
@@ -227,7 +228,7 @@ def _reset_weights(defaults: dict[str, float]) -> None:
 def _tab_whatif(table: pd.DataFrame, labels: dict[str, str]) -> None:
     cfg = load_config()
     defaults = {k: float(cfg.indices[k].weight) for k in INDEX_KEYS}
-    st.caption("拖动滑块改变五个指数在综合指数中的权重，看名次如何变化。只在本页试算，不改动 data/indices.toml。")
+    st.caption("拖动滑块改变五个指数在综合指数中的权重，看名次如何变化。只在本页试算，不改动正式的权重。")
     cols = st.columns(len(INDEX_KEYS))
     weights = {}
     for col, k in zip(cols, INDEX_KEYS):

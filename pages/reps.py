@@ -95,11 +95,15 @@ def _points_tab(rep: dict, mask: pd.Series) -> None:
     quarters = [q for q in duty.QUARTERS if pts[q].notna().any()]
     st.caption(f"季度“亮分”是该季度内的履职积分；全年累计截至 {rep['as_of']}。百分位是在全区全部 {len(pts)} 名代表中的位置"
                "（100 为最高，并列取中间），排名 1 为积分最高。筛选只改变显示哪些代表，不改变百分位和排名。")
-    cols = ["rank", "name", "town", "station", "rep_level", "sector", *quarters, "total", "percentile", "rep_id"]
+    # Fits 1366 px: 代表层级, 界别 and 代表编号 are in the filters above and in a representative's record.
+    cols = ["rank", "name", "town", "station", *quarters, "total", "percentile"]
     _layout.dataframe(shown[cols].rename(columns={**COLUMN_LABELS, **{q: f"{q} 亮分" for q in duty.QUARTERS}}),
                  hide_index=True, column_config={
-                     "全区百分位": st.column_config.ProgressColumn(format="%.1f", min_value=0, max_value=100),
-                     "全年累计": st.column_config.NumberColumn(format="%g"),
+                     "全区排名": st.column_config.NumberColumn(width=70), "姓名": st.column_config.TextColumn(width=70),
+                     "所属镇街": st.column_config.TextColumn(width=100), "进站联络站": st.column_config.TextColumn(width=150),
+                     **{f"{q} 亮分": st.column_config.NumberColumn(width=65) for q in quarters},
+                     "全区百分位": st.column_config.ProgressColumn(format="%.1f", min_value=0, max_value=100, width=130),
+                     "全年累计": st.column_config.NumberColumn(format="%g", width=70),
                  })
     left, right = st.columns([3, 2])
     with left:
@@ -139,19 +143,28 @@ def _duties_tab(rep: dict, mask: pd.Series) -> None:
 
     wide = prog.wide[mask.to_numpy()]
     st.markdown("**每位代表的完成情况**（已做 / 目前应完成）")
-    matrix = wide[["name", "town", "rep_level"]].copy()
+    matrix = wide[["name", "town"]].copy()
     for d in prog.duties.itertuples():
         matrix[d.label] = [f"{n} / {d.due}" + (" ✓" if n >= d.target else "") for n in wide[f"{d.key}_done"]]
     matrix["达到进度项数"] = wide["on_pace"]
     matrix["进度正常"] = wide["on_track"].map({True: "是", False: "否"})
-    _layout.dataframe(matrix.rename(columns=COLUMN_LABELS), hide_index=True)
+    # Ten duties in 1366 px: narrow columns, the duty's full name on the header's hover; the name stays pinned.
+    _layout.dataframe(matrix.rename(columns=COLUMN_LABELS), hide_index=True, column_config={
+        "姓名": st.column_config.TextColumn(width=65, pinned=True), "所属镇街": st.column_config.TextColumn(width=85),
+        **{d.label: st.column_config.TextColumn(width=62, help=d.label) for d in prog.duties.itertuples()},
+        "达到进度项数": st.column_config.NumberColumn(width=60), "进度正常": st.column_config.TextColumn(width=50)})
     st.caption("✓ 表示全年目标已经完成。")
 
     late = rep["behind"]
     late = late[late["rep_id"].isin(wide["rep_id"])]
     st.markdown(f"**需要提醒的代表：{len(late)} 人**（进度不正常，落后最多的在前）")
     _layout.dataframe(late.rename(columns=COLUMN_LABELS), hide_index=True,
-                 column_config={"落后的履职事项（已做/应做）": st.column_config.TextColumn(width="large")})
+                      column_order=["姓名", "所属镇街", "进站联络站", "落后项数", "落后的履职事项（已做/应做）"],
+                      column_config={"姓名": st.column_config.TextColumn(width=70),
+                                     "所属镇街": st.column_config.TextColumn(width=100),
+                                     "进站联络站": st.column_config.TextColumn(width=150),
+                                     "落后项数": st.column_config.NumberColumn(width=65),
+                                     "落后的履职事项（已做/应做）": st.column_config.TextColumn(width=500)})
     _access.download_button("下载提醒名单（xlsx）", lambda: duty.reminder_xlsx(late, prog),
                             file_name=f"十必做提醒名单_{prog.year}_截至{prog.as_of:%m%d}.xlsx", what="十必做提醒名单",
                             filters={"年度": prog.year, "截至": str(prog.as_of)}, rows=len(late),

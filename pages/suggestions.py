@@ -69,6 +69,24 @@ def _timeline(db: str, version: str, suggestion_id: str) -> dict | None:
 
 # ───────────────────────────── pieces ─────────────────────────────
 
+# The wide tables fit a 1366-px screen (about 900 px beside the sidebar): the columns one reads
+# first, each with a width in px; the others stay in the data (the row's details, the download).
+OVERDUE_SHOWN = {"suggestion_id": 95, "title": 300, "lead_rep": 70, "main_handler": 130, "days_overdue": 70,
+                 "status": 80}
+PROMISES_SHOWN = {"suggestion_id": 95, "title": 210, "main_handler": 110, "answer_class": 70, "follow_up_due": 95,
+                  "second_answered_at": 100, "status": 65, "days_left": 75, "days_late": 75}
+RISING_SHOWN = {"suggestion_id": 95, "title": 300, "town": 130, "lead_rep": 70, "answered_at": 95, "words": 100,
+                "method": 90}  # 依据 (a sentence) is listed in full under the table
+
+
+def _labels(shown: dict[str, int]) -> list[str]:
+    return [COLUMN_LABELS[c] for c in shown]
+
+
+def _widths(shown: dict[str, int]) -> dict:
+    return {COLUMN_LABELS[c]: st.column_config.Column(width=w) for c, w in shown.items()}
+
+
 def _unknown_as_dash(df: pd.DataFrame) -> pd.DataFrame:
     """Empty text cells read "—" (unknown), not Streamlit's grey "None"."""
     out = df.copy()
@@ -188,7 +206,9 @@ def _clocks(rep: dict) -> None:
             "90% 分位": allc["p90"].map(lambda v: "—" if pd.isna(v) else f"{v:.0f}"),
             "最长": allc["max"].map(lambda v: "—" if pd.isna(v) else f"{v:.0f}"),
         })
-        _layout.dataframe(show, hide_index=True)
+        _layout.dataframe(show, hide_index=True, column_config={
+            "环节": st.column_config.TextColumn(width=140),
+            **{c: st.column_config.Column(width=50) for c in ("件数", "中位数", "90% 分位", "最长")}})
     st.caption(sg.NO_EVALUATION_DATE + " “交办至今仍未答复”是未答复建议从交办到数据截止日的天数。")
 
 
@@ -219,7 +239,8 @@ def _overdue(rep: dict, sel: _layout.Selection) -> None:
     if len(od):
         _layout.dataframe(_unknown_as_dash(od).rename(columns=COLUMN_LABELS), hide_index=True, key="sg_overdue_table",
                      on_select=_on_overdue_select, selection_mode="single-row",
-                     column_config={"标题": st.column_config.TextColumn(width="large")})
+                     column_order=_labels(OVERDUE_SHOWN), column_config=_widths(OVERDUE_SHOWN))
+        st.caption("交办时间、答复期限、督办方式、提出类型等见选中建议的全过程。")
     wanted = st.query_params.get(SUGGESTION_PARAM)
     options = [NO_PICK, *ids]
     if wanted and wanted not in options:
@@ -295,15 +316,23 @@ def _departments(rep: dict) -> None:
         show[c] = show[c] * 100
     show["small"] = show["small"].map({True: f"已答复不足 {cfg.dept_min_answered} 件，不排名", False: ""})
     order = ["rank", "main_handler", "score", "on_time_rate", "solved_rate", "satisfied_rate", "suggestions",
-             "answered", "open", "overdue", "on_time", "due", "solved", "classified", "satisfied", "evaluated", "small"]
+             "open", "overdue", "small"]
+    counts = ["main_handler", "suggestions", "answered", "open", "overdue", "on_time", "due", "solved", "classified",
+              "satisfied", "evaluated"]
+    rate = dict(format="%.0f%%", min_value=0, max_value=100, width=110)
     _layout.dataframe(show[order].rename(columns=COLUMN_LABELS), hide_index=True, column_config={
-        "按期答复率": st.column_config.ProgressColumn(format="%.0f%%", min_value=0, max_value=100),
-        "解决率": st.column_config.ProgressColumn(format="%.0f%%", min_value=0, max_value=100),
-        "满意率": st.column_config.ProgressColumn(format="%.0f%%", min_value=0, max_value=100),
-        "综合得分": st.column_config.NumberColumn(format="%.1f"),
+        "排名": st.column_config.NumberColumn(width=50), "主办单位": st.column_config.TextColumn(width=140),
+        "按期答复率": st.column_config.ProgressColumn(**rate), "解决率": st.column_config.ProgressColumn(**rate),
+        "满意率": st.column_config.ProgressColumn(**rate),
+        "综合得分": st.column_config.NumberColumn(format="%.1f", width=70),
+        **{COLUMN_LABELS[c]: st.column_config.NumberColumn(width=60) for c in ("suggestions", "open", "overdue")},
+        "样本少": st.column_config.TextColumn(width=130),
     })
-    st.caption(f"综合得分 = 按期答复率、解决率、满意率三者的平均 × 100，每个比率先向全部单位的总体水平收缩"
-               f"（相当于先加上 {cfg.dept_prior_strength:g} 件总体水平的建议），件数少的单位不会因偶然而排在最前或最后。"
+    with st.expander("各单位的件数：每个比率的分子与分母"):
+        _layout.dataframe(show[counts].rename(columns=COLUMN_LABELS), hide_index=True)
+    st.caption(f"综合得分 = 按期答复率、解决率、满意率三者的平均 × 100。件数少的单位，比率容易偶然偏高偏低，所以每个比率"
+               f"先往全部单位的总体水平拉近一些（相当于先添上 {cfg.dept_prior_strength:g} 件总体水平的建议），"
+               "它们就不会因偶然而排在最前或最后。"
                f"已答复不足 {cfg.dept_min_answered} 件的单位列出但不排名。")
 
 
@@ -325,11 +354,12 @@ def _promises(rep: dict) -> None:
             shown[c] = pd.to_datetime(shown[c])
         for c in ("days_left", "days_late"):
             shown[c] = pd.to_numeric(shown[c]).astype("Int64")
-        _layout.dataframe(shown.rename(columns=COLUMN_LABELS), hide_index=True, column_config={
-            "答复时间": st.column_config.DateColumn(format="YYYY-MM-DD"),
-            "跟进到期日": st.column_config.DateColumn(format="YYYY-MM-DD"),
-            "二次答复时间": st.column_config.DateColumn(format="YYYY-MM-DD"),
-        })
+        _layout.dataframe(shown.rename(columns=COLUMN_LABELS), hide_index=True, column_order=_labels(PROMISES_SHOWN),
+                          column_config={**_widths(PROMISES_SHOWN),
+                                         "答复时间": st.column_config.DateColumn(format="YYYY-MM-DD", width=95),
+                                         "跟进到期日": st.column_config.DateColumn(format="YYYY-MM-DD", width=95),
+                                         "二次答复时间": st.column_config.DateColumn(format="YYYY-MM-DD", width=95)})
+        st.caption("领衔代表、镇街见该建议的全过程（上方“查看一件建议的全过程”）。")
 
 
 def _rising(rep: dict) -> None:
@@ -338,8 +368,10 @@ def _rising(rep: dict) -> None:
     if r is None or r.empty:
         st.caption("本范围没有这样的建议。")
     else:
-        _layout.dataframe(r.rename(columns=COLUMN_LABELS), hide_index=True,
-                     column_config={"依据": st.column_config.TextColumn(width="large")})
+        _layout.dataframe(r.rename(columns=COLUMN_LABELS), hide_index=True, column_order=_labels(RISING_SHOWN),
+                          column_config=_widths(RISING_SHOWN))
+        st.markdown("**依据**\n" + "\n".join(f"- {row.suggestion_id} {row.title}（{row.town}）：{row.evidence}"
+                                                for row in r.itertuples()))
     st.caption("答复为解决类（A 类）的建议，其标题中的话题词在领衔代表所在镇街的群众意见里，答复之后仍在上升。"
                "有热词数据时用热词分析的上升词（突发检测，按月）；还没有分词时改用关键词比较（答复后与答复前同样长的时间里，"
                "标题含该词的意见条数）。这只是提示：请打开建议和意见核实。")

@@ -76,10 +76,30 @@ def _fit_cell(value):
     return value
 
 
-def to_xlsx(frames: dict[str, pd.DataFrame]) -> bytes:
+# Number formats of a cell (Excel's codes): the value keeps its full precision, the sheet shows it
+# the way the page does — a share as 84.8%, a score to one decimal — instead of 0.8476 or 12.3457.
+PERCENT = "0.0%"
+ONE_DECIMAL = "0.0"
+TWO_DECIMALS = "0.00"
+INTEGER = "0"
+
+
+def number_formats(ws, header: list, formats: dict[str, str], first_row: int = 2) -> None:
+    """Give the cells of the columns named in ``formats`` (header text → number format) that
+    format, from ``first_row`` down; columns not named keep Excel's General."""
+    for j, name in enumerate(header, start=1):
+        fmt = formats.get(name)
+        if fmt is None:
+            continue
+        for (cell,) in ws.iter_rows(min_row=first_row, min_col=j, max_col=j):
+            cell.number_format = fmt
+
+
+def to_xlsx(frames: dict[str, pd.DataFrame], formats: dict[str, dict[str, str]] | None = None) -> bytes:
     """An .xlsx workbook with one sheet per frame (in order), every text cell neutralised; control
     characters an .xlsx cannot hold (a NUL typed into a note) are shown as '�' instead of failing,
-    and a text over Excel's 32,767 characters is cut with a visible note in its cell."""
+    and a text over Excel's 32,767 characters is cut with a visible note in its cell.
+    ``formats``: per sheet (the key of ``frames``), column name → number format (PERCENT …)."""
     buf = io.BytesIO()
     taken: set[str] = set()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
@@ -89,7 +109,11 @@ def to_xlsx(frames: dict[str, pd.DataFrame]) -> bytes:
             for col in clean.columns:
                 if clean[col].dtype == object:
                     clean[col] = [_fit_cell(_xml_safe(v)) for v in clean[col]]
-            clean.to_excel(xw, sheet_name=sheet_name(name, taken), index=False)
+            sheet = sheet_name(name, taken)
+            clean.to_excel(xw, sheet_name=sheet, index=False)
+            wanted = {safe_cell(str(c)): f for c, f in (formats or {}).get(name, {}).items()}
+            if wanted:
+                number_formats(xw.sheets[sheet], list(clean.columns), wanted)
     return buf.getvalue()
 
 

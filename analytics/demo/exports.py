@@ -19,7 +19,18 @@ Tables beyond ``XLSX_ROW_LIMIT`` rows are written as csv instead (benchmark scal
 
 What is planted, so that the views have something true to find:
 - every town and station has a hidden quality in [0, 1] drawn from the seed: better units hold
-  more activities, close opinions faster, satisfy more people and answer suggestions on time;
+  more activities, bring more of their representatives along, close opinions faster, satisfy more
+  people and answer suggestions on time;
+- towns and stations keep a calendar, as real ones do: each month every town holds a 视察, a 调研
+  and a 主题活动 and every station an 活动日 of study (学习培训 and 法治讲座 in turn); the district
+  sets the same months for all towns for 列席会议, 执法检查, 专题询问 and 听庭 (``TOWN_COMMON``); their other
+  activities come at a steady pace (``_scheduled``), not by a Poisson draw, their types in turn, and
+  the representatives are asked by rota (``_Rota``), 进站接待 two or three at a time. So a
+  town's index moves from month to month by a few points (bench/demo_realism.py measures it: about
+  three quarters of the monthly changes within ±15 points, the composite's 97 %), not from 2 to 98;
+- most representatives keep to their duties; about one in eight (``LAGGING_REPS``) often stays
+  away when asked, so with those of the sparse and of the weakest stations about a third are behind
+  on 十必做 at the year's end (151 of 400), not three in four;
 - four stations (``SPARSE_STATIONS``) have almost no data, for 样本不足;
 - surges in citizens' concerns (see ``_topic_time_factor``): 道路积水 in the plum-rain months
   June–July, 噪声 near construction in 宁围/盈丰/新街 in 2024Q2, 亚运场馆 in 2023H2, 居家养老助餐
@@ -35,6 +46,7 @@ fixed zip timestamps and document properties, so the same seed gives byte-identi
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 import csv
 import io
 import math
@@ -60,7 +72,7 @@ OPINIONS_PER_YEAR = 22_000  # the report: 21,921 opinions handled online in one 
 SUGGESTIONS_PER_SESSION = 350
 CLOSED_SUGGESTIONS_PER_YEAR = 110  # 闭会期间 suggestions, through the year
 TOWN_ACTIVITIES_PER_YEAR = 400  # the report: 397 town-level activities, 11,994 participations
-STATION_ACTIVITIES_PER_MONTH = 2.0  # mean per station and month at quality 0.6
+STATION_ACTIVITIES_PER_MONTH = 2.5  # mean per station and month at quality 0.6, besides the monthly 活动日
 N_REPS = 400
 # An xlsx export is written while it has at most this many rows (openpyxl writes ~4,000 rows/s
 # here); beyond it (benchmark scales) the same table is written as csv. Opinions are csv anyway,
@@ -70,6 +82,8 @@ XLSX_ROW_LIMIT = 12_000
 # Stations with almost no data (never the three stations the report names).
 SPARSE_STATIONS = ("岩上村代表联络站", "尖山下村代表联络站", "东沙村代表联络站", "山末址村代表联络站")
 SPARSE_FACTOR = 0.03
+LAGGING_REPS = 0.12  # share of representatives who often miss activities (十必做 reminders)
+DILIGENCE_POWER = 2  # how strongly diligence decides who takes part when not everyone comes
 
 # Fixed timestamps written into xlsx files instead of "now", for byte-identical output.
 ZIP_DATE_TIME = (2024, 12, 31, 0, 0, 0)
@@ -125,6 +139,9 @@ class World:
     seed: int
     towns: list[Town]
     reps: list[Rep]
+    # How reliably each representative (by name) turns up, in (0, 1]: most keep to their duties,
+    # a minority lag (what 十必做 reminders are for). From its own generator: the roster is unchanged.
+    diligence: dict[str, float] = field(default_factory=dict)
 
     @property
     def stations(self) -> list[Station]:
@@ -221,7 +238,10 @@ def build_world(seed: int = 0) -> World:
         t.reps.append(name)
         s.reps.append(name)
     reps.sort(key=lambda p: (p.town, p.station or "", p.rep_id))
-    return World(seed, towns, reps)
+    rd = _rng(seed, "diligence")
+    diligence = {p.name: (round(0.15 + 0.35 * rd.random(), 3) if rd.random() < LAGGING_REPS
+                          else round(0.9 + 0.1 * rd.random(), 3)) for p in reps}
+    return World(seed, towns, reps, diligence)
 
 
 def _cum(weights: Iterable[float]) -> list[float]:
@@ -784,7 +804,7 @@ class _OpinionGen:
             return "待受理", "", None, None, ""
         h = _pick(topic["handlers"], r)
         handler = town.gov if h == "@town" else h
-        if r() < 0.004 + 0.03 * (1 - q):  # stuck: never closed, overdue once old
+        if r() < 0.005 + 0.08 * (1 - q):  # stuck: never closed, overdue once old
             return "办理中", handler, assigned, None, ""
         median = 4 + 16 * (1 - q)
         days = min(90.0, max(1.0, math.exp(math.log(median) + 0.55 * _gauss(r))))
@@ -792,7 +812,7 @@ class _OpinionGen:
         if closed >= end:
             return "办理中", handler, assigned, None, ""
         u = r()
-        p1 = 0.62 + 0.3 * q
+        p1 = 0.45 + 0.5 * q
         p2 = p1 + 0.12 - 0.05 * q
         p3 = p2 + 0.015 + 0.06 * (1 - q)
         sat = "满意" if u < p1 else "基本满意" if u < p2 else "不满意" if u < p3 else "未评价"
@@ -1131,15 +1151,114 @@ def _write_suggestions(world: World, out: Path, years: list[int], scale: float) 
 # ───────────────────────────── activities ─────────────────────────────
 ACTIVITY_HEADER = ["活动编号", "活动日期", "镇街", "联络站", "活动类型", "活动主题", "参与代表", "参与人次", "收集意见数"]
 ACTIVITY_HEADER_ALIAS = ["活动编号", "活动时间", "所属镇街", "站点", "活动形式", "活动名称", "参加代表", "参加人次", "收集意见数"]
-TOWN_ACTIVITY_TYPES = (("主题活动", 0.15), ("视察", 0.12), ("调研", 0.14), ("执法检查", 0.08), ("专题询问", 0.03),
-                       ("学习培训", 0.12), ("法治讲座", 0.07), ("走访选民", 0.10), ("列席会议", 0.08), ("听庭", 0.04),
-                       ("进站接待", 0.04), ("其他", 0.03))
-STATION_ACTIVITY_TYPES = (("进站接待", 0.70), ("走访选民", 0.15), ("法治讲座", 0.07), ("学习培训", 0.04), ("其他", 0.04))
+# Every month each town holds a 视察, a 调研 and a 主题活动, and each station one 活动日 of study
+# (学习培训 or 法治讲座, alternately): the fixed programme of the year. The rest of a unit's
+# activities follow its own calendar, their types taking turns by these weights.
+TOWN_MONTHLY = ("视察", "调研", "主题活动")
+# What the district organises for every town in the same months: the standing committee's meetings
+# (列席, every other month), the law-enforcement checks of the quarter, two inquiries and two court
+# open days (听庭) a year. Changes all towns share move no town's place among them.
+TOWN_COMMON = {"列席会议": (2, 4, 6, 8, 10, 12), "执法检查": (3, 6, 9, 12), "专题询问": (5, 11), "听庭": (4, 10)}
+TOWN_PROGRAMME_PER_YEAR = 12 * len(TOWN_MONTHLY) + sum(len(ms) for ms in TOWN_COMMON.values())  # per town
+STATION_MONTHLY = ("学习培训", "法治讲座")
+TOWN_ACTIVITY_TYPES = (("走访选民", 0.45), ("进站接待", 0.22), ("其他", 0.33))
+STATION_ACTIVITY_TYPES = (("进站接待", 0.76), ("走访选民", 0.18), ("其他", 0.06))
 ACTIVITY_MONTH_SHAPE = {1: 0.8, 2: 0.6, 3: 1.1, 4: 1.1, 5: 1.1, 6: 1.1, 7: 0.95, 8: 0.85, 9: 1.1, 10: 0.9, 11: 1.15, 12: 1.15}
+# The months' shape summed from January (normalised to 12 a year): the calendar's C(m).
+ACTIVITY_SHAPE_CUM = [sum(ACTIVITY_MONTH_SHAPE[k] for k in range(1, m + 1)) * 12 / sum(ACTIVITY_MONTH_SHAPE.values())
+                      for m in range(13)]
 ACTIVITY_TYPE_ALIAS = {"调研": "专题调研", "进站接待": "接待选民", "走访选民": "走访", "学习培训": "培训", "法治讲座": "讲座",
                        "列席会议": "列席", "听庭": "旁听庭审", "其他": "其它"}
 COLLECTS = {"进站接待": (3, 30), "走访选民": (2, 25), "调研": (2, 20), "视察": (1, 15), "座谈": (2, 20), "主题活动": (0, 12),
             "专题询问": (0, 5), "执法检查": (0, 8)}
+
+
+class _Rotas:
+    """One rota for each type of activity at a unit, started where that type's earlier activities
+    of the year left off (``started``: type → turns used)."""
+
+    def __init__(self, seed: int, unit_id: str, y: int, pool: list[str], started: dict[str, float],
+                 diligence: dict[str, float]):
+        self.args, self.started, self.rotas = (seed, unit_id, y, pool, diligence), started, {}
+
+    def take(self, typ: str, k: int, r) -> list[str]:
+        if typ not in self.rotas:
+            seed, unit_id, y, pool, diligence = self.args
+            self.rotas[typ] = _Rota(seed, (unit_id, typ), y, pool, self.started.get(typ, 0.0), diligence)
+        return self.rotas[typ].take(k, r)
+
+
+class _Rota:
+    """Who is asked to come, as a town or station office asks: its representatives in an order fixed
+    for the year (from the seed), taken in turn from ``start`` (the turns the months before have
+    used, as planned); one asked stays away by chance, a lagging one mostly (``World.diligence``),
+    and the next is asked. So over a year everyone is asked about equally often."""
+
+    def __init__(self, seed: int, key, y: int, pool: list[str], start: float, diligence: dict[str, float]):
+        self.order = list(pool)
+        _rng(seed, "rota", key, y).shuffle(self.order)
+        self.i, self.diligence = int(start), diligence
+
+    def take(self, k: int, r) -> list[str]:
+        out: list[str] = []
+        n = len(self.order)
+        for _ in range(3 * n):
+            if len(out) >= min(k, n):
+                break
+            name = self.order[self.i % n]
+            self.i += 1
+            if name not in out and r() < self.diligence.get(name, 0.95) ** DILIGENCE_POWER:
+                out.append(name)
+        return out
+
+
+SCHEDULE_ORIGIN = LAST_YEAR - MAX_YEARS + 1  # schedules count months from here: any --years gives the same months
+
+
+def _scheduled(per_month: float, phase: float, y: int, m: int) -> range:
+    """The numbers (counted since SCHEDULE_ORIGIN) of a regular programme's activities that fall in
+    month (y, m): a unit that plans ``per_month`` a month (at the months' activity shape) holds them
+    evenly — from ⌊C(m−1) + phase⌋ to ⌊C(m) + phase⌋ with C the cumulative plan — instead of a
+    Poisson draw: real towns and stations keep a calendar, so their months differ by rounding."""
+    def cum(yy: int, mm: int) -> int:
+        return math.floor(per_month * ((yy - SCHEDULE_ORIGIN) * 12 + ACTIVITY_SHAPE_CUM[mm]) + phase)
+    return range(cum(y, m - 1) if m > 1 else cum(y - 1, 12), cum(y, m))
+
+
+GOLDEN = (math.sqrt(5) - 1) / 2
+
+
+def _times(scale: float, r) -> int:
+    """How many times a monthly programme runs at this scale: ⌊scale⌋, and once more with the
+    fraction's probability (at scale 0.05, one month in twenty)."""
+    return int(scale) + (1 if r() < scale - int(scale) else 0)
+
+
+# Who comes, as a share of the unit's representatives at quality 0 and 1 (better units bring more
+# of them along): a town's activity a quarter to nearly half of its representatives, a station's 活动日 more than
+# half of the station's; 进站接待 is a rota of two or three.
+TURNOUT = {"town": (0.12, 0.25), "station": (0.25, 0.45)}
+RECEPTION_ROTA = (2, 3)
+# Activities a town asks more of its representatives to: the few law-enforcement checks and
+# inquiries of the year, and the meetings of the standing committee they sit in on.
+TURNOUT_FACTOR = {"执法检查": 1.5, "专题询问": 2.0, "列席会议": 1.0}
+
+
+def _turnout_share(where: str, quality: float) -> float:
+    base, rise = TURNOUT[where]
+    return base + rise * quality
+
+
+def _turnout(pool: int, quality: float, r, least: int, where: str = "station", factor: float = 1.0) -> int:
+    """How many of a pool of representatives come: a share that rises with the unit's quality
+    (× ``factor`` for the activities everyone is asked to), give or take a tenth."""
+    return min(pool, max(least, int(round(pool * _turnout_share(where, quality) * factor * (0.9 + 0.2 * r())))))
+
+
+def _planned_type(types: tuple, cum: list[float], phase: float, j: int) -> str:
+    """The type of a unit's j-th activity: the types take turns in proportion to their weights
+    (a golden-ratio sequence over the weights), so each comes round at its own steady pace."""
+    return types[bisect.bisect(cum, ((phase + j * GOLDEN) % 1.0) * cum[-1])][0]
 
 
 def _poisson(r, lam: float) -> int:
@@ -1156,28 +1275,53 @@ def _poisson(r, lam: float) -> int:
 
 
 def _activity_rows(world: World, y: int, m: int, scale: float) -> list[list]:
+    """One month of activities. Towns and stations keep a calendar (``_scheduled``): a steady number
+    of activities a month, more in better units, their types in turn; who comes is asked by rota."""
     rng = _rng(world.seed, "activities", y, m)
     r = rng.random
     towns = world.towns
     qsum = sum(0.45 + t.quality for t in towns)
-    shape = ACTIVITY_MONTH_SHAPE[m] / (sum(ACTIVITY_MONTH_SHAPE.values()) / 12)
-    town_base = TOWN_ACTIVITIES_PER_YEAR * scale / 12 * shape / qsum
+    town_base = TOWN_ACTIVITIES_PER_YEAR * scale / 12 / qsum  # besides the monthly 视察/调研
+    month_no = (y - SCHEDULE_ORIGIN) * 12 + m
     tcum = _cum([w for _, w in TOWN_ACTIVITY_TYPES])
     scum = _cum([w for _, w in STATION_ACTIVITY_TYPES])
     ndays = (date(y + (m == 12), m % 12 + 1, 1) - date(y, m, 1)).days
+    dil = world.diligence
     found: list[tuple] = []
     for t in towns:
-        for _ in range(_poisson(r, town_base * (0.45 + t.quality))):
-            typ = TOWN_ACTIVITY_TYPES[bisect.bisect(tcum, r() * tcum[-1])][0]
-            k = min(len(t.reps), 6 + int(r() * 20 * (0.5 + t.quality)))
-            found.append((t, None, typ, rng.sample(t.reps, k)))
-        for s in t.stations:
-            lam = (0.05 if s.sparse else STATION_ACTIVITIES_PER_MONTH * (0.4 + s.quality)) * scale * shape
-            for _ in range(_poisson(r, lam)):
-                typ = STATION_ACTIVITY_TYPES[bisect.bisect(scum, r() * scum[-1])][0]
-                pool = s.reps if len(s.reps) >= 2 else t.reps
-                k = min(len(pool), 2 + int(r() * 7))
-                found.append((t, s, typ, rng.sample(pool, k)))
+        phase, type_phase = _rng(world.seed, "calendar", t.unit_id).random(), _rng(world.seed, "types", t.unit_id).random()
+        per_month = town_base * (0.45 + t.quality)
+        month = _scheduled(per_month, phase, y, m)
+        earlier = range(_scheduled(per_month, phase, y, 1).start, month.start)
+        held = Counter(_planned_type(TOWN_ACTIVITY_TYPES, tcum, type_phase, j) for j in earlier)
+        held.update({typ: (m - 1) * scale for typ in TOWN_MONTHLY})
+        held.update({typ: sum(mm < m for mm in ms) * scale for typ, ms in TOWN_COMMON.items()})
+        share = _turnout_share("town", t.quality) * len(t.reps)
+        rotas = _Rotas(world.seed, t.unit_id, y, t.reps,
+                       {typ: n * share * TURNOUT_FACTOR.get(typ, 1.0) for typ, n in held.items()}, dil)
+        plan = [*TOWN_MONTHLY, *(typ for typ, ms in TOWN_COMMON.items() if m in ms)] * _times(scale, r)
+        plan += [_planned_type(TOWN_ACTIVITY_TYPES, tcum, type_phase, j) for j in month]
+        for typ in plan:
+            k = _turnout(len(t.reps), t.quality, r, 3, "town", TURNOUT_FACTOR.get(typ, 1.0))
+            found.append((t, None, typ, rotas.take(typ, k, r)))
+        for si, s in enumerate(t.stations):
+            phase, type_phase = _rng(world.seed, "calendar", s.unit_id).random(), _rng(world.seed, "types", s.unit_id).random()
+            per_month = (0.05 if s.sparse else STATION_ACTIVITIES_PER_MONTH * (0.4 + s.quality)) * scale
+            month = _scheduled(per_month, phase, y, m)
+            earlier = range(_scheduled(per_month, phase, y, 1).start, month.start)
+            held = Counter(_planned_type(STATION_ACTIVITY_TYPES, scum, type_phase, j) for j in earlier)
+            if not s.sparse:
+                held.update(Counter(STATION_MONTHLY[(month_no - i + si) % len(STATION_MONTHLY)] for i in range(1, m)))
+            pool = s.reps if len(s.reps) >= 2 else t.reps
+            share = _turnout_share("station", s.quality) * len(pool)
+            rotas = _Rotas(world.seed, s.unit_id, y, pool,
+                           {typ: n * (sum(RECEPTION_ROTA) / 2 if typ == "进站接待" else share) for typ, n in held.items()}, dil)
+            plan = [] if s.sparse else [STATION_MONTHLY[(month_no + si) % len(STATION_MONTHLY)]] * _times(scale, r)
+            plan += [_planned_type(STATION_ACTIVITY_TYPES, scum, type_phase, j) for j in month]
+            for typ in plan:
+                k = (RECEPTION_ROTA[0] + int(r() * (RECEPTION_ROTA[1] - RECEPTION_ROTA[0] + 1)) if typ == "进站接待"
+                     else _turnout(len(pool), s.quality, r, 2))
+                found.append((t, s, typ, rotas.take(typ, k, r)))
     rows = []
     for t, s, typ, names in found:
         d = date(y, m, 1 + int(r() * ndays))

@@ -301,6 +301,19 @@ def change_text(change) -> str:
     return "持平" if c == 0 else (f"↑{c}" if c > 0 else f"↓{-c}")
 
 
+def places(now: pd.DataFrame, before: pd.DataFrame, key: str = "composite") -> pd.DataFrame:
+    """Ranks of the towns of ``now`` on ``key`` with the tie rule above, and the change against
+    ``before`` (the previous period's scores), without the rank ranges: what the big screen shows.
+    Both frames hold ``unit_id`` and ``key`` (``compute_indices`` or the town rows of
+    ``hierarchy.scored_tree``). Columns: unit_id, rank, prev_rank, change (places gained; NaN when
+    the town is unranked in either period), in the order of ``now``. The same ranks as ``ranking``'s."""
+    score = now[key].to_numpy(float)
+    prev = before.set_index("unit_id")[key].reindex(now["unit_id"]).to_numpy(float)
+    rank, prev_rank = competition_ranks(score), competition_ranks(prev)
+    return pd.DataFrame({"unit_id": now["unit_id"].to_numpy(), "rank": rank, "prev_rank": prev_rank,
+                         "change": prev_rank - rank})
+
+
 # ───────────────────────────── what-if weights ─────────────────────────────
 
 def whatif(table: pd.DataFrame, weights: dict[str, float], config: IndexConfig | None = None) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from analytics.domain.metrics import unlocated_opinions
 from analytics.domain import points as points_mod, ranking as rk
 from analytics.domain.indices import INDEX_KEYS, IndexConfig, MEASURES, load_config
 from analytics.core.periods import Period, PeriodError
+from analytics.core import safe_export
 from analytics.core.safe_export import safe_cell  # noqa: F401 (report.safe_cell: the one shared rule)
 
 REPORT_TITLE = "萧山区镇街（开发区）人大工作季度晾晒专报"
@@ -226,8 +227,8 @@ def summary_paragraphs(data: ReportData) -> list[str]:
     width = ranked["rank_high"] - ranked["rank_low"] + 1
     wide = ranked[width >= WIDE_RANGE]
     out.append(
-        f"排名区间反映名次的确定程度：按各镇街的数据量重新抽样 {t.attrs.get('replicates', rk.REPLICATES)} 次，"
-        f"取名次的 5%–95% 范围。{len(wide)} 个镇街的区间跨越 {WIDE_RANGE} 个及以上名次"
+        "名次也带有偶然性，排名区间是每个镇街名次可能的范围（算法见附录二）。"
+        f"{len(wide)} 个镇街的区间跨越 {WIDE_RANGE} 个及以上名次"
         + (f"（如{wide.iloc[0]['unit']}{rk.rank_range_text(wide.iloc[0]['rank_low'], wide.iloc[0]['rank_high'])}）"
            if len(wide) else "")
         + "，区间重叠的镇街之间差别不大，不宜据零点几分的差距下结论。")
@@ -429,11 +430,14 @@ def definitions(data: ReportData) -> list[tuple[str, list[str]]]:
     cfg = data.cfg
     out = []
     idx_lines = [
-        "五大评价指标由若干分项加权组成，分项与权重见 data/indices.toml，公式与理由见 docs/indices.md。"
-        f"比率类分项按同级平均做 beta-binomial 收缩（先验强度 {cfg.rate_prior:g}），人均类按 gamma-Poisson 收缩"
-        f"（先验强度 {cfg.count_prior:g}），再取在 23 个镇街中的百分位（Hazen：100 ×（低于它的个数 + ½ × 相等的个数）÷ N）。"
-        f"分母低于最小样本的分项记为样本不足；样本充足的分项权重合计不足 {cfg.min_coverage:.0%} 的指数记为样本不足，"
-        "综合指数同理。"
+        "五大评价指标各由几个分项加权组成，各分项和权重见下文。",
+        "数据少的镇街，比率很容易偶然偏高或偏低。为了不让它们凭运气冒尖或垫底，每个分项先往全部镇街的平均水平拉近一些："
+        f"比率类（如办结率）相当于先添上 {cfg.rate_prior:g} 条平均水平的记录，人均类（如每名代表的活动场次）相当于先添上 "
+        f"{cfg.count_prior:g} 次平均水平的活动或意见。数据越多，拉动越小：几百条记录的镇街几乎不受影响。",
+        "然后看它在全部镇街中排在什么位置，折成 0 到 100 分：排在正中间约 50 分，比所有镇街都好接近 100 分，"
+        "得分相同的镇街分数相同。所以得分说的是“在镇街中的位置”，不是完成了百分之多少。",
+        f"数据太少（低于最小样本）的分项不计分；计分的分项合计不到该指数权重的 {cfg.min_coverage:.0%} 时，"
+        "这个指数记为“样本不足”，既不打分，也不算 0 分；综合指数同理。"
     ]
     for key in INDEX_KEYS:
         idx = cfg.indices[key]
@@ -444,11 +448,12 @@ def definitions(data: ReportData) -> list[tuple[str, list[str]]]:
         idx_lines.append(f"{idx.label}（在综合指数中的权重 {idx.weight:g}）：" + "；".join(parts) + "。")
     out.append(("附录一　五大评价指标的定义", idx_lines))
     out.append(("附录二　排名规则", [
-        f"并列规则：按显示的综合指数（保留 1 位小数）排名，得分相同的镇街名次相同，其后的名次顺延"
-        f"（如 1、2、2、4），不以其他指标打破并列。",
-        f"排名区间：对每个镇街每个分项的分子按其数据量重新抽样（比率类按二项分布，计数类按泊松分布），"
-        f"按同样的方法重算五个指数、综合指数和名次，共 {data.table.attrs.get('replicates', rk.REPLICATES)} 次"
-        f"（随机种子固定，同样的数据得到同样的区间），取名次的第 5 至第 95 百分位，并包含实际名次。",
+        "并列规则：按显示的综合指数（保留 1 位小数）排名，得分相同的镇街名次相同，其后的名次顺延"
+        "（如 1、2、2、4），不以其他指标打破并列。",
+        "排名区间（名次可能的范围）：数据有限，名次也带有偶然性。好比把各镇街的情况重新“抽查”一遍："
+        f"按每个镇街自己的数据量随机重来 {data.table.attrs.get('replicates', rk.REPLICATES)} 次，每次用同样的方法重算得分和名次，"
+        "去掉最靠前和最靠后的各 5%，剩下的名次范围就是排名区间（总包含实际名次）。区间窄，名次可靠；"
+        "两个镇街的区间重叠，它们的名次之差不宜当作定论。随机数固定，同样的数据总是得到同样的区间。",
         "较上季度：名次变化 = 上季度名次 − 本季度名次（正数为上升）；得分变化 = 本季度综合指数 − 上季度综合指数。"
         "任一季度样本不足的不作比较。",
         "样本不足的镇街不参加排名，列在表末。",
@@ -619,8 +624,8 @@ def build_docx(data: ReportData) -> bytes:
     grey = {i for i, r in enumerate(rows) if r[0] == "—"}
     _table(doc, header, rows, [1.0, 2.1, 3.4, 1.6, 2.4] + [6.5 / len(INDEX_KEYS)] * len(INDEX_KEYS), grey_rows=grey,
            left_cols={2})
-    _caption(doc, "说明：得分为 0–100 的同级百分位；排名按显示的综合指数（1 位小数），得分相同名次相同；"
-                  "排名区间为重新抽样下名次的 5%–95% 范围；较上季度栏为名次变化（括号内为得分变化）；"
+    _caption(doc, "说明：得分 0–100，表示在全部镇街中的位置（50 约为中等）；排名按显示的综合指数（1 位小数），得分相同名次相同；"
+                  "排名区间是名次可能的范围（见附录二）；较上季度栏为名次变化（括号内为得分变化）；"
                   "样本不足的镇街不排名，列在表末。")
     _picture(doc, chart_ranking(data), 16.5)
     _picture(doc, chart_indices(data), 14.5)
@@ -661,7 +666,14 @@ def build_docx(data: ReportData) -> bytes:
 
 # ───────────────────────────── Excel ─────────────────────────────
 
-def _sheet(wb, title: str, header: list[str], rows: list[list]) -> None:
+SIGNED = "+0.0;-0.0;0.0"  # a change to one decimal with its sign
+RANK = safe_export.INTEGER
+SCORE = safe_export.ONE_DECIMAL
+
+
+def _sheet(wb, title: str, header: list[str], rows: list[list], formats: dict[str, str] | None = None) -> None:
+    """A sheet: bold header, frozen first row, widths from the content; ``formats`` gives columns
+    (by header) a number format, so a share reads 84.8% and a score 52.1 (the cells keep full values)."""
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -669,6 +681,7 @@ def _sheet(wb, title: str, header: list[str], rows: list[list]) -> None:
     ws.append([safe_cell(h) for h in header])
     for row in rows:
         ws.append([safe_cell(None if isinstance(v, float) and np.isnan(v) else v) for v in row])
+    safe_export.number_formats(ws, header, formats or {})
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="D9E2F3")
     for c in ws[1]:
         c.font, c.fill = bold, fill
@@ -700,7 +713,9 @@ def build_xlsx(data: ReportData) -> bytes:
                      r["unit_id"], r["unit"], _num_or_none(r["composite"]), _num_or_none(r["prev_rank"], 0),
                      _num_or_none(r["prev_composite"]), _num_or_none(r["change"], 0), _num_or_none(r["score_change"]),
                      *[_num_or_none(r[k]) for k in INDEX_KEYS], "是" if r["insufficient"] else "否"])
-    _sheet(wb, "综合排名", header, rows)
+    _sheet(wb, "综合排名", header, rows, {
+        **dict.fromkeys(["排名", "排名区间下限", "排名区间上限", "上季度排名"], RANK), "名次变化（正数为上升）": "+0;-0;0",
+        **dict.fromkeys(["综合指数", "上季度综合指数", *idx_labels], SCORE), "得分变化": SIGNED})
 
     header = ["镇街", "指数", "排名", "排名区间下限", "排名区间上限", "得分", "上季度排名", "名次变化", "得分变化"]
     rows = []
@@ -709,7 +724,8 @@ def build_xlsx(data: ReportData) -> bytes:
             rows.append([r["unit"], _index_label(cfg, key), _num_or_none(r["rank"], 0), _num_or_none(r["rank_low"], 0),
                          _num_or_none(r["rank_high"], 0), _num_or_none(r["score"]), _num_or_none(r["prev_rank"], 0),
                          _num_or_none(r["change"], 0), _num_or_none(r["score_change"])])
-    _sheet(wb, "各指数排名", header, rows)
+    _sheet(wb, "各指数排名", header, rows, {**dict.fromkeys(["排名", "排名区间下限", "排名区间上限", "上季度排名"], RANK),
+                                          "名次变化": "+0;-0;0", "得分": SCORE, "得分变化": SIGNED})
 
     months = data.points.attrs["months"]
     header = ["镇街", *[f"{m} 积分" for m in months], "季度积分", "季度目标", "季度完成进度", "年度累计积分",
@@ -718,7 +734,9 @@ def build_xlsx(data: ReportData) -> bytes:
              _num_or_none(r["quarter_target"], 2), _num_or_none(r["quarter_ratio"], 4),
              _num_or_none(r["ytd_points"], 2), _num_or_none(r["ytd_target"], 2), _num_or_none(r["ytd_ratio"], 4)]
             for r in data.points.to_dict("records")]
-    _sheet(wb, "月度积分", header, rows)
+    _sheet(wb, "月度积分", header, rows, {
+        **dict.fromkeys([*[f"{m} 积分" for m in months], "季度积分", "季度目标", "年度累计积分", "年度累计目标"], SCORE),
+        "季度完成进度": safe_export.PERCENT, "年度累计进度": safe_export.PERCENT})
 
     pc = data.per_capita
     labels = pc.attrs["labels"]
@@ -731,7 +749,10 @@ def build_xlsx(data: ReportData) -> bytes:
                      _num_or_none(r["reps"], 0), *[_num_or_none(r[m], 1) for m in measures],
                      *["未知" if pd.isna(r[f"{m}_per_10k"]) else round(float(r[f"{m}_per_10k"]), 2) for m in measures],
                      *[_num_or_none(r[f"{m}_per_rep"], 3) for m in measures]])
-    _sheet(wb, "人均视图", header, rows)
+    _sheet(wb, "人均视图", header, rows, {
+        "代表人数": RANK, **{labels[m]: SCORE for m in measures},
+        **{f"{labels[m]}/万人": safe_export.TWO_DECIMALS for m in measures},
+        **{f"{labels[m]}/代表": safe_export.TWO_DECIMALS for m in measures}})
 
     if data.hot_issues:
         header, rows = hot_issue_rows(data)

@@ -249,7 +249,9 @@ def test_volumes_follow_the_scale(tables):
     n_sugg = (demo.SUGGESTIONS_PER_SESSION + demo.CLOSED_SUGGESTIONS_PER_YEAR) * scale
     assert n_sugg * 0.7 < len(tables["suggestions"]) < n_sugg * 1.3
     town_level = [a for a in tables["activities"] if not a.get("station")]
-    assert demo.TOWN_ACTIVITIES_PER_YEAR * scale * 0.6 < len(town_level) < demo.TOWN_ACTIVITIES_PER_YEAR * scale * 1.4
+    # the towns' calendars plus each town's monthly programme (视察, 调研, 主题活动)
+    n_town = (demo.TOWN_ACTIVITIES_PER_YEAR + demo.TOWN_PROGRAMME_PER_YEAR * len(load_contract().towns)) * scale
+    assert n_town * 0.6 < len(town_level) < n_town * 1.4
     gen = demo._OpinionGen(demo.build_world(0), 0.2)
     assert 3.5 < len(gen.month_rows(2024, 3)) / len(demo._OpinionGen(demo.build_world(0), 0.05).month_rows(2024, 3)) < 4.5
 

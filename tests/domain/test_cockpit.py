@@ -25,6 +25,7 @@ from analytics.domain import hierarchy
 from analytics.domain import indices
 from analytics.core import labels
 from analytics.domain import metrics
+from analytics.domain import ranking
 from analytics.store.db import connect
 from pages import cockpit
 
@@ -322,8 +323,14 @@ def test_cockpit_page(demo_db, monkeypatch, con_of):
                         f"逾期未答复的代表建议（{len(alerts.overdue_suggestions(con)):,}）"]
     assert tabs[2].startswith("指数降幅最大") and tabs[3].startswith("样本不足的单元")
     assert frame_with(at, "逾期天数", "提交人", "办结期限").shape[0] == min(n_op, cockpit.ROWS_SHOWN)
-    # the rows behind a component: activities of the district for 活动场次
+    # the method in plain words, the receipt behind 「怎么算的」, not in the main view
+    assert [e.label for e in at.expander][-1] == "怎么算的"
+    assert "数据少的单元" in texts(at) and "收缩" not in texts(at) and "docs/" not in texts(at)
+    # the rows behind a component, on demand: activities of the district for 活动场次
+    assert not any({"活动编号", "参与人次"} <= set(d.value.columns) for d in at.dataframe)
+    at.toggle(key="ck_rows_open").set_value(True).run()
     frame_with(at, "活动编号", "参与人次")
+    at = app_at(demo_db, monkeypatch).run()
     # charts: index bars, tree, trend, opinions per month; the big-screen link keeps the choice
     assert len(at.get("plotly_chart")) == 4
     link = at.link_button[0]
@@ -337,6 +344,7 @@ def test_cockpit_receipt_of_one_index_and_its_rows(demo_db, monkeypatch):
     receipt = frame_with(at, "有效权重", "贡献")
     assert list(receipt["分项"])[:2] == ["办结率", "按期办结率"]
     assert receipt["原始值"].str.endswith("%").all() or receipt["原始值"].eq("—").any()
+    at.toggle(key="ck_rows_open").set_value(True).run()
     at.selectbox(key="ck_rows_component_resolution").select("closure_rate").run()
     rows = frame_with(at, "编号", "提交人", "计入分子", "计入分母")
     assert not rows["提交人"].dropna().map(lambda s: len(s) > 1 and "*" not in s).any()  # masked
@@ -376,17 +384,35 @@ def test_insufficient_is_said_never_zero(tiny_db, monkeypatch):
     assert "样本不足的单元" in " ".join(t.label for t in at.tabs)
 
 
-def test_big_screen_mode(demo_db, monkeypatch):
+def test_big_screen_mode(demo_db, monkeypatch, con_of):
     at = app_at(demo_db, monkeypatch, screen="1").run()
     assert not at.exception, at.exception
     html = "\n".join(h.value for h in at.html)
     assert 'data-testid="stSidebar"' in html and "display: none" in html  # no sidebar
     assert "#0b1220" in html  # the dark theme
-    assert f"每 {cockpit.SCREEN_REFRESH_S} 秒自动刷新" in html and "退出大屏" in html
-    for title in ("逾期未办结民情民意", "逾期未答复代表建议", "样本不足的单元"):
+    assert "更新" in html and "退出大屏" in html
+    assert "演示数据（虚构，仅供试用）" in html  # the one slim demo line
+    for title in ("逾期未办结民情民意", "逾期未答复代表建议", "数据太少、不打分的单元"):
         assert title in html
-    assert [m.label for m in at.metric] == [m.label for m in metrics.METRICS]
-    assert len(at.get("plotly_chart")) == 2  # town ranking and the tree
+    for m in metrics.METRICS:  # the headline figures, drawn by the screen itself
+        assert f'<div class="l">{m.label}</div>' in html, m.label
+    # every town with its rank and its five indices, and the change in rank against last quarter
+    con = con_of(demo_db)
+    period = at.query_params["period"]
+    table = ranking.ranking(con, period, replicates=1)
+    rows = re.findall(r"<tr(?: class=\"me\")?><td>(\d+|—)</td><td class='t'>([^<]+)</td><td>(.*?)</td>(.*?)</tr>", html)
+    assert len(rows) == len(table) == 23
+    for (rank, town, move, cells), t in zip(rows, table.itertuples()):
+        assert town == t.unit and rank == ("—" if pd.isna(t.rank) else str(int(t.rank)))
+        want = ranking.change_text(t.change).replace("↑", "▲ ").replace("↓", "▼ ") or "—"
+        assert re.sub(r"<[^>]+>", "", move) == want, (town, move)
+        scores = re.findall(r">([^<]+)</td>", cells)
+        assert scores == [cockpit.score_text(getattr(t, k)) if not pd.isna(getattr(t, k)) else "—"
+                          for k in indices.SCORE_COLUMNS], town
+    for k in indices.SCORE_COLUMNS:
+        assert f"<th>{cockpit.index_label(k).removesuffix('指数')}</th>" in html
+    assert not at.get("plotly_chart")  # one HTML block sized to the screen (tests/pages/test_browser.py measures it)
+    assert "stTooltipIcon" not in html and not at.metric  # no "?" help icons
     assert not at.tabs and not at.link_button  # none of the normal page's furniture
     # the other query parameters stay (the shell writes period; screen is kept)
     assert at.query_params["screen"] == "1" and "period" in at.query_params
@@ -423,5 +449,10 @@ def test_a_broken_index_config_is_said_and_the_headline_stays(demo_db, monkeypat
     for query in ({}, {"screen": "1"}):
         at = app_at(demo_db, monkeypatch, **query).run()
         assert not at.exception, at.exception
+        if query:  # the big screen says it in its own block, under the headline figures
+            html = "\n".join(h.value for h in at.html)
+            assert "五大评价指标暂时无法计算" in html and "scorin" in html
+            assert all(f'<div class="l">{m.label}</div>' in html for m in metrics.METRICS)
+            continue
         assert "五大评价指标暂时无法计算" in at.error[0].value and "scorin" in at.error[0].value
         assert [m.label for m in at.metric] == [m.label for m in metrics.METRICS]

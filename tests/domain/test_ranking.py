@@ -155,6 +155,17 @@ def test_change_against_the_previous_quarter(q2):
     assert rk.change_text(np.nan) == ""
 
 
+def test_places_are_the_rankings_ranks_without_the_bootstrap(tie, q2):
+    """The big screen's ranks (rk.places, from the scores it already holds) are ranking()'s."""
+    now = indices.compute_indices(tie, "2024Q2", "town", TEST_CONFIG)
+    before = indices.compute_indices(tie, "2024Q1", "town", TEST_CONFIG)
+    got = rk.places(now, before).set_index("unit_id")
+    want = q2.set_index("unit_id")
+    assert got.at["T1", "rank"] == 1 and got.at["T1", "prev_rank"] == 4 and got.at["T1", "change"] == 3
+    for col in ("rank", "prev_rank", "change"):
+        assert got[col].reindex(want.index).tolist() == pytest.approx(want[col].tolist(), nan_ok=True), col
+
+
 def test_by_index_view(q2):
     v = rk.by_index(q2, "study")
     assert v["unit_id"].tolist() == ["T1", "T2", "T4", "T3", "T5"]
@@ -373,6 +384,12 @@ def test_ranking_page_on_demo_data(demo_db, monkeypatch):
     assert len(table) == 23
     ranks = [int(r) for r in table["排名"] if r != "—"]
     assert ranks == sorted(ranks) and ranks[0] == 1
+    # The rank range in plain words behind 「怎么算的」: no statistician's terms, no file path.
+    how = next(e for e in at.expander if e.label == "怎么算的")
+    words = "\n".join(m.value for m in (*how.markdown, *at.caption))
+    assert "名次可能的范围" in words
+    for jargon in ("二项分布", "泊松分布", "百分位", "docs/", "indices.toml"):
+        assert jargon not in words, jargon
     # Heavier 活跃: some rank moves, and the moved rows are reported.
     at.slider(key="rank_w_activity").set_value(5.0).run()
     assert not at.exception

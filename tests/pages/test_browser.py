@@ -95,6 +95,68 @@ def test_every_page_renders(server, browser, url_path, title):
     page.close()
 
 
+# What the big screen is measured by: the page's heights (the window's and Streamlit's scrolling
+# main area), every element of the screen inside the window, the smallest text, the help icons.
+SCREEN_MEASURE_JS = """() => {
+    const main = document.querySelector('[data-testid=stMain]');
+    const screen = document.querySelector('.ck-screen');
+    const inside = [...screen.querySelectorAll('*')].filter(e => e.getClientRects().length);
+    const texts = inside.filter(e => [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()));
+    const visible = [...document.querySelectorAll('[data-testid=stMain] *')]
+        .filter(e => e.getClientRects().length && !screen.contains(e) && !e.contains(screen)
+                     && (e.innerText || '').trim());
+    return {doc: document.documentElement.scrollHeight, mainScroll: main.scrollHeight, mainClient: main.clientHeight,
+            bottom: Math.max(...inside.map(e => e.getBoundingClientRect().bottom)),
+            right: Math.max(...inside.map(e => e.getBoundingClientRect().right)),
+            minFont: Math.min(...texts.map(e => parseFloat(getComputedStyle(e).fontSize))),
+            rows: screen.querySelectorAll('.ck-table tbody tr').length,
+            helpIcons: document.querySelectorAll('[data-testid=stTooltipIcon]').length,
+            outside: visible.map(e => e.innerText.trim().slice(0, 40))};
+}"""
+
+
+@pytest.mark.parametrize("width,height", [(1920, 1080), (3840, 2160)])
+def test_big_screen_fits_without_scrolling(server, browser, width, height):
+    """The meeting room's screen: everything in the window at 1080p and 4K (no scrolling, nothing
+    cut), text at least 24 px at 1080p (and as large in proportion at 4K), no "?" icons, every
+    town in the table, and nothing of the normal page (banners) drawn around the screen."""
+    page = browser.new_page(viewport={"width": width, "height": height}, locale="zh-CN")
+    page.goto(f"{server}/?screen=1")
+    _wait_idle(page, 120_000)
+    page.locator(".ck-screen").wait_for(timeout=60_000)
+    m = page.evaluate(SCREEN_MEASURE_JS)
+    print(f"big screen {width}×{height}: {m}")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"screen-{width}x{height}.png"))
+    assert m["doc"] <= height and m["mainScroll"] <= m["mainClient"] == height, m
+    assert m["bottom"] <= height and m["right"] <= width, m  # nothing cut at the edge
+    assert m["minFont"] >= 24 * height / 1080 - 0.5, m
+    assert m["rows"] == 23 and m["helpIcons"] == 0, m
+    assert not m["outside"], m["outside"]  # one slim demo line, in the screen's own header
+    assert page.locator(".ck-head .demo").inner_text().startswith("演示数据")
+    page.close()
+
+
+def test_the_file_uploader_speaks_chinese(server, browser):
+    """Streamlit's uploader says "Upload" and "100MB per file • XLSX, CSV" with no parameter to
+    change them: the page's CSS shows Chinese in their place, and hides the English."""
+    page = _open(browser, f"{server}/data", 120_000)
+    zone = page.locator("[data-testid=stFileUploaderDropzone]")
+    zone.wait_for(timeout=60_000)
+    shown = zone.evaluate("""z => {
+        const p = z.querySelector('button [data-testid=stMarkdownContainer] p');
+        const s = z.querySelector('[data-testid=stFileUploaderDropzoneInstructions] span');
+        return {button: getComputedStyle(p, '::after').content, buttonSize: getComputedStyle(p).fontSize,
+                limit: getComputedStyle(s, '::after').content, limitSize: getComputedStyle(s).fontSize};
+    }""")
+    assert shown["button"] == '"选择文件"' and shown["buttonSize"] == "0px", shown
+    assert shown["limit"].startswith('"单个文件不超过 100 MB') and "XLSX、CSV" in shown["limit"], shown
+    assert shown["limitSize"] == "0px", shown
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    zone.screenshot(path=str(SHOTS / "data-uploader.png"))
+    page.close()
+
+
 def test_later_start_is_fast(server, browser):
     """With the store in place the cockpit is up in seconds (no regeneration)."""
     t0 = time.time()

@@ -102,6 +102,45 @@ def test_xlsx_opens_with_the_same_ranking(written):
     assert len(list(wb["月度积分"].iter_rows())) == 24 and len(list(wb["各指数排名"].iter_rows())) == 1 + 5 * 23
 
 
+JARGON = ("beta", "gamma", "Hazen", "Poisson", "泊松", "二项分布", "百分位", "收缩", "data/", "docs/", ".toml", ".md")
+
+
+def test_the_appendix_explains_the_methods_in_plain_chinese(written):
+    """The chair reads the appendix: the pull towards the average, scores as places, the rank range
+    in words, no file path and no statistician's name for a method."""
+    d = docx.Document(str(written["docx"]))
+    text = "\n".join(p.text for p in d.paragraphs)
+    appendix = text[text.index("附录一"):]
+    for word in JARGON:
+        assert word not in text, word
+    assert "平均水平拉近" in appendix and "位置" in appendix and "名次可能的范围" in appendix
+    notes = "\n".join(str(r[0]) for r in openpyxl.load_workbook(written["xlsx"])["说明"].iter_rows(values_only=True))
+    assert not [w for w in JARGON if w in notes]
+
+
+def test_xlsx_cells_have_number_formats(written):
+    """Shares read 84.8%, scores one decimal, ranks whole: the number format, not rounded text."""
+    wb = openpyxl.load_workbook(written["xlsx"])
+
+    def formats(ws, name):
+        j = [c.value for c in ws[1]].index(name)
+        return {r[j].number_format for r in ws.iter_rows(min_row=2) if r[j].value is not None}
+
+    ranking_ws, points_ws = wb["综合排名"], wb["月度积分"]
+    assert formats(ranking_ws, "综合指数") == {"0.0"} and formats(ranking_ws, "排名") == {"0"}
+    assert formats(ranking_ws, "得分变化") == {"+0.0;-0.0;0.0"}
+    assert formats(points_ws, "季度完成进度") == {"0.0%"} and formats(points_ws, "季度积分") == {"0.0"}
+    assert formats(wb["各指数排名"], "得分") == {"0.0"}
+
+
+def test_safe_export_number_formats():
+    frame = pd.DataFrame({"议题": ["=1+1"], "得分": [12.34567], "未解决": [0.8476]})
+    wb = openpyxl.load_workbook(io.BytesIO(report.safe_export.to_xlsx(
+        {"表": frame}, formats={"表": {"得分": report.safe_export.ONE_DECIMAL, "未解决": report.safe_export.PERCENT}})))
+    ws = wb["表"]
+    assert [(c.value, c.number_format) for c in ws[2]] == [("'=1+1", "General"), (12.34567, "0.0"), (0.8476, "0.0%")]
+
+
 def test_xlsx_neutralises_formula_like_text(tmp_path):
     db = build_tie_store(tmp_path / "evil.duckdb", {"T2": "=HYPERLINK(\"http://x\")", "T3": "@SUM(A1)"})
     con = store.connect(db, read_only=True)
