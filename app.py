@@ -125,7 +125,8 @@ def _main(where: dict | None = None) -> None:
     if access.mode == "demo":
         page = st.navigation(build_pages(access), position="sidebar")
         where["page"] = page_path(page)
-        _access.demo_notice()
+        if not _layout.screen_requested():  # the big screen has its own slim demo line
+            _access.demo_notice()
         _layout.shell()
         page.run()
         return

@@ -326,6 +326,11 @@ def selection() -> Selection:
     return st.session_state[_SELECTION_KEY]
 
 
+def screen_requested() -> bool:
+    """The URL asks for the big screen (``?screen=1``, pages/cockpit.py)."""
+    return st.query_params.get("screen") in ("1", "true", "yes")
+
+
 def data_version_now(db: str) -> str:
     """The store's data version at this moment. A fragment that reruns on its own (the cockpit's
     big screen) compares it with ``selection().version`` to notice an import made since."""

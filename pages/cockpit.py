@@ -12,7 +12,7 @@ through the cached readers below, keyed by the store's data version.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
 from urllib.parse import urlencode
 
@@ -24,12 +24,13 @@ from plotly.colors import sample_colorscale
 
 from analytics.domain import alerts
 from analytics.domain import hierarchy
+from analytics.domain import hotissues
 from analytics.domain import indices
 from analytics.core import labels
 from analytics.domain import metrics
 from analytics.domain import ranking
 from analytics.domain.indices import INDEX_KEYS, SCORE_COLUMNS
-from analytics.core.periods import Period, parse_period
+from analytics.core.periods import Period, parse_period, period_of
 from pages import _access, _layout
 
 URL_PATH = "cockpit"
@@ -658,7 +659,7 @@ SCREEN_HOT_ISSUES = 5
 
 def screen_mode() -> bool:
     """The big screen: asked for by ``?screen=1``, and always for the 大屏 role (a wall display)."""
-    return st.query_params.get(SCREEN_PARAM) in ("1", "true", "yes") or _access.screen_only()
+    return _layout.screen_requested() or _access.screen_only()
 
 
 def _link(**changes) -> str:
@@ -770,12 +771,21 @@ def screen_alerts(sel: _layout.Selection) -> str:
     return f'<div class="ck-alerts">{"".join(boxes)}</div>'
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _hot_issues(db: str, version: str, quarter: str, town: str | None) -> list[tuple[str, int]]:
+    with _layout.read_store(db) as con:
+        return [(i["title"], int(i["opinions"]))
+                for i in hotissues.quarter_hot_issues(con, quarter, top=SCREEN_HOT_ISSUES, town=town)]
+
+
 def quarter_hot_issues(sel: _layout.Selection) -> list[tuple[str, int]]:
-    """FOR THE LEAD TO FILL: the quarter's top hot issues for the big screen, as (issue, opinions)
-    pairs, most first (at most SCREEN_HOT_ISSUES are shown). No function in analytics computes
-    "hot issues of a quarter" yet (analytics/domain/hotwords.py has words, not issues), so this
-    returns nothing and the screen draws no panel for it: nothing is made up."""
-    return []
+    """The quarter's top hot issues for the big screen, as (title, opinions), hottest first: the
+    chosen quarter, or the quarter a chosen month or year ends in (``hotissues.quarter_hot_issues``;
+    counted ahead at import for the latest quarter)."""
+    if sel.period is None:
+        return []
+    quarter = sel.period if sel.period.grain == "quarter" else period_of(sel.period.end - timedelta(days=1), "quarter")
+    return _hot_issues(sel.db, sel.version, quarter.code, sel.town)
 
 
 def screen_hot_issues(sel: _layout.Selection) -> str:
@@ -793,7 +803,9 @@ def screen_head(sel: _layout.Selection) -> str:
             f'<div class="sub">{demo}{sel.period.label}'
             + (f" · 数据截至 {as_of:%Y年%-m月%-d日}" if as_of else "")
             + f" · {datetime.now():%H:%M} 更新"
-            + f' · <a href="{_link(**{SCREEN_PARAM: None})}" target="_self">退出大屏</a></div></div>')
+            # a wall display's account (the 大屏 role) has no normal page to go back to
+            + ("" if _access.screen_only() else f' · <a href="{_link(**{SCREEN_PARAM: None})}" target="_self">退出大屏</a>')
+            + "</div></div>")
 
 
 def screen_html(sel: _layout.Selection) -> str:

@@ -536,7 +536,8 @@ def test_the_screen_role_sees_only_the_big_screen(three_users, store, monkeypatc
     at = login(app_at(store, monkeypatch).run(), "屏幕丁")
     assert not at.exception, at.exception
     screen = "\n".join(str(h.proto.body) for h in at.get("html"))
-    assert 'class="ck-screen-head"' in screen and "大屏模式" not in [b.label for b in at.get("link_button")]
+    assert 'class="ck-head"' in screen and "大屏模式" not in [b.label for b in at.get("link_button")]
+    assert "退出大屏" not in screen  # nothing to go back to
     assert [p for p, vis in nav_spy["pages"] if vis == "visible"] == ["cockpit"]
     for page in ALL_PAGES[1:]:
         open_page(at, page)

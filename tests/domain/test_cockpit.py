@@ -10,6 +10,7 @@ The page tests use the ``demo_db`` and ``tiny_db`` stores of tests/conftest.py.
 from __future__ import annotations
 
 import re
+from html import escape
 import subprocess
 import sys
 import time
@@ -411,6 +412,13 @@ def test_big_screen_mode(demo_db, monkeypatch, con_of):
                           for k in indices.SCORE_COLUMNS], town
     for k in indices.SCORE_COLUMNS:
         assert f"<th>{cockpit.index_label(k).removesuffix('指数')}</th>" in html
+    # the quarter's top hot issues, as analytics computes them (the demo has segmented opinions)
+    from analytics.domain import hotissues
+
+    top = hotissues.quarter_hot_issues(con, period, top=cockpit.SCREEN_HOT_ISSUES)
+    assert top and "本期热点问题" in html
+    for issue in top:
+        assert escape(issue["title"]) in html and f"{int(issue['opinions']):,} 条" in html
     assert not at.get("plotly_chart")  # one HTML block sized to the screen (tests/pages/test_browser.py measures it)
     assert "stTooltipIcon" not in html and not at.metric  # no "?" help icons
     assert not at.tabs and not at.link_button  # none of the normal page's furniture
