@@ -85,13 +85,13 @@ def _evidence(ev: dict, heading: str, key: str) -> None:
     st.markdown(f"**{heading}**")
     p = ev.get("period", {})
     scope = "、".join(f"{v}" for v in ev.get("filters", {}).values()) or "全区"
-    st.caption(f"{p.get('start')} 至 {p.get('end')}（不含）· {scope} · 词典版本 {ev.get('dict_version')}"
+    st.caption(f"{hw.period_text(p)} · {scope} · 词典版本 {ev.get('dict_version')}"
                + (f" · 记录于 {ev['captured_at']}" if ev.get("captured_at") else ""))
     c1, c2, c3 = st.columns(3)
     c1.metric("意见数", f"{ev.get('docs', 0):,}", border=True)
     c2.metric("占比", f"{ev.get('share', 0):.1%}", border=True)
     c3.metric("较上期", f"{ev.get('change', 0):+,}", border=True)
-    st.metric("得分", f"{ev.get('score', 0):.2f}", help=hw.SCORE_FORMULA)
+    st.metric("得分", f"{ev.get('score', 0):.2f}", help=hw.SCORE_PLAIN)
     _parts(ev.get("score_parts", {}), ev.get("score_inputs"))
     _trend_chart(ev.get("trend", []), "逐月意见数（12 个月）", f"trend_{key}")
     towns = ev.get("towns", [])
@@ -167,8 +167,11 @@ def render() -> None:
     stamp = _layout._stamp(Path(db))
     state = hot.state_of(db)
     st.caption("“列入时”是加入备选库那一刻保存的证据，“现在”是按左侧所选期间用当前数据算出的数字。")
-    with st.expander(hw.SCORE_FORMULA):
-        st.markdown("\n".join(f"- **{label}**：{definition}" for label, definition in hw.SCORE_PARTS.values()))
+    st.caption(hw.SCORE_PLAIN)
+    with st.expander("怎么算的"):
+        st.markdown("\n".join(f"- **{label}**：{hw.SCORE_MEANING[k]}" for k, (label, _) in hw.SCORE_PARTS.items()))
+        st.markdown(f"{hw.SCORE_FORMULA}，其中")
+        st.markdown("\n".join(f"- **{label}** = {definition}" for label, definition in hw.SCORE_PARTS.values()))
     if state["active"] is None:
         st.info("还没有分词数据：请先在“热词分析”页完成分词。")
         return

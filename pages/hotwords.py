@@ -314,8 +314,12 @@ def _on_table_select() -> None:
 
 
 def rising_section(df: pd.DataFrame) -> None:
-    st.caption("用 Kleinberg 两状态突发模型，在最近 24 个月的逐月数据上找出与本期重叠的“突发”：一个词在意见中的占比"
-               "明显高于它自己的常态。常年高频的词不会因为多而上榜。强度越大越反常；强度至少 10、至少 10 条意见才算。")
+    st.caption("近几个月反映明显变多的词：和它自己平常的水平比，不和别的词比，所以常年都多的词不会上榜。"
+               "强度越大，变多得越反常。")
+    with st.expander("怎么算的"):
+        st.markdown("在最近 24 个月的逐月数据上，把每个词的每个月看成“平常”或“突然变多”两种状态之一，"
+                    "找出最说得通的一串状态（Kleinberg 两状态突发模型）；与本期重叠的“突然变多”的一段就是它的上升期，"
+                    "强度是这一段比按平常算多出来的把握。强度至少 10、至少 10 条意见才算，以免偶然的几条上榜。")
     if df.empty:
         st.info("本期没有检测到上升词。")
         return
@@ -356,7 +360,7 @@ def word_section(db: str, key: str, word: str, sel, filters: tuple, version: int
     c1.metric("本期含该词的意见", f"{docs:,} 条", border=True)
     c2.metric("占本期意见", f"{docs / total:.1%}" if total else "—", border=True)
     sc = score(db, key, (word,), start, end, filters, version)
-    c3.metric("备选库得分（若列入）", f"{sc['score']:.2f}", border=True, help=hw.SCORE_FORMULA)
+    c3.metric("备选库得分（若列入）", f"{sc['score']:.2f}", border=True, help=hw.SCORE_PLAIN)
 
     left, right = st.columns(2)
     with left:

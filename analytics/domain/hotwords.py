@@ -1349,6 +1349,28 @@ SCORE_PARTS = {
     "unresolved": ("未解决", "这些意见中状态不是“已办结”的比例（按当前数据实时计算）。"),
 }
 SCORE_FORMULA = "得分 = 10 × 规模 × 突发 × 广度 × 持续 × 未解决"
+# The same parts in plain words, for the chair: what makes a candidate score high. The method (the
+# formulas above) stays behind 「怎么算的」.
+SCORE_MEANING = {
+    "volume": "反映的人多：意见越多分越高，但多十倍只多一点，不让一个数字压倒其他方面。",
+    "burst": "来得突然：这段时间比它平常明显多，得分就高；一直这么多的不加分。",
+    "spread": "牵涉面广：分布在越多镇街越高，只在一个镇街时最低。",
+    "persistence": "持续时间长：过去一年里有越多个月份被反复提到越高。",
+    "unresolved": "还没解决：这些意见中还没办结的越多越高。",
+}
+SCORE_PLAIN = "得分越高，越值得列入监督：反映的人多、来得突然、牵涉面广、持续时间长、还没解决。"
+
+
+def period_text(period: dict) -> str:
+    """A stored evidence period {"start", "end" (exclusive)} as people read it: both days included."""
+    from datetime import date, timedelta
+
+    start, end = period.get("start"), period.get("end")
+    try:
+        last = date.fromisoformat(str(end)) - timedelta(days=1)
+    except ValueError:
+        return f"{start} 至 {end}"
+    return f"{start} 至 {last}"
 
 PERSISTENCE_MONTHS = 12
 PERSISTENCE_MIN_DOCS = 3  # a month counts as "present" with at least this many opinions
@@ -1599,7 +1621,7 @@ def candidates_for_export(df: pd.DataFrame) -> pd.DataFrame:
         "广度": [p.get("parts", {}).get("spread") for p in df["score_parts"]],
         "持续": [p.get("parts", {}).get("persistence") for p in df["score_parts"]],
         "未解决": [p.get("parts", {}).get("unresolved") for p in df["score_parts"]],
-        "期间": [f"{e.get('period', {}).get('start')} 至 {e.get('period', {}).get('end')}（不含）" for e in df["evidence"]],
+        "期间": [period_text(e.get("period", {})) for e in df["evidence"]],
         "涉及意见数": [e.get("docs") for e in df["evidence"]],
         "涉及镇街": ["、".join(t["town"] for t in e.get("towns", [])) for e in df["evidence"]],
         "备注": df["notes"],

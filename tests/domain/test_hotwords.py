@@ -579,3 +579,10 @@ def test_rising_counts_of_many_towns_in_one_pass_equal_each_towns_own(demo_db, m
     finally:
         con.close()
         memo.clear()
+
+
+def test_an_evidence_period_reads_with_both_days_included():
+    from analytics.domain import hotwords as hw
+
+    assert hw.period_text({"start": "2024-10-01", "end": "2025-01-01"}) == "2024-10-01 至 2024-12-31"
+    assert set(hw.SCORE_MEANING) == set(hw.SCORE_PARTS)  # every part has its plain words
