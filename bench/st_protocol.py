@@ -236,4 +236,7 @@ class Session:
             s.string_value = value
             states.append(s)
         states.append(WidgetState(id=submit.id, trigger_value=True))
-        return self.view(page, params, widget_states=states)
+        signed = self.view(page, params, widget_states=states)
+        if signed.error is None and any(w.label == password_label for w in signed.widgets):
+            signed.kind, signed.error = "login", "still on the login form: the sign-in was refused"
+        return signed
