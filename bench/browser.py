@@ -3,7 +3,8 @@ is always terminated, headless Chromium launched the same way every time, a page
 a process's resident memory from /proc.
 
 Used by bench/bench_scale.py (the app's peak memory with every page opened once), bench/load.py
-(twenty sessions at once) and the browser tests (tests/conftest.py: the server and Chromium).
+(the protocol-level load: its server), bench/load_browser.py (the browser check) and the browser
+tests (tests/conftest.py: the server and Chromium).
 """
 from __future__ import annotations
 
@@ -75,8 +76,9 @@ class AppServer:
     browser tests (the ``app_server`` fixture in tests/conftest.py)."""
 
     def __init__(self, db: str | os.PathLike, log_path: str | os.PathLike, port: int | None = None,
-                 start_timeout: float = 120.0, env: dict | None = None):
+                 start_timeout: float = 120.0, env: dict | None = None, script: str | os.PathLike = "app.py"):
         self.db, self.log_path, self.start_timeout = db, Path(log_path), start_timeout
+        self.script = str(script)  # another script only in tests of the harness itself
         self.port = port or free_port()
         self.env = dict(env or {})
         self.url = f"http://127.0.0.1:{self.port}"
@@ -86,7 +88,7 @@ class AppServer:
         full_env = dict(os.environ, COCKPIT_DB=str(self.db), PYTHONUNBUFFERED="1", **self.env)
         with open(self.log_path, "w", encoding="utf-8") as log:  # the child keeps its own handle
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                [sys.executable, "-m", "streamlit", "run", self.script, "--server.headless", "true",
                  "--server.port", str(self.port), "--server.address", "127.0.0.1",
                  "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
                 cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -165,7 +167,7 @@ def niced_chromium(niceness: int) -> str:
 
 
 async def launch_async(playwright, niceness: int = 0):
-    """``launch`` for playwright's async API (bench/load.py); ``niceness`` > 0 lowers the browser's
+    """``launch`` for playwright's async API (bench/load_browser.py); ``niceness`` > 0 lowers the browser's
     CPU priority (``niced_chromium``)."""
     exe = niced_chromium(niceness) if niceness > 0 else CHROMIUM
     return await playwright.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)

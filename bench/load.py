@@ -1,44 +1,61 @@
-"""Load: twenty people use the cockpit at once while a command-line import runs.
+"""Load at the protocol level: analysts' Streamlit sessions against one `streamlit run` server, no browser.
 
-    python bench/load.py [--db /tmp/scale/store.duckdb] [--sessions 20] [--seconds 120] [--import big|loop|none]
+    python bench/load.py --db STORE [--sessions 20] [--seconds 120] [--think 10] [--arrive 10]
+                         [--import none|big|loop] [--json]
 
-One `streamlit run` server on 127.0.0.1 serves a copy of the store (the import must not change the
-benchmark store). First one person opens every page once (the caches of a server that has been up;
-``--no-warmup`` skips it). Then headless Chromium (one browser, one context) opens a tab per person —
-each tab its own websocket, so its own Streamlit session; the tabs share the browser's cache of the
-app's scripts, as returning users' browsers each have it. The ``--sessions`` people arrive over
-``--stagger`` seconds; each opens the app and cycles through every page by the sidebar's links, as a
-person would (looking at each page ~``--think`` seconds), for ``--seconds``. Meanwhile the command
-line imports: ``big`` (default) — as the weekly import, one large file (see below); ``loop`` — a
-stress test: a fresh small export (500 opinions with new ids) again and again, so every
-import adds rows, segments them and changes the data version the pages' caches are keyed by;
-``big`` — one large file (default: the 2024 opinions export of bench_scale.py, ~500,000 rows, one
-byte changed so that it is read in full).
+One `streamlit run app.py` server on 127.0.0.1 and a free port serves a COPY of the store (an import
+must not change the benchmark store). Locust (gevent; one greenlet per session) starts
+``--sessions`` users over ``--arrive`` seconds; each opens its own websocket session on
+``/_stcore/stream`` (bench/st_protocol.py: Streamlit's own BackMsg/ForwardMsg protobufs, as the
+browser's frontend sends and reads them) and views a page every ``--think`` seconds (uniform
+0.5–1.5 × think after each view), for ``--seconds``. Each view picks, from a generator seeded by
+``--seed`` and the session's number, its page (every page of the menu), its period (a quarter,
+month or year present in the store) and its town (全区 or one of the towns), as an analyst exploring
+does; it is sent as a rerun of that page with ``?period=…&town=…`` (the parameters the sidebar keeps
+in the URL: pages/_layout.py). Its time is from sending the rerun to the server's
+``script_finished``. Errors: an exception element, an error alert (the app's "页面出错了" or "store
+busy" message), "page not found", a closed socket, no ``script_finished`` within ``--timeout``.
 
-Counted as errors: stException elements on a page, JavaScript page errors, pages that did not
-finish within ``--page-timeout`` seconds, and imports that failed. Printed: page completion times
-(click → the page's script has finished and nothing on it is stale) p50/p95 per page and overall,
-the imports done, the server's peak resident memory, the CPU seconds used by the server and by the
-rest (browsers, import) and the load average. Everything the script starts (server, import, browser)
-is terminated when it ends, however it ends; the run is bounded by ``--seconds`` plus a fixed grace.
+Before the sessions start, one session views every page once with the default choice (the caches of
+a server that has been up; ``--no-warmup`` skips it). ``--import big`` re-imports a large export
+meanwhile through the command line (default: the 2024 opinions export beside the store — the
+``exports/`` of bench_scale.py or the ``demo_exports/`` of a demo store — one line ending added so
+that its bytes differ and every row is read); ``--import loop`` imports a fresh 500-row export again
+and again (the data changes every few seconds).
+
+Measured: per page and overall p50/p95/max of the view times, errors by kind, the server's CPU
+seconds per view (its utime+stime over the run divided by the views), its peak resident memory
+(sampled every 0.5 s), the server's own run times (app.py's COCKPIT_RUN_LOG), the load generator's
+own CPU (small: it is not a browser) and the imports. ``--py-spy FILE`` records where the server's
+time goes (py-spy, collapsed stacks) during the run and prints the top functions. ``--json`` prints
+the figures as one JSON line, last. A store with users: ``--users FILE --login NAME:PASSWORD`` signs
+every session in through the login form's widget states. Everything started (server, import,
+profiler) is terminated when the script ends, however it ends.
 """
 from __future__ import annotations
 
+import locust  # noqa: F401  first: Locust's gevent patches the standard library (sockets, threads, subprocess)
+
 import argparse
-import asyncio
 import csv
 import io
+import itertools
 import json
 import os
 import random
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
+
+import gevent
+import psutil
+from locust import User, between, constant, task
+from locust.env import Environment
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
@@ -46,31 +63,74 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
 import browser  # noqa: E402
+import st_protocol  # noqa: E402
 
-GRACE_S = 180  # beyond --seconds: the last pages in flight, shutting down
-IMPORT_OPINIONS = 500  # opinions per import in the loop
-CLICK_TIMEOUT_S = 10  # a sidebar link not clickable within this: the person types the URL instead
-IMPORT_LIMITS = Path("/tmp/scale/limits.toml")
+IMPORT_OPINIONS = 500  # opinions per import of --import loop
+IMPORT_NICE = 10  # a batch job below the app, as a scheduled import would run (--import-nice)
+SAMPLE_S = 0.5  # the server's memory sampled this often
+GRAINS_WEIGHT = {"quarter": 0.5, "month": 0.3, "year": 0.2}  # which grain an analyst picks
+DISTRICT_SHARE = 0.4  # views of the whole district (no town)
 
 
-def pct(values: list[float], q: float) -> float:
+def pct(values: list[float], q: float) -> float | None:
     xs = sorted(values)
     if not xs:
-        return float("nan")
+        return None
     k = (len(xs) - 1) * q / 100
     lo = int(k)
     hi = min(lo + 1, len(xs) - 1)
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
-# ───────────────────────────── the import loop ─────────────────────────────
+def summary(times: list[float]) -> dict:
+    r = lambda x: None if x is None else round(x, 3)  # noqa: E731
+    return {"views": len(times), "p50": r(pct(times, 50)), "p95": r(pct(times, 95)),
+            "max": r(max(times) if times else None)}
+
+
+# ───────────────────────────── what analysts look at ─────────────────────────────
+
+class Explorer:
+    """Pages, periods and towns of the store; ``pick(rng)`` one view's (page, query parameters)."""
+
+    def __init__(self, db: Path):
+        from analytics.core import labels
+        from analytics.core.contract import load_contract
+        from analytics.core.periods import GRAINS
+        from analytics.domain import metrics
+        from analytics.store.db import connect
+
+        self.pages = [p.url_path for p in labels.PAGES]
+        self.default_page = self.pages[0]  # served at "/": page_name ""
+        con = connect(db, read_only=True)
+        try:
+            self.periods = {g: [p.code for p in metrics.periods_with_data(con, g)] for g in GRAINS}
+        finally:
+            con.close()
+        self.towns = list(load_contract().towns)
+
+    def page_name(self, page: str) -> str:
+        return "" if page == self.default_page else page
+
+    def pick(self, rng: random.Random) -> tuple[str, dict]:
+        page = rng.choice(self.pages)
+        grains = [g for g in GRAINS_WEIGHT if self.periods.get(g)]
+        params: dict = {}
+        if grains:
+            g = rng.choices(grains, weights=[GRAINS_WEIGHT[x] for x in grains])[0]
+            params["period"] = rng.choice(self.periods[g])
+        if self.towns and rng.random() >= DISTRICT_SHARE:
+            params["town"] = rng.choice(self.towns)
+        return page, params
+
+
+# ───────────────────────────── the imports meanwhile ─────────────────────────────
 
 def small_export(work: Path) -> tuple[list[str], list[list[str]]]:
     """Header and rows of a small opinions export (the demo's latest month, csv)."""
     from analytics.demo.exports import write_demo
 
-    out = work / "small_exports"
-    paths = write_demo(out, seed=1, years=1, scale=0.3)
+    paths = write_demo(work / "small_exports", seed=1, years=1, scale=0.3)
     src = [p for p in paths if p.name.startswith("民情民意") and p.suffix == ".csv"][-1]  # the newest
     raw = src.read_bytes()
     try:
@@ -92,213 +152,158 @@ def write_fresh(path: Path, header: list[str], rows: list[list[str]], k: int) ->
     path.write_text(buf.getvalue(), encoding="utf-8")
 
 
-async def import_loop(db: Path, work: Path, stop: asyncio.Event, log: list[dict]) -> None:
-    try:
-        await _import_loop(db, work, stop, log)
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:  # counted as a failed import, not lost
-        log.append({"seconds": 0.0, "code": -1, "error": f"import loop stopped: {exc!r}"[:500]})
+def default_big_file(db: Path) -> Path:
+    for folder in ("exports", "demo_exports"):  # bench_scale.py's, a demo store's
+        f = db.parent / folder / "民情民意_2024.csv"
+        if f.exists():
+            return f
+    return db.parent / "exports" / "民情民意_2024.csv"
 
 
-async def _import_loop(db: Path, work: Path, stop: asyncio.Event, log: list[dict]) -> None:
-    header, rows = await asyncio.to_thread(small_export, work)
-    k = 0
-    while not stop.is_set():
-        k += 1
-        f = work / f"民情民意_load_{k:04d}.csv"
-        write_fresh(f, header, rows, k)
-        await run_import([f], db, log)
-        f.unlink(missing_ok=True)
+class Importer:
+    """The command-line import running beside the sessions (``big``: one file, ``loop``: again and
+    again), at ``nice``; each import's seconds, rows and outcome in ``log``."""
 
+    def __init__(self, mode: str, db: Path, work: Path, big_files: list[Path], nice: int, limits: Path | None):
+        self.mode, self.db, self.work, self.big_files, self.nice = mode, db, work, big_files, nice
+        self.limits = limits
+        self.log: list[dict] = []
+        self.proc: subprocess.Popen | None = None
+        self.stopping = False
 
-async def big_import(db: Path, files: list[Path], work: Path, log: list[dict]) -> None:
-    """One large import (a year of opinions again): readers go on while it runs. Each file is
-    copied with one more line ending, as if downloaded again: its bytes differ, so the importer
-    reads every row (a byte-identical file would be recognised and not read at all)."""
-    try:
-        copies = []
-        for f in files:
-            c = work / f.name
-            await asyncio.to_thread(shutil.copyfile, f, c)
-            with open(c, "ab") as fh:
-                fh.write(b"\r\n")
-            copies.append(c)
-        await run_import(copies, db, log)
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        log.append({"seconds": 0.0, "code": -1, "error": f"import stopped: {exc!r}"[:500]})
-
-
-# The import is a batch job on the server's machine: run below the app (`nice`), as a weekly import
-# would be scheduled (docs/scaling.md). --import-nice 0 runs it as an equal of the app.
-IMPORT_NICE = 10
-
-
-async def run_import(files: list[Path], db: Path, log: list[dict]) -> None:
-    t = time.monotonic()
-    entry: dict = {"started": t, "code": None}
-    log.append(entry)
-    env = dict(os.environ)
-    if IMPORT_LIMITS.exists():  # room for a benchmark-sized file (bench_scale.py writes it)
-        env["COCKPIT_LIMITS"] = str(IMPORT_LIMITS)
-    niced = ["nice", "-n", str(IMPORT_NICE)] if IMPORT_NICE > 0 else []
-    proc = await asyncio.create_subprocess_exec(
-        *niced, sys.executable, "-m", "analytics", "ingest", *map(str, files), "--db", str(db), "--json",
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True, env=env)
-    try:
-        out, err = await proc.communicate()
-    except asyncio.CancelledError:
-        _kill_group(proc.pid)
-        entry["code"] = "cut"  # still running when the run ended: neither done nor failed
-        entry["seconds"] = time.monotonic() - t
-        raise
-    entry.update(seconds=time.monotonic() - t, code=proc.returncode)
-    if proc.returncode == 0:
-        reports = json.loads(out.decode())["files"]
-        entry["rows"] = sum(x["rows_read"] for x in reports)
-        entry["imported"] = sum(x["imported"] for x in reports)
-    else:
-        entry["error"] = (err.decode() or out.decode())[-500:]
-
-
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-# ───────────────────────────── one person ─────────────────────────────
-
-# In every tab: when the script run that a click started was reported finished by the server (the
-# app's run state flips running → notRunning), by the browser's clock — before the page is drawn.
-RUN_CLOCK_JS = """
-window.__cockpitClick = null; window.__cockpitRunDone = null; window.__cockpitSawRun = false;
-new MutationObserver(() => {
-  const app = document.querySelector('[data-testid=stApp]');
-  if (!app || window.__cockpitClick === null) return;
-  const s = app.getAttribute('data-test-script-state');
-  if (s === 'running') window.__cockpitSawRun = true;
-  else if (s === 'notRunning' && window.__cockpitSawRun && window.__cockpitRunDone === null)
-    window.__cockpitRunDone = Date.now();
-}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
-"""
-
-
-async def wait_done(page, title: str, timeout_s: float) -> None:
-    await page.wait_for_function(browser.DONE_JS, arg=[browser.RUN_DONE, title], timeout=timeout_s * 1000,
-                                 polling=50)
-
-
-async def person(n: int, ctx, base: str, pages: list[tuple[str, str]], deadline: float,
-                 timeout_s: float, stats: dict, delay: float = 0.0, think: float = 0.0) -> None:
-    await asyncio.sleep(delay)  # people do not all arrive in the same second
-    page = await ctx.new_page()  # a tab of its own: its own websocket, so its own Streamlit session
-    page.on("pageerror", lambda exc: stats["page_errors"].append(f"session {n}: {exc}"[:300]))
-    try:
-        # Start on a different page per person, so the pages are visited evenly from the start.
-        order = pages[n % len(pages):] + pages[:n % len(pages)]
-        url_path, title = order[0]
-        t = time.monotonic()
+    def run(self) -> None:
         try:
-            await page.goto(f"{base}/{url_path}", timeout=timeout_s * 1000)
-            await wait_done(page, title, timeout_s)
-            stats["first_load"].append(time.monotonic() - t)
-        except Exception as exc:  # playwright's TimeoutError and friends
-            stats["timeouts"].append(f"session {n} first load {url_path}: {type(exc).__name__}")
-        i = 0
-        while time.monotonic() < deadline:
-            await asyncio.sleep(think * (0.5 + random.random()))  # reading the page before the next click
-            if time.monotonic() >= deadline:
-                break
-            i += 1
-            url_path, title = order[i % len(order)]
-            link = page.locator("[data-testid=stSidebarNav] a", has_text=title).first
-            await page.evaluate("window.__cockpitClick = Date.now(); window.__cockpitRunDone = null; "
-                                "window.__cockpitSawRun = false")
-            t = time.monotonic()
-            try:
-                try:
-                    await link.click(timeout=CLICK_TIMEOUT_S * 1000)
-                except Exception:  # the link not clickable yet (the page still drawing): open the URL
-                    stats["url_fallbacks"] += 1
-                    await page.goto(f"{base}/{url_path}", timeout=timeout_s * 1000)
-                await wait_done(page, title, max(1.0, timeout_s - (time.monotonic() - t)))
-            except Exception as exc:
-                stats["timeouts"].append(f"session {n} {url_path}: {type(exc).__name__}: {str(exc)[:120]}")
-                try:  # start this person over on the page they wanted
-                    await page.goto(f"{base}/{url_path}", timeout=timeout_s * 1000)
-                    await wait_done(page, title, timeout_s)
-                except Exception:
-                    pass
-                continue
-            stats["times"].setdefault(url_path, []).append(time.monotonic() - t)
-            ran = await page.evaluate("window.__cockpitRunDone && window.__cockpitClick ? "
-                                      "(window.__cockpitRunDone - window.__cockpitClick) / 1000 : null")
-            if ran is not None:
-                stats["run_times"].setdefault(url_path, []).append(ran)
-            errs = page.locator(browser.ERROR_SELECTOR)
-            k = await errs.count()
-            for j in range(k):
-                stats["exceptions"].append(f"session {n} {url_path}: {(await errs.nth(j).inner_text())[:300]}")
-    finally:
-        await page.close()
+            if self.mode == "big":
+                copies = []
+                for f in self.big_files:  # one more line ending, as if downloaded again: every row is read
+                    c = self.work / f.name
+                    shutil.copyfile(f, c)
+                    with open(c, "ab") as fh:
+                        fh.write(b"\r\n")
+                    copies.append(c)
+                self.ingest(copies)
+            elif self.mode == "loop":
+                header, rows = small_export(self.work)
+                for k in itertools.count(1):
+                    if self.stopping:
+                        break
+                    f = self.work / f"民情民意_load_{k:04d}.csv"
+                    write_fresh(f, header, rows, k)
+                    self.ingest([f])
+                    f.unlink(missing_ok=True)
+        except Exception as exc:  # counted as a failed import, not lost
+            self.log.append({"seconds": 0.0, "code": -1, "error": f"import stopped: {exc!r}"[:500]})
+
+    def ingest(self, files: list[Path]) -> None:
+        t = time.monotonic()
+        entry: dict = {"code": None}
+        self.log.append(entry)
+        env = dict(os.environ)
+        if self.limits:  # room for a benchmark-sized file (bench_scale.py writes it)
+            env["COCKPIT_LIMITS"] = str(self.limits)
+        niced = ["nice", "-n", str(self.nice)] if self.nice > 0 else []
+        self.proc = subprocess.Popen(
+            [*niced, sys.executable, "-m", "analytics", "ingest", *map(str, files), "--db", str(self.db), "--json"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, env=env)
+        out, err = self.proc.communicate()
+        entry.update(seconds=round(time.monotonic() - t, 2), code=self.proc.returncode)
+        if self.stopping and self.proc.returncode != 0:
+            entry["code"] = "cut"  # still running when the run ended: neither done nor failed
+        elif self.proc.returncode == 0:
+            reports = json.loads(out.decode())["files"]
+            entry["rows"] = sum(x["rows_read"] for x in reports)
+            entry["imported"] = sum(x["imported"] for x in reports)
+        else:
+            entry["error"] = (err.decode() or out.decode())[-500:]
+
+    def stop(self) -> None:
+        self.stopping = True
+        kill_group(self.proc)
+
+
+def import_limits(args) -> Path | None:
+    """bench_scale.py's limits.toml (room for a benchmark-sized file) beside the store or the big file."""
+    for f in (args.db, *(args.big_files or [])):
+        for folder in (f.parent, f.parent.parent):
+            if (folder / "limits.toml").exists():
+                return folder / "limits.toml"
+    return None
+
+
+def kill_group(proc: subprocess.Popen | None) -> None:
+    if proc is not None and proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(5)
+
+
+# ───────────────────────────── the sessions (Locust users) ─────────────────────────────
+
+class ViewFailed(Exception):
+    """What Locust records for a failed view (kind: what went wrong)."""
+
+    def __init__(self, kind: str, text: str):
+        super().__init__(f"{kind}: {text}")
+        self.kind = kind
+
+
+class Analyst(User):
+    """One person's tab: a Streamlit session of its own, viewing page after page. Configured by
+    ``configure`` (Locust makes the instances)."""
+
+    abstract = True
+    base_url = ""
+    explorer: Explorer | None = None
+    seed = 0
+    view_timeout = 60.0
+    login: tuple[str, str] | None = None
+    numbers = itertools.count()
+
+    def on_start(self) -> None:
+        self.n = next(self.numbers)
+        self.rng = random.Random(f"{self.seed}-{self.n}")  # every session its own seeded walk
+        self.session = st_protocol.Session(self.base_url, timeout=self.view_timeout)
+        if self.login:
+            self.sign_in()
+
+    def sign_in(self) -> None:
+        from analytics.core import labels
+
+        v = self.session.login(*self.login, name_label=labels.AUTH_NAME, password_label=labels.AUTH_PASSWORD)
+        self.record("login", "login", v)
+
+    @task
+    def view(self) -> None:
+        page, params = self.explorer.pick(self.rng)
+        v = self.session.view(self.explorer.page_name(page), params)
+        self.record("view", page, v)
+        if v.kind in ("timeout", "closed") and self.login:
+            self.sign_in()  # a new session (the old one was dropped): sign in again
+
+    def record(self, kind: str, page: str, v: st_protocol.View) -> None:
+        self.environment.events.request.fire(
+            request_type=kind, name=page, response_time=v.seconds * 1000, response_length=v.bytes,
+            exception=ViewFailed(v.kind, v.error) if v.error else None,
+            context={"query": v.query, "session": self.n})
+
+    def on_stop(self) -> None:
+        self.session.close()
+
+
+def analyst_class(base_url: str, explorer: Explorer, args) -> type[Analyst]:
+    return type("CockpitAnalyst", (Analyst,), {
+        "abstract": False, "base_url": base_url, "explorer": explorer, "seed": args.seed,
+        "view_timeout": args.timeout, "login": tuple(args.login.split(":", 1)) if args.login else None,
+        "numbers": itertools.count(), "wait_time": between(0.5 * args.think, 1.5 * args.think) if args.think > 0
+        else constant(0)})
 
 
 # ───────────────────────────── the run ─────────────────────────────
 
-def cpu_seconds(pids: list[int]) -> float:
-    """utime + stime of live processes (clock ticks → seconds)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            pass
-    return total / tick
-
-
-def descendants(root: int) -> list[int]:
-    kids: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat", encoding="ascii") as fh:
-                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-                kids.setdefault(ppid, []).append(int(d))
-            except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
-                pass
-    out, todo = [], [root]
-    while todo:
-        p = todo.pop()
-        for k in kids.get(p, []):
-            out.append(k)
-            todo.append(k)
-    return out
-
-
-async def warm_up(ctx, base: str, pages: list[tuple[str, str]], timeout_s: float) -> float:
-    """One person opens every page once (the server's caches fill, as on a server that has been up;
-    the browser caches the app's scripts, as a returning user's browser has them)."""
-    page = await ctx.new_page()
-    t = time.monotonic()
-    try:
-        for url_path, title in pages:
-            await page.goto(f"{base}/{url_path}", timeout=timeout_s * 1000)
-            await wait_done(page, title, timeout_s)
-    finally:
-        await page.close()
-    return time.monotonic() - t
-
-
 def server_runs(path: Path, since: float) -> dict[str, list[float]]:
-    """Per page: the seconds of each script run the server finished during the run (app.py's log;
-    runs cut short by a rerun — a click before the page finished — are not counted)."""
+    """Per page: the seconds of each script run the server finished (app.py's COCKPIT_RUN_LOG)."""
     out: dict[str, list[float]] = {}
     if not path.exists():
         return out
@@ -312,217 +317,257 @@ def server_runs(path: Path, since: float) -> dict[str, list[float]]:
     return out
 
 
-async def run(args, db: Path, work: Path) -> dict:
-    from playwright.async_api import async_playwright
+def warm_up(base_url: str, explorer: Explorer, timeout: float) -> tuple[float, list[str]]:
+    """One session views every page once with the default choice."""
+    errors = []
+    t = time.monotonic()
+    with st_protocol.Session(base_url, timeout=timeout) as s:
+        for page in explorer.pages:
+            v = s.view(explorer.page_name(page))
+            if v.error:
+                errors.append(f"warm-up {page}: {v.error}")
+    return time.monotonic() - t, errors
 
-    pages = browser.pages()
-    load_before = os.getloadavg()[0]
-    stats = {"times": {}, "run_times": {}, "first_load": [], "exceptions": [], "page_errors": [], "timeouts": [], "url_fallbacks": 0}
-    imports: list[dict] = []
-    peak = {"rss": 0}
-    run_log = work / "runs.jsonl"  # the server's own record of each script run (app.py, COCKPIT_RUN_LOG)
-    run_log.unlink(missing_ok=True)
-    with browser.serve(db, work / "server.log", env={"COCKPIT_RUN_LOG": str(run_log)}) as (base, server):
-        stop = asyncio.Event()
 
-        async def sample_memory():
-            while not stop.is_set():
-                peak["rss"] = max(peak["rss"], browser.memory_kib(server.pid).get("VmRSS", 0))
-                await asyncio.sleep(0.5)
+def cpu_s(p: psutil.Process) -> float:
+    t = p.cpu_times()
+    return t.user + t.system
 
-        sampler = asyncio.create_task(sample_memory())
-        loads = []
-        importer = None
+
+def start_py_spy(pid: int, out: Path, seconds: float) -> subprocess.Popen | None:
+    exe = shutil.which("py-spy")
+    if not exe:
+        print("py-spy not found: no profile (pip install py-spy)", file=sys.stderr)
+        return None
+    return subprocess.Popen([exe, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "50",
+                             "--format", "raw", "--output", str(out), "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def top_of_profile(path: Path, n: int = 15) -> dict:
+    """From py-spy's collapsed stacks: samples per thread kind, and the functions with the most
+    samples anywhere on the stack (inclusive) and at the top (self), among the script threads."""
+    if not path.exists():
+        return {}
+    inclusive: Counter = Counter()
+    own: Counter = Counter()
+    total = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = stack.split(";")
+        if not any("script_runner" in f for f in frames):  # only the sessions' script threads
+            continue
+        c = int(count)
+        total += c
+        names = [f.split(" (")[0] + " (" + f.split(" (")[-1].split(":")[0].rsplit("/", 1)[-1] + ")"
+                 for f in frames]
+        for name in set(names):
+            inclusive[name] += c
+        own[names[-1]] += c
+    return {"samples": total,
+            "inclusive": [(k, round(v / total, 3)) for k, v in inclusive.most_common(n)] if total else [],
+            "self": [(k, round(v / total, 3)) for k, v in own.most_common(n)] if total else []}
+
+
+def run(args, db: Path, work: Path) -> dict:
+    explorer = Explorer(db)
+    run_log = work / "runs.jsonl"  # the server's own record of each script run (app.py)
+    env = {"COCKPIT_RUN_LOG": str(run_log)}
+    if args.users:
+        env["COCKPIT_USERS"] = str(args.users.resolve())
+    out: dict = {"periods": {g: len(v) for g, v in explorer.periods.items()}, "towns": len(explorer.towns),
+                 "page_order": explorer.pages}
+    with browser.AppServer(db, work / "server.log", start_timeout=180, env=env) as server:
+        proc = psutil.Process(server.proc.pid)
+        if args.warmup and not args.login:
+            out["warmup_s"], out["warmup_errors"] = warm_up(server.url, explorer, max(args.timeout, 300))
+        results: list[dict] = []
+        environment = Environment(user_classes=[analyst_class(server.url, explorer, args)],
+                                  stop_timeout=args.timeout + 5)
+
+        def on_request(request_type, name, response_time, response_length, exception=None, context=None, **kw):
+            results.append({"type": request_type, "page": name, "seconds": response_time / 1000,
+                            "bytes": response_length, "error": str(exception)[:500] if exception else None,
+                            "kind": getattr(exception, "kind", None), "at": time.time(), **(context or {})})
+
+        environment.events.request.add_listener(on_request)
+        peak = {"rss": 0}
+        sampling = True
+
+        def sample() -> None:
+            while sampling:
+                try:
+                    peak["rss"] = max(peak["rss"], proc.memory_info().rss)
+                except psutil.Error:
+                    return
+                gevent.sleep(SAMPLE_S)
+
+        importer = Importer(args.import_mode, db, work, args.big_files or [], args.import_nice, import_limits(args))
+        profiler = None
+        me = psutil.Process()
+        server_cpu0, my_cpu0, t0, started = cpu_s(proc), cpu_s(me), time.monotonic(), time.time()
+        sampler = gevent.spawn(sample)
+        imp = gevent.spawn(importer.run) if args.import_mode != "none" else None
+        if args.py_spy:
+            profiler = start_py_spy(server.proc.pid, args.py_spy, args.seconds)
+        runner = environment.create_local_runner()
         try:
-            async with async_playwright() as p:
-                b = await browser.launch_async(p, niceness=args.nice)
-                # One context, a tab per person: twenty Streamlit sessions (one per websocket) that share
-                # the browser's cache of the app's scripts, as returning users' browsers each have it.
-                ctx = await b.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-                await ctx.add_init_script(RUN_CLOCK_JS)
-                try:
-                    if args.warmup:
-                        stats["warmup_s"] = await warm_up(ctx, base, pages, 300)
-                    server_cpu0 = cpu_seconds([server.pid])
-                    seen: dict[int, float] = {}  # pid -> CPU seconds when last seen (processes come and go)
-                    for pid in descendants(os.getpid()):
-                        seen[pid] = cpu_seconds([pid])
-                    base_cpu = dict(seen)
-
-                    async def sample_cpu():
-                        while not stop.is_set():
-                            for pid in descendants(os.getpid()):
-                                c = cpu_seconds([pid])
-                                if c:
-                                    seen[pid] = max(seen.get(pid, 0.0), c)
-                            await asyncio.sleep(2)
-
-                    cpu_task = asyncio.create_task(sample_cpu())
-                    if args.import_mode == "loop":
-                        importer = asyncio.create_task(import_loop(db, work, stop, imports))
-                    elif args.import_mode == "big":
-                        importer = asyncio.create_task(big_import(db, args.big_files, work, imports))
-                    t0 = time.monotonic()
-                    stats["started_at"] = time.time()
-                    deadline = t0 + args.seconds
-                    random.seed(0)
-                    people = [asyncio.create_task(person(n, ctx, base, pages, deadline, args.page_timeout, stats,
-                                                         delay=args.stagger * n / max(args.sessions, 1),
-                                                         think=args.think))
-                              for n in range(args.sessions)]
-
-                    async def sample_load():
-                        while not all(t.done() for t in people):
-                            loads.append(os.getloadavg()[0])
-                            await asyncio.sleep(5)
-
-                    load_task = asyncio.create_task(sample_load())
-                    done = await asyncio.wait_for(asyncio.gather(*people, return_exceptions=True),
-                                                  timeout=args.seconds + GRACE_S)
-                    load_task.cancel()
-                    stats["session_failures"] = [repr(d)[:300] for d in done if isinstance(d, BaseException)]
-                    stats["wall_s"] = time.monotonic() - t0
-                    cpu_task.cancel()
-                    stats["server_cpu_s"] = cpu_seconds([server.pid]) - server_cpu0
-                    # everything else we started (browser processes, the import), as last sampled
-                    stats["other_cpu_s"] = sum(c - base_cpu.get(pid, 0.0) for pid, c in seen.items()
-                                               if pid != server.pid)
-                finally:
-                    await b.close()
+            rate = args.sessions / args.arrive if args.arrive > 0 else args.sessions
+            runner.start(args.sessions, spawn_rate=max(rate, 0.01))
+            gevent.sleep(args.seconds)
+            runner.stop()  # each session finishes the view it is in (stop_timeout), then leaves
+            out["wall_s"] = round(time.monotonic() - t0, 1)
+            out["server_cpu_s"] = round(cpu_s(proc) - server_cpu0, 2)
+            out["client_cpu_s"] = round(cpu_s(me) - my_cpu0, 2)
+            out["server_rss_peak_mib"] = round(peak["rss"] / 2**20)
+            out["server_hwm_mib"] = round(browser.memory_kib(proc.pid).get("VmHWM", 0) / 1024)
         finally:
-            stop.set()
-            if importer:
-                importer.cancel()
+            sampling = False
+            runner.quit()
+            importer.stop()
+            if imp is not None:
+                imp.join(timeout=10)
+            sampler.join(timeout=2)
+            if profiler is not None:
                 try:
-                    await importer
-                except (asyncio.CancelledError, Exception):
-                    pass
-            sampler.cancel()
-        mem = browser.memory_kib(server.pid)
-    stats["server_runs"] = server_runs(run_log, stats.get("started_at", 0.0))
-    stats["load_before"] = load_before
-    stats["server_peak_mib"] = max(mem.get("VmHWM", 0), peak["rss"]) / 1024
-    stats["imports"] = imports
-    stats["load_max"] = max(loads) if loads else os.getloadavg()[0]
-    stats["load_mean"] = statistics.mean(loads) if loads else os.getloadavg()[0]
-    return stats
+                    profiler.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    kill_group(profiler)
+                if profiler.returncode not in (0, None):
+                    out["py_spy_error"] = profiler.stderr.read().decode(errors="replace")[-500:]
+    out["results"] = results
+    out["imports"] = importer.log
+    out["server_runs"] = server_runs(run_log, started)
+    if args.py_spy:
+        out["profile"] = top_of_profile(args.py_spy)
+    return out
 
 
-def report(stats: dict, args) -> int:
-    all_times = [t for ts in stats["times"].values() for t in ts]
-    print(f"load average before the run: {stats.get('load_before', 0):.1f} (the machine is shared)")
-    print(f"load: {args.sessions} browser sessions (arriving over {args.stagger:.0f} s, ~{args.think:.0f} s on each "
-          f"page, browsers at nice {args.nice}, import at nice {args.import_nice}) × {args.seconds:.0f} s "
-          f"against one `streamlit run` server ({os.cpu_count()} cores); a copy of {args.db}; "
-          f"page timeout {args.page_timeout:.0f} s")
-    print("page completion = click → page drawn, nothing stale; script done = click → the server's run of the "
-          "page reported finished (by the browser's clock); server run = the script run as the server timed it "
-          "(app.py's run log: every finished run of the page during the window, first loads included)")
-    print(f"{'page':<14}{'visits':>7}{'p50 s':>8}{'p95 s':>8}{'max s':>8}   {'script done p50':>15}{'p95 s':>8}"
-          f"   {'server runs':>11}{'p50 s':>8}{'p95 s':>8}{'max s':>8}")
-    all_runs = [t for ts in stats["run_times"].values() for t in ts]
-    srv = stats.get("server_runs", {})
-    all_srv = [t for ts in srv.values() for t in ts]
-
-    def line(name, ts, rs, ss):
-        run = f"{pct(rs, 50):>15.2f}{pct(rs, 95):>8.2f}" if rs else f"{'':>23}"
-        done = f"{pct(ts, 50):>8.2f}{pct(ts, 95):>8.2f}{max(ts):>8.2f}" if ts else f"{'':>24}"
-        server = f"   {len(ss):>11}{pct(ss, 50):>8.2f}{pct(ss, 95):>8.2f}{max(ss):>8.2f}" if ss else ""
-        print(f"{name:<14}{len(ts):>7}{done}   {run}{server}")
-
-    for url_path, _ in browser.pages():
-        line(url_path, stats["times"].get(url_path, []), stats["run_times"].get(url_path, []), srv.get(url_path, []))
-    if all_times:
-        line("all pages", all_times, all_runs, all_srv)
-    fl = stats["first_load"]
-    if fl:
-        print(f"first load of the app per session: p50 {pct(fl, 50):.2f} s, p95 {pct(fl, 95):.2f} s")
-    imps = stats["imports"]
-    ok = [i for i in imps if i["code"] == 0]
-    cut = [i for i in imps if i["code"] == "cut"]
-    failed = [i for i in imps if i["code"] not in (0, "cut")]
-    if args.import_mode != "none":
-        secs = [i["seconds"] for i in ok]
-        what = (f"{IMPORT_OPINIONS} new opinions each, in a loop" if args.import_mode == "loop"
-                else "one big import: " + ", ".join(p.name for p in args.big_files))
-        print(f"command-line import during the run ({what}): {len(ok)} done "
-              f"({sum(i.get('rows', 0) for i in ok):,} rows read, {sum(i.get('imported', 0) for i in ok):,} added)"
-              + (f", each {pct(secs, 50):.1f} s p50, {max(secs):.1f} s max" if secs else "")
-              + (f"; 1 still running at the end ({cut[0]['seconds']:.0f} s in)" if cut else "")
-              + f"; {len(failed)} failed")
-    if stats["url_fallbacks"]:
-        print(f"sidebar links not clickable within {CLICK_TIMEOUT_S} s, URL opened instead: {stats['url_fallbacks']}")
-    if "warmup_s" in stats:
-        print(f"warm-up before the run: one session opened every page once in {stats['warmup_s']:.0f} s")
-    errors = {
-        "stException elements": stats["exceptions"],
-        "page errors (JavaScript)": stats["page_errors"],
-        "timeouts": stats["timeouts"],
-        "failed imports": [i.get("error", "") for i in failed],
-        "sessions that failed": stats.get("session_failures", []),
+def figures(stats: dict, args) -> dict:
+    views = [r for r in stats["results"] if r["type"] == "view"]
+    logins = [r for r in stats["results"] if r["type"] == "login"]
+    failed = [r for r in views + logins if r["error"]]
+    import_failures = [i for i in stats["imports"] if i["code"] not in (0, "cut")]
+    pages = {}
+    for page in sorted({r["page"] for r in views}, key=lambda p: [*stats.get("page_order", []), p].index(p)):
+        ts = [r["seconds"] for r in views if r["page"] == page]
+        pages[page] = {**summary(ts), "errors": sum(1 for r in views if r["page"] == page and r["error"])}
+    runs = stats["server_runs"]
+    all_runs = [t for ts in runs.values() for t in ts]
+    n = len(views)
+    return {
+        "client": "protocol", "sessions": args.sessions, "seconds": args.seconds, "think": args.think,
+        "arrive": args.arrive, "import": args.import_mode, "seed": args.seed,
+        "views": n, "errors": len(failed) + len(import_failures) + len(stats.get("warmup_errors", [])),
+        "error_kinds": dict(Counter(r["kind"] or "other" for r in failed)),
+        "all": {k: v for k, v in summary([r["seconds"] for r in views]).items() if k != "views"},
+        "pages": pages,
+        "server_cpu_s_per_view": round(stats["server_cpu_s"] / n, 3) if n else None,
+        "server_cpu_s": stats["server_cpu_s"], "server_rss_mib": stats["server_rss_peak_mib"],
+        "server_hwm_mib": stats["server_hwm_mib"], "client_cpu_s": stats["client_cpu_s"],
+        "wall_s": stats["wall_s"], "views_per_s": round(n / stats["wall_s"], 2) if stats["wall_s"] else None,
+        "logins": summary([r["seconds"] for r in logins]) if logins else None,
+        "server_runs": {**summary(all_runs), "pages": {p: summary(ts) for p, ts in runs.items()}},
+        "imports": stats["imports"], "warmup_s": round(stats.get("warmup_s", 0), 1),
+        "store": {"periods": stats["periods"], "towns": stats["towns"]},
+        "examples": [f"{r['page']}?{r.get('query', '')}: {r['error']}" for r in failed[:5]]
+        + [i.get("error", "") for i in import_failures[:3]] + stats.get("warmup_errors", [])[:3],
+        **({"profile": stats["profile"]} if "profile" in stats else {}),
     }
-    total = sum(len(v) for v in errors.values())
-    print(f"errors: {total} — " + ", ".join(f"{k} {len(v)}" for k, v in errors.items()))
-    for k, v in errors.items():
-        for e in v[:5]:
-            print(f"  {k}: {e}")
-    print(f"server peak RSS {stats['server_peak_mib']:,.0f} MiB; load average during the run "
-          f"mean {stats['load_mean']:.1f}, max {stats['load_max']:.1f}; wall {stats.get('wall_s', 0):.0f} s")
-    if "server_cpu_s" in stats:
-        print(f"CPU used during the run: server {stats['server_cpu_s']:.0f} s, browsers and import "
-              f"{stats['other_cpu_s']:.0f} s, of {os.cpu_count() * stats.get('wall_s', 0):.0f} s available")
-    return 0 if total == 0 else 1
 
 
-def main() -> int:
-    global IMPORT_NICE
+def report(fig: dict, args) -> None:
+    s = lambda x: "—" if x is None else f"{x:.2f}"  # noqa: E731
+    print(f"load average {os.getloadavg()[0]:.1f} at the end ({os.cpu_count()} cores, shared)")
+    print(f"{args.sessions} protocol sessions arriving over {args.arrive:.0f} s, a view every ~{args.think:.0f} s, "
+          f"for {args.seconds:.0f} s against one `streamlit run` server on a copy of {args.db}; "
+          f"import: {args.import_mode}; view time-out {args.timeout:.0f} s; seed {args.seed}")
+    print("view = rerun sent → script_finished received (random page, period, town); "
+          "server run = the script run as app.py timed it")
+    print(f"{'page':<14}{'views':>6}{'errors':>7}{'p50 s':>8}{'p95 s':>8}{'max s':>8}   "
+          f"{'server runs':>11}{'p50 s':>8}{'p95 s':>8}{'max s':>8}")
+    runs = fig["server_runs"]["pages"]
+    for page, f in [*fig["pages"].items(), ("all", {**fig["all"], "views": fig["views"],
+                                                    "errors": sum(p["errors"] for p in fig["pages"].values())})]:
+        r = fig["server_runs"] if page == "all" else runs.get(page, summary([]))
+        print(f"{page:<14}{f['views']:>6}{f['errors']:>7}{s(f['p50']):>8}{s(f['p95']):>8}{s(f['max']):>8}   "
+              f"{r['views']:>11}{s(r['p50']):>8}{s(r['p95']):>8}{s(r['max']):>8}")
+    print(f"errors: {fig['errors']} {fig['error_kinds'] or ''}")
+    for e in fig["examples"]:
+        print(f"  {e}")
+    if fig["logins"]:
+        print(f"logins: {fig['logins']}")
+    for i in fig["imports"]:
+        print(f"import: {i}")
+    print(f"server: {fig['server_cpu_s']:.1f} CPU-s = {s(fig['server_cpu_s_per_view'])} s per view, "
+          f"peak RSS {fig['server_rss_mib']:,} MiB (VmHWM incl. warm-up {fig['server_hwm_mib']:,} MiB); "
+          f"load generator {fig['client_cpu_s']:.1f} CPU-s; {fig['views_per_s']} views/s over {fig['wall_s']:.0f} s"
+          + (f"; warm-up {fig['warmup_s']:.0f} s" if fig["warmup_s"] else ""))
+    prof = fig.get("profile")
+    if prof:
+        print(f"py-spy: {prof['samples']} samples in the script threads; most time (inclusive):")
+        for name, share in prof["inclusive"]:
+            print(f"  {share:6.1%}  {name}")
+        print("at the top of the stack (self):")
+        for name, share in prof["self"]:
+            print(f"  {share:6.1%}  {name}")
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", type=Path, default=Path("/tmp/scale/store.duckdb"),
                     help="the store to serve (copied first; default /tmp/scale/store.duckdb from bench_scale.py)")
     ap.add_argument("--sessions", type=int, default=20)
-    ap.add_argument("--seconds", type=float, default=120)
-    ap.add_argument("--page-timeout", type=float, default=60, help="seconds before a page counts as timed out")
-    ap.add_argument("--import", dest="import_mode", choices=("big", "loop", "none"), default="big",
-                    help="big: one large import, as the weekly import (default; --big-file, default the 2024 "
-                         "opinions export of bench_scale.py beside --db); loop: a fresh small export imported "
-                         "again and again (a stress test: the data changes every few seconds); none")
+    ap.add_argument("--seconds", type=float, default=120, help="how long the sessions view pages")
+    ap.add_argument("--think", type=float, default=10.0,
+                    help="mean seconds between one view's end and the next (uniform 0.5–1.5×; 0: none)")
+    ap.add_argument("--arrive", type=float, default=10.0, help="seconds over which the sessions start")
+    ap.add_argument("--import", dest="import_mode", choices=("none", "big", "loop"), default="none",
+                    help="an import running meanwhile: big — the big file(s) re-imported once (--big-file); "
+                         "loop — a fresh 500-row export imported again and again; none (default)")
     ap.add_argument("--big-file", dest="big_files", type=Path, action="append",
-                    help="file(s) for --import big (default exports/民情民意_2024.csv in the folder of --db)")
+                    help="file(s) for --import big (default 民情民意_2024.csv in exports/ or demo_exports/ beside --db)")
     ap.add_argument("--import-nice", type=int, default=IMPORT_NICE,
-                    help=f"CPU niceness of the command-line import (default {IMPORT_NICE}: a batch job below "
-                         "the app, as a scheduled import would run; 0 to compete as equals)")
-    ap.add_argument("--nice", type=int, default=19,
-                    help="CPU niceness of the browsers (default 19: in real use they run on the users' "
-                         "computers, not on the server's cores; 0 to compete as equals)")
-    # 12 s: each person goes through all eight pages in about two minutes ("cycling through all pages
-    # for two minutes"). Shorter asks more of the harness than of the server: a headless Chromium
-    # tab uses ~1 s of CPU per page view against the server's ~0.2 s (measured at a million
-    # opinions), and here the twenty tabs share the server's two cores.
-    ap.add_argument("--think", type=float, default=12.0,
-                    help="mean seconds a person looks at a page before the next click (default 12; 0: none)")
-    ap.add_argument("--stagger", type=float, default=20.0,
-                    help="seconds over which the sessions arrive (default 20)")
+                    help=f"CPU niceness of the import (default {IMPORT_NICE}; 0 to compete as equals)")
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds before a view counts as timed out")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the views' pages, periods and towns")
     ap.add_argument("--no-warmup", dest="warmup", action="store_false",
                     help="start the sessions on a server that has served nothing yet")
-    ap.add_argument("--workdir", type=Path, help="where the copy of the store goes (default: a temporary folder)")
-    args = ap.parse_args()
-    IMPORT_NICE = args.import_nice
+    ap.add_argument("--users", type=Path, help="a users file for the server (COCKPIT_USERS); with --login")
+    ap.add_argument("--login", help="NAME:PASSWORD every session signs in with (the login form)")
+    ap.add_argument("--py-spy", type=Path, help="record the server with py-spy into this file; print the top")
+    ap.add_argument("--workdir", type=Path, help="where the copy of the store goes (default: a temporary folder); "
+                                                 "the server's log and run log are kept there")
+    ap.add_argument("--json", action="store_true", help="print the figures as one JSON line, last")
+    args = ap.parse_args(argv)
     if not args.db.exists():
         sys.exit(f"no store at {args.db}: run bench/bench_scale.py first (or give --db)")
-    if args.import_mode == "big" and not args.big_files:
-        args.big_files = [args.db.parent / "exports" / "民情民意_2024.csv"]
+    if args.import_mode == "big":
+        args.big_files = args.big_files or [default_big_file(args.db)]
+        missing = [f for f in args.big_files if not f.exists()]
+        if missing:
+            sys.exit(f"no file to import: {', '.join(map(str, missing))} (give --big-file)")
+    if args.login and not args.users:
+        sys.exit("--login needs --users")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # cleaned up like Ctrl-C
     work = Path(tempfile.mkdtemp(prefix="cockpit-load-", dir=args.workdir))
     try:
         db = work / "cockpit.duckdb"
         shutil.copy(args.db, db)
-        stats = asyncio.run(asyncio.wait_for(run(args, db, work), timeout=args.seconds + 2 * GRACE_S))
-        return report(stats, args)
+        stats = run(args, db, work)
     finally:
         if args.workdir:  # keep the server's run log and output for a look afterwards
             for name in ("runs.jsonl", "server.log"):
                 if (work / name).exists():
                     shutil.copy(work / name, args.workdir / name)
         shutil.rmtree(work, ignore_errors=True)
+    fig = figures(stats, args)
+    report(fig, args)
+    if args.json:
+        print(json.dumps(fig, ensure_ascii=False))
+    return 0 if fig["errors"] == 0 else 1
 
 
 if __name__ == "__main__":
