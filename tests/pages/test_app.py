@@ -340,6 +340,14 @@ def test_tables_offer_no_builtin_download_and_errors_no_details():
     assert cfg["client"]["showErrorDetails"] == "none"
 
 
+def test_no_full_garbage_collection_after_every_run():
+    """Streamlit's gc.collect(2) after each script run held every session up (docs/scaling.md §4)."""
+    import tomllib
+
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert cfg["runner"]["postScriptGC"] is False
+
+
 def test_tables_show_a_dash_for_a_missing_value(tiny_db, monkeypatch):
     """Streamlit shows a missing value as "None": every page's table goes through _layout.dataframe,
     which shows "—" instead."""
