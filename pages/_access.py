@@ -69,7 +69,7 @@ def client_address() -> str | None:
         headers = st.context.headers
     except Exception:  # no request context (e.g. a bare script run)
         return None
-    ip = ip if isinstance(ip, str) else None  # AppTest's stand-in runtime answers with a mock
+    ip = auth.normalise_peer(ip) if isinstance(ip, str) else None  # AppTest's stand-in runtime answers with a mock
     try:
         settings = auth.load_settings()
     except auth.AuthError:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import hmac
 import json
 import os
@@ -557,6 +558,21 @@ def _is_address(text: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def normalise_peer(ip: str | None) -> str | None:
+    """A connection's peer address as the rules compare it: None for this machine (any loopback
+    address, also IPv4 written as IPv6 — ``::ffff:127.0.0.1``, which a dual-stack server reports for
+    a local browser), an IPv4-mapped address as plain IPv4, anything else unchanged."""
+    if not ip:
+        return None
+    try:
+        addr = ipaddress.ip_address(ip.strip("[]"))
+    except ValueError:
+        return ip
+    mapped = getattr(addr, "ipv4_mapped", None)
+    addr = mapped or addr
+    return None if addr.is_loopback else str(addr)
 
 
 def real_client(peer: str | None, headers, settings: Settings) -> str | None:

@@ -793,3 +793,13 @@ def test_the_first_user_must_be_an_administrator(users_file, capsys):
     auth.add_user("王管理", auth.ROLE_ADMIN, PASSWORD)
     auth.add_user("王分析", auth.ROLE_ANALYST, PASSWORD)  # then any role
     assert set(auth.load_users()) == {"王管理", "王分析"}
+
+
+@pytest.mark.parametrize("peer,seen", [("::ffff:127.0.0.1", None), ("127.0.0.1", None), ("::1", None),
+                                       ("::ffff:10.1.2.3", "10.1.2.3"), ("10.1.2.3", "10.1.2.3"),
+                                       ("2001:db8::1", "2001:db8::1"), (None, None)])
+def test_a_local_browser_is_this_machine_also_through_a_dual_stack_server(peer, seen):
+    """Streamlit's st.App server listens on both IP versions and reports a local browser as
+    ::ffff:127.0.0.1, which Streamlit itself does not take for loopback: demo mode, the throttle and
+    the trusted proxies compare the address normalised."""
+    assert auth.normalise_peer(peer) == seen
