@@ -646,15 +646,15 @@ SCREEN_CSS = """
 .ck-panel { flex: 1; min-height: 0; background: #131d31; border: 1px solid #2a3a57; border-radius: .35em;
   padding: .3em .6em; overflow: hidden; }
 .ck-panel .t { color: #aab7cf; }
-.ck-panel ol { margin: .2em 0 0 1.5em; padding: 0; }
-.ck-panel li { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.ck-panel ol { margin: .1em 0 0 1.3em; padding: 0; font-size: 1em !important; }
+.ck-panel li { font-size: 1em !important; line-height: 1.25; margin: 0; padding: 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .ck-unit .t { color: #aab7cf; margin-bottom: .2em; }
 .ck-unit .g { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: .5em; }
 .ck-note { font-size: 1em; color: #8fa1bf; }
 </style>
 """
 SCREEN_ALERT_ITEMS = 2  # under each alert's count: where most of them sit (2 lines at 24 px)
-SCREEN_HOT_ISSUES = 5
+SCREEN_HOT_ISSUES = 3
 
 
 def screen_mode() -> bool:
