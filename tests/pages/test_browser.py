@@ -171,6 +171,8 @@ def test_later_start_is_fast(server, browser):
 def test_a_hot_word_opens_its_opinions(server, browser):
     """The analyst's path: click a word under the cloud, read the opinions behind it, highlighted."""
     page = _open(browser, f"{server}/hotwords", 120_000)
+    page.get_by_role("tab", name="热词榜").click()  # the page leads with the hot issues (issue 16)
+    page.wait_for_timeout(1000)
     words = page.locator("[data-testid=stMain]").get_by_role("radio")
     try:  # the pills under the cloud can be drawn a moment after the run reported idle
         words.first.wait_for(timeout=30_000)
@@ -182,7 +184,7 @@ def test_a_hot_word_opens_its_opinions(server, browser):
     _wait_idle(page, 60_000)
     # The click's rerun may start after the wait above returned: wait for its result itself.
     page.get_by_text(f"含“{word}”的意见原文", exact=False).first.wait_for(timeout=60_000)
-    marks = page.locator("[data-testid=stMain] mark")
+    marks = page.locator("[data-testid=stMain] mark:visible")
     marks.first.wait_for(timeout=60_000)
     assert word in marks.first.inner_text(), "意见原文中高亮的不是所点的词"
     _assert_page(page, "热词分析", "hotwords-drilldown")
