@@ -37,6 +37,7 @@ from __future__ import annotations
 import locust  # noqa: F401  first: Locust's gevent patches the standard library (sockets, threads, subprocess)
 
 import argparse
+import contextlib
 import csv
 import io
 import itertools
@@ -49,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -371,6 +373,66 @@ def top_of_profile(path: Path, n: int = 15) -> dict:
             "self": [(k, round(v / total, 3)) for k, v in own.most_common(n)] if total else []}
 
 
+NGINX_CONF = """\
+# Two (or more) cockpit servers behind nginx: docs/scaling.md §5. Each browser session is one
+# websocket, which stays on the server it reached; least_conn sends a new one to the server with the
+# fewest open. Sessions need no affinity beyond their socket: the login cookie is checked against the
+# session file the servers share (analytics/access/sessions.py), the store is read by both.
+worker_processes 1;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {work}/nginx-body;
+    proxy_temp_path {work}/nginx-proxy;
+    fastcgi_temp_path {work}/nginx-fastcgi;
+    uwsgi_temp_path {work}/nginx-uwsgi;
+    scgi_temp_path {work}/nginx-scgi;
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+    upstream cockpit {{ least_conn; {servers} }}
+    server {{
+        listen 127.0.0.1:{port};
+        client_max_body_size 100m;               # the uploads' limit (data/limits.toml)
+        location / {{
+            proxy_pass http://cockpit;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;  # the websocket /_stcore/stream
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;  # [network] proxy_header
+            proxy_read_timeout 86400;                # a session's socket stays open for hours
+        }}
+    }}
+}}
+"""
+
+
+@contextlib.contextmanager
+def proxied(servers: list, work: Path):
+    """nginx on a free loopback port in front of ``servers`` (NGINX_CONF); yields its base URL."""
+    exe = shutil.which("nginx") or "/usr/sbin/nginx"
+    port = browser.free_port()
+    conf = work / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(work=work, port=port,
+                                      servers=" ".join(f"server 127.0.0.1:{s.port};" for s in servers)), encoding="utf-8")
+    proc = subprocess.Popen([exe, "-c", str(conf), "-p", str(work), "-g", "daemon off;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("nginx did not answer: " + proc.stderr.read().decode(errors="replace")[-1000:])
+        yield url
+    finally:
+        kill_group(proc)
+
+
 def run(args, db: Path, work: Path) -> dict:
     explorer = Explorer(db)
     run_log = work / "runs.jsonl"  # the server's own record of each script run (app.py)
@@ -379,12 +441,18 @@ def run(args, db: Path, work: Path) -> dict:
         env["COCKPIT_USERS"] = str(args.users.resolve())
     out: dict = {"periods": {g: len(v) for g, v in explorer.periods.items()}, "towns": len(explorer.towns),
                  "page_order": explorer.pages}
-    with browser.AppServer(db, work / "server.log", start_timeout=180, env=env) as server:
-        proc = psutil.Process(server.proc.pid)
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(browser.AppServer(db, work / ("server.log" if i == 0 else f"server{i}.log"), start_timeout=180, env=env))
+                   for i in range(args.servers)]
+        server = servers[0]
+        url = stack.enter_context(proxied(servers, work)) if args.servers > 1 else server.url
+        procs = [psutil.Process(s.proc.pid) for s in servers]
         if args.warmup and not args.login:
-            out["warmup_s"], out["warmup_errors"] = warm_up(server.url, explorer, max(args.timeout, 300))
+            for s in servers:  # each server's caches, as a server that has been up
+                wu, errs = warm_up(s.url, explorer, max(args.timeout, 300))
+                out["warmup_s"], out["warmup_errors"] = out.get("warmup_s", 0) + wu, out.get("warmup_errors", []) + errs
         results: list[dict] = []
-        environment = Environment(user_classes=[analyst_class(server.url, explorer, args)],
+        environment = Environment(user_classes=[analyst_class(url, explorer, args)],
                                   stop_timeout=args.timeout + 5)
 
         def on_request(request_type, name, response_time, response_length, exception=None, context=None, **kw):
@@ -399,7 +467,7 @@ def run(args, db: Path, work: Path) -> dict:
         def sample() -> None:
             while sampling:
                 try:
-                    peak["rss"] = max(peak["rss"], proc.memory_info().rss)
+                    peak["rss"] = max(peak["rss"], *(p.memory_info().rss for p in procs))
                 except psutil.Error:
                     return
                 gevent.sleep(SAMPLE_S)
@@ -407,7 +475,7 @@ def run(args, db: Path, work: Path) -> dict:
         importer = Importer(args.import_mode, db, work, args.big_files or [], args.import_nice, import_limits(args))
         profiler = None
         me = psutil.Process()
-        server_cpu0, my_cpu0, t0, started = cpu_s(proc), cpu_s(me), time.monotonic(), time.time()
+        server_cpu0, my_cpu0, t0, started = sum(map(cpu_s, procs)), cpu_s(me), time.monotonic(), time.time()
         sampler = gevent.spawn(sample)
         imp = gevent.spawn(importer.run) if args.import_mode != "none" else None
         if args.py_spy:
@@ -419,10 +487,10 @@ def run(args, db: Path, work: Path) -> dict:
             gevent.sleep(args.seconds)
             runner.stop()  # each session finishes the view it is in (stop_timeout), then leaves
             out["wall_s"] = round(time.monotonic() - t0, 1)
-            out["server_cpu_s"] = round(cpu_s(proc) - server_cpu0, 2)
+            out["server_cpu_s"] = round(sum(map(cpu_s, procs)) - server_cpu0, 2)
             out["client_cpu_s"] = round(cpu_s(me) - my_cpu0, 2)
             out["server_rss_peak_mib"] = round(peak["rss"] / 2**20)
-            out["server_hwm_mib"] = round(browser.memory_kib(proc.pid).get("VmHWM", 0) / 1024)
+            out["server_hwm_mib"] = round(max(browser.memory_kib(p.pid).get("VmHWM", 0) for p in procs) / 1024)
         finally:
             sampling = False
             runner.quit()
@@ -458,7 +526,7 @@ def figures(stats: dict, args) -> dict:
     all_runs = [t for ts in runs.values() for t in ts]
     n = len(views)
     return {
-        "client": "protocol", "sessions": args.sessions, "seconds": args.seconds, "think": args.think,
+        "client": "protocol", "servers": args.servers, "sessions": args.sessions, "seconds": args.seconds, "think": args.think,
         "arrive": args.arrive, "import": args.import_mode, "seed": args.seed,
         "views": n, "errors": len(failed) + len(import_failures) + len(stats.get("warmup_errors", [])),
         "error_kinds": dict(Counter(r["kind"] or "other" for r in failed)),
@@ -520,6 +588,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", type=Path, default=Path("/tmp/scale/store.duckdb"),
                     help="the store to serve (copied first; default /tmp/scale/store.duckdb from bench_scale.py)")
     ap.add_argument("--sessions", type=int, default=20)
+    ap.add_argument("--servers", type=int, default=1,
+                    help="app servers on the same store; more than one: nginx in front (least_conn), docs/scaling.md §5")
     ap.add_argument("--seconds", type=float, default=120, help="how long the sessions view pages")
     ap.add_argument("--think", type=float, default=10.0,
                     help="mean seconds between one view's end and the next (uniform 0.5–1.5×; 0: none)")
