@@ -51,16 +51,14 @@ def build_pages(access: _access.Access) -> list:
     url_path and the default page's is "" — so ``/cockpit`` would answer "Page not found". A hidden
     twin of the first page holds its url_path; the default page itself is registered under ``HOME``
     (two pages may not share a url_path)."""
-    first = labels.PAGES[0]
-    pages = [
-        st.Page(_access.guarded(p.url_path, PAGE_MODULES[p.url_path].render), title=p.title,
-                url_path=HOME if i == 0 else p.url_path, icon=p.icon, default=(i == 0),
-                visibility="visible" if access.allowed(p.url_path) else "hidden")
-        for i, p in enumerate(labels.PAGES)
-    ]
-    twin = st.Page(_access.guarded(first.url_path, PAGE_MODULES[first.url_path].render), title=first.title,
-                   url_path=first.url_path, icon=first.icon, visibility="hidden")
-    return [*pages, twin]
+    def page(p: labels.PageLabel, url_path: str, **kw) -> st.Page:
+        return st.Page(_access.guarded(p.url_path, PAGE_MODULES[p.url_path].render), title=p.title,
+                       url_path=url_path, icon=p.icon, **kw)
+
+    pages = [page(p, HOME if i == 0 else p.url_path, default=(i == 0),
+                  visibility="visible" if access.allowed(p.url_path) else "hidden")
+             for i, p in enumerate(labels.PAGES)]
+    return [*pages, page(labels.PAGES[0], labels.PAGES[0].url_path, visibility="hidden")]
 
 
 def page_path(page) -> str:

@@ -140,7 +140,9 @@ def _sign_in(user: auth.User, via: str, sid: str | None = None, login: bool = Tr
     now = time.time()
     if sid is None:
         try:
-            sid, grant = session_store.Sessions().create(user, via)
+            store = session_store.Sessions()
+            sid, grant = store.create(user, via)
+            store.forget_old(auth.load_settings())  # records no cookie can use any more
             st.session_state[_GRANT_KEY] = grant
         except Exception:  # no session file can be written: the login holds for this page only
             sid = None
@@ -284,12 +286,13 @@ def keep_alive() -> bool:
         return True
     s = st.session_state.get(_USER_KEY)
     try:
-        user = auth.load_users().get(s["name"]) if s else None
+        users, settings = auth.load_users(), auth.load_settings()
     except auth.AuthError:
         return False
+    user = users.get(s["name"]) if s else None
     if user is None or user.disabled or not auth.can_open(user.role, "cockpit"):
         return False
-    if _session_alive(s, auth.load_users(), auth.load_settings()):
+    if _session_alive(s, users, settings):
         return False
     s["last_seen"] = time.time()
     return True

@@ -326,9 +326,12 @@ def selection() -> Selection:
     return st.session_state[_SELECTION_KEY]
 
 
+SCREEN_PARAM = "screen"  # ?screen=1 opens the cockpit's big-screen mode (pages/cockpit.py)
+
+
 def screen_requested() -> bool:
-    """The URL asks for the big screen (``?screen=1``, pages/cockpit.py)."""
-    return st.query_params.get("screen") in ("1", "true", "yes")
+    """The URL asks for the big screen (``?screen=1``)."""
+    return st.query_params.get(SCREEN_PARAM) in ("1", "true", "yes")
 
 
 def data_version_now(db: str) -> str:

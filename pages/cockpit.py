@@ -35,7 +35,7 @@ from pages import _access, _layout
 
 URL_PATH = "cockpit"
 CARDS_PER_ROW = 4  # 7 figures: 4 + 3 cards; readable on a laptop and on a meeting-room screen
-SCREEN_PARAM = "screen"  # ?screen=1 opens the big-screen mode
+SCREEN_PARAM = _layout.SCREEN_PARAM  # ?screen=1 opens the big-screen mode
 SCREEN_REFRESH_S = 60  # a meeting-room screen: fresh within a minute; a warm run costs well under 1 s
 TREND_MONTHS = 12  # the trend shows the year up to the period's last month
 ROWS_SHOWN = 2000  # rows behind an alert or a component shown at once (the table scrolls)

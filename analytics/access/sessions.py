@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from analytics.access.users import Settings, User, users_path
+from analytics.access.users import ROLE_SCREEN, Settings, User, users_path
 
 COOKIE = "cockpit_session"
 SECRET_ENV = "COCKPIT_SESSION_SECRET"
@@ -62,13 +62,20 @@ def user_stamp(user: User) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+_KEYS: dict[Path, bytes] = {}  # session.key's content, read once per process
+_READY: set[Path] = set()  # session files whose table this process has made sure of
+
+
 def _secret(users_file: Path | None = None) -> bytes:
     env = os.environ.get(SECRET_ENV)
     if env:
         return env.encode("utf-8")
     path = (users_file or users_path()).with_name("session.key")
+    if path in _KEYS:
+        return _KEYS[path]
     try:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+        _KEYS[path] = bytes.fromhex(path.read_text(encoding="ascii").strip())
+        return _KEYS[path]
     except (OSError, ValueError):
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,7 +83,8 @@ def _secret(users_file: Path | None = None) -> bytes:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # O_EXCL: two servers, one key
     with os.fdopen(fd, "w", encoding="ascii") as f:
         f.write(key)
-    return bytes.fromhex(key)
+    _KEYS[path] = bytes.fromhex(key)
+    return _KEYS[path]
 
 
 def _sign(sid: str, key: bytes) -> str:
@@ -105,9 +113,14 @@ class Sessions:
         self.path = store_path(self.users_file)
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """A short connection (one per call: several threads and processes share the file)."""
+        fresh = self.path not in _READY or not self.path.exists()
+        if fresh:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        con.execute(_SCHEMA)
+        if fresh:
+            con.execute(_SCHEMA)
+            _READY.add(self.path)
         return con
 
     def create(self, user: User, via: str = "password", now: float | None = None) -> tuple[str, str]:
@@ -195,8 +208,6 @@ class Sessions:
 def limits(user: User | None, settings: Settings) -> tuple[float, float | None]:
     """(absolute seconds, idle seconds or None) of a session of ``user``: the 大屏 role's wall display
     runs for days and never goes idle (it refreshes itself); everyone else by [session]."""
-    from analytics.access.users import ROLE_SCREEN
-
     if user is not None and user.role == ROLE_SCREEN:
         return settings.screen_session_days * 86400.0, None
     return settings.session_hours * 3600.0, settings.idle_minutes * 60.0
