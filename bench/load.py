@@ -622,6 +622,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.login and not args.users:
         sys.exit("--login needs --users")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # cleaned up like Ctrl-C
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="cockpit-load-", dir=args.workdir))
     try:
         db = work / "cockpit.duckdb"

@@ -52,7 +52,7 @@ from analytics.domain.placement import (
     execute,
     fetch_frame,
 )
-from analytics.domain.metrics import ANSWERED_CLASSES, EVALUATED, NAME_SEPARATORS, latest_period, parse_solved
+from analytics.domain.metrics import ANSWERED_CLASSES, EVALUATED, NAME_SEPARATORS, latest_period, parse_solved, periods_with_data
 from analytics.core.periods import Period, as_period, periods_between
 from analytics.core.privacy import mask_name
 
@@ -587,8 +587,25 @@ def _cells(cur: duckdb.DuckDBPyConnection, ctx: _Context, periods: list[Period])
     pass is a second. The frame is shared: read it, never change it in place."""
     from analytics.store import memo
 
-    key = (tuple(p.code for p in periods), repr(ctx.cfg), repr(ctx.params), ctx.as_of)
-    return memo.remember(cur, CELLS, key, lambda: _count_cells(cur, ctx, periods))
+    if len(periods) == 1:
+        return memo.remember(cur, CELLS, _cells_key(ctx, periods[0]), lambda: _count_cells(cur, ctx, periods))
+    # Several periods (a trend, counting ahead): each period's cells are kept on their own, so a
+    # trend of any range reads what single views and other trends counted; the missing periods are
+    # counted together in one pass and kept one by one.
+    parts = {p.code: memo.recall(cur, CELLS, _cells_key(ctx, p)) for p in periods}
+    missing = [p for p in periods if parts[p.code] is None]
+    if missing:
+        counted = _count_cells(cur, ctx, missing)
+        for p in missing:
+            part = counted[counted["period"] == p.code].reset_index(drop=True)
+            memo.put(cur, CELLS, _cells_key(ctx, p), part, collect=True)
+            parts[p.code] = part
+    return pd.concat([parts[p.code] for p in periods], ignore_index=True)
+
+
+def _cells_key(ctx: _Context, period: Period) -> tuple:
+    """The key of one period's cells (memo and the store's derived table)."""
+    return ((period.code,), repr(ctx.cfg), repr(ctx.params), ctx.as_of)
 
 
 def _count_cells(cur: duckdb.DuckDBPyConnection, ctx: _Context, periods: list[Period]) -> pd.DataFrame:
@@ -1192,6 +1209,14 @@ def warm_ahead(con: duckdb.DuckDBPyConnection) -> None:
     cfg = load_config()
     for level in ("town", "station", "district"):
         compute_indices(con, period, level, cfg)
+    # The cells of every period with data, one pass per grain: any period's page (any town: the
+    # cells are the district's) then reads its scores instead of counting a million rows.
+    cur = con.cursor()
+    ctx = index_context(cur, cfg)
+    for grain in ("month", "quarter", "year"):
+        periods = periods_with_data(cur, grain)
+        if periods:
+            _cells(cur, ctx, periods)
 
 
 def _register_derived() -> None:

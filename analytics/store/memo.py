@@ -141,19 +141,50 @@ class capture:
         capture_state.values = None
 
 
-def _stored_or_computed(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:
+def _stored(con, name: str, key: Hashable):
+    """The value of a PERSISTED name kept in the store's derived table for the data as it is now, or
+    None (not persisted, not kept, or a payload that cannot be read — recomputed, not trusted)."""
     codec = PERSISTED.get(name)
     if codec is None:
-        return compute()
-    skey = stored_key(key)
-    payload = derived.load(con, name, skey, fingerprint_now(con))
-    if payload is not None:
-        try:
-            return codec[1](payload)  # type: ignore[return-value]
-        except Exception:  # noqa: BLE001 — a payload that cannot be read is recomputed, not trusted
-            pass
+        return None
+    payload = derived.load(con, name, stored_key(key), fingerprint_now(con))
+    if payload is None:
+        return None
+    try:
+        return codec[1](payload)
+    except Exception:  # noqa: BLE001 — a payload that cannot be read is recomputed, not trusted
+        return None
+
+
+def _stored_or_computed(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:
+    value = _stored(con, name, key)
+    if value is not None:
+        return value  # type: ignore[return-value]
     value = compute()
     _captured(name, key, value)
+    return value
+
+
+def recall(con, name: str, key: Hashable):
+    """What ``remember(con, name, key, …)`` would return without computing: the value kept in this
+    process or in the store for the data as it is now; None when neither holds it. For a caller
+    that computes the missing parts of a request in one pass and ``put``s them one by one."""
+    state = store_state(con)
+    if state is None:
+        local = getattr(capture_state, "values", None)
+        if local is not None and (name, key) in local:
+            return local[(name, key)]
+        return _stored(con, name, key)
+    full = (name, state, key)
+    with _lock:
+        _forget_older_states(state)
+        if full in _entries:
+            _entries.move_to_end(full)
+            _captured(name, key, _entries[full])
+            return _entries[full]
+    value = _stored(con, name, key)
+    if value is not None:
+        put(con, name, key, value, collect=True)
     return value
 
 
@@ -169,9 +200,12 @@ def _captured(name: str, key: Hashable, value) -> None:
         got.append((name, stored_key(key), payload))
 
 
-def put(con, name: str, key: Hashable, value) -> bool:
+def put(con, name: str, key: Hashable, value, collect: bool = False) -> bool:
     """Keep ``value`` as what ``remember(con, name, key, …)`` would compute (a caller that got many
-    results in one pass). False when ``con`` has no state to key by (nothing kept)."""
+    results in one pass). False when ``con`` has no state to key by (nothing kept). With ``collect``,
+    under ``capture()`` a PERSISTED result is also collected for the store, as ``remember`` does."""
+    if collect:
+        _captured(name, key, value)
     state = store_state(con)
     if state is None:
         local = getattr(capture_state, "values", None)

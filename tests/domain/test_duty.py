@@ -244,6 +244,22 @@ def test_trajectory_adds_up_to_the_points(con):
     assert duty.trajectory(con, "R6", date(2024, 1, 1), date(2025, 1, 1), CFG).empty
 
 
+def test_one_representatives_record_is_the_record_of_all_filtered(con):
+    """A trajectory asks the statement for one representative (not every record of the year)."""
+    start, end = date(2024, 1, 1), date(2025, 1, 1)
+    every = duty.events(con, start, end)
+    keys = ["day", "source", "ref_id"]
+
+    def plain(frame):  # an all-empty column comes as None (object) alone, as NaN (str) among others
+        frame = frame.sort_values(keys).reset_index(drop=True).astype(object)
+        return frame.where(frame.notna(), None)
+
+    for rep in sorted(set(every["rep_id"])) + ["R-none"]:
+        one = duty.events(con, start, end, rep)
+        assert set(one["rep_id"]) <= {rep}
+        pd.testing.assert_frame_equal(plain(one), plain(every[every["rep_id"] == rep]))
+
+
 # ───────────────────────────── configuration ─────────────────────────────
 
 def test_shipped_config():

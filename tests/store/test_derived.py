@@ -337,3 +337,63 @@ def test_the_suggestions_report_of_the_latest_session_is_read_from_the_store(db,
             same_frames([stored[k][kk] for kk in v], list(v.values()))
         else:
             assert stored[k] == v, k
+
+
+def test_the_cells_of_every_period_with_data_are_read_from_the_store(db, monkeypatch):
+    """Counting ahead keeps every period's cells (one pass per grain): any month, quarter or year of
+    any page, and a trend over any range of months, is scored without a pass over the rows."""
+    from analytics.domain import metrics
+
+    con = connect(db, read_only=True)
+    try:
+        months = metrics.periods_with_data(con, "month")
+        years = metrics.periods_with_data(con, "year")
+        town = indices.compute_indices(con, latest_quarter(db), "town")["unit_id"].iloc[0]
+    finally:
+        con.close()
+    periods = [months[-1], months[len(months) // 2], years[-1], Period("quarter", years[-1].year, 2)]
+
+    def views(con):
+        out = [indices.compute_indices(con, p, "station") for p in periods]
+        out.append(indices.index_trend(con, town, months[-1], months[0]))
+        return out
+
+    with monkeypatch.context() as m:
+        no_counting(m)
+        memo.clear()
+        con = connect(db, read_only=True)
+        try:
+            stored = views(con)
+        finally:
+            con.close()
+    with monkeypatch.context() as m:
+        without_store(m)
+        memo.clear()
+        con = connect(db, read_only=True)
+        try:
+            computed = views(con)
+        finally:
+            con.close()
+    same_frames(stored, computed)
+    assert len(stored[-1]) == len(months)
+
+
+def test_cells_counted_together_are_the_cells_of_each_period_alone(db, monkeypatch):
+    """A trend counts its missing periods in one pass and keeps them one by one: each period's part
+    is exactly what counting that period alone gives."""
+    from analytics.domain import metrics
+
+    without_store(monkeypatch)
+    con = connect(db, read_only=True)
+    try:
+        cur = con.cursor()
+        ctx = indices.index_context(cur, indices.load_config())
+        months = sorted(metrics.periods_with_data(con, "month"))[:5]
+        together = indices._count_cells(cur, ctx, months)
+        for p in months:
+            alone = indices._count_cells(cur, ctx, [p]).sort_values(indices._CELL_KEYS).reset_index(drop=True)
+            part = together[together["period"] == p.code].sort_values(indices._CELL_KEYS).reset_index(drop=True)
+            assert len(alone) > 0
+            pd.testing.assert_frame_equal(part, alone)
+    finally:
+        con.close()
