@@ -893,24 +893,38 @@ def compute_indices(con: duckdb.DuckDBPyConnection, period, level: str = "town",
     """One row per unit of the level (ordered by unit_id): unit_id, unit, level, period,
     activity, practice, supervision, resolution, study, composite (0–100; NaN = 样本不足) and
     insufficient (True when the composite is 样本不足)."""
-    frame, scored, cfg = _score_one(con, period, level, config)
-    return _indices_frame(frame, scored, cfg)
+    _check_level(level)
+    cfg = config or load_config()
+    cur = con.cursor()
+    return _scores(cur, index_context(cur, cfg), level, as_period(period)).copy()
+
+
+def _scores(cur, ctx: _Context, level: str, period: Period) -> pd.DataFrame:
+    """``compute_indices`` of one level and period, kept per store state and counted ahead for every
+    period with data (``warm_ahead``): a page of any period reads its scores. Shared: read only."""
+    from analytics.store import memo
+
+    def score() -> pd.DataFrame:
+        _, frame, scored = _scored_level(cur, ctx, level, [period])
+        return _indices_frame(frame, scored, ctx.cfg)
+
+    return memo.remember(cur, SCORES, (level, *_cells_key(ctx, period)), score)
 
 
 def index_trend(con: duckdb.DuckDBPyConnection, unit_id: str, start_period, end_period,
                 grain: str = "month", config: IndexConfig | None = None) -> pd.DataFrame:
     """The unit's scores for every period of ``grain`` (default month) from the start of
     ``start_period`` to the end of ``end_period``, each scored among the unit's peers in that
-    period. Columns as ``compute_indices``; one row per period, oldest first. One SQL statement
-    covers the whole range."""
+    period. Columns as ``compute_indices``; one row per period, oldest first. The periods' cells
+    not kept yet are counted in one pass; each period's scores are those of ``compute_indices``."""
     cfg = config or load_config()
     start, end = as_period(start_period), as_period(end_period)
     periods = periods_between(start.start, end.end - timedelta(days=1), grain)
     cur = con.cursor()
     ctx = index_context(cur, cfg)
     level, _ = _unit_level(ctx, unit_id)
-    _, frame, scored = _scored_level(cur, ctx, level, periods)
-    out = _indices_frame(frame, scored, cfg)
+    _cells(cur, ctx, periods)  # the missing periods' cells in one pass, kept per period
+    out = pd.concat([_scores(cur, ctx, level, p) for p in periods], ignore_index=True)
     return out[out["unit_id"] == unit_id].sort_values("period").reset_index(drop=True)
 
 
@@ -1184,6 +1198,7 @@ def default_period(con: duckdb.DuckDBPyConnection) -> Period | None:
 
 # ───────────────────────────── kept in the store (analytics/store/derived.py) ─────────────────────────────
 
+SCORES = "indices.scores"  # compute_indices of a level and period (memo and derived)
 CELLS = "indices.cells"  # its name in analytics.store.memo and in the store's derived table
 SPELLINGS = "indices.spellings"  # the (town, station) spellings and the as-of time, likewise
 
@@ -1217,12 +1232,16 @@ def warm_ahead(con: duckdb.DuckDBPyConnection) -> None:
         periods = periods_with_data(cur, grain)
         if periods:
             _cells(cur, ctx, periods)
+        for period in periods:  # and their scores at each level (the cockpit's tree, trends, alerts)
+            for level in LEVELS:
+                _scores(cur, ctx, level, period)
 
 
 def _register_derived() -> None:
     from analytics.store import memo
 
     memo.persist(CELLS, _encode_cells, _decode_cells)
+    memo.persist(SCORES, _encode_cells, _decode_cells)
     memo.persist(SPELLINGS, _encode_spellings, _decode_spellings)
 
 

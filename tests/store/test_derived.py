@@ -84,7 +84,7 @@ def test_migration_5_is_the_derived_table():
 
 def test_the_first_start_counts_ahead_and_later_processes_read_it(db, monkeypatch):
     got = rows(db)
-    assert {n for n, _, _ in got} == {duty.DAY_COUNTS, indices.CELLS, indices.SPELLINGS, hw.RISING_COUNTS,
+    assert {n for n, _, _ in got} == {duty.DAY_COUNTS, indices.CELLS, indices.SCORES, indices.SPELLINGS, hw.RISING_COUNTS,
                                       suggestions.REPORT, hi.HOT_ISSUES, derived.FINGERPRINT}
     con = connect(db, read_only=True)
     try:
