@@ -273,44 +273,67 @@ class _Issue:
         self.members.append(doc.doc_id)
 
 
+class _Clusterer:
+    """``cluster`` fed in date order, a chunk at a time (the store's issues are built month by month so
+    that only one month's opinions are described in memory at once)."""
+
+    def __init__(self):
+        self.issues: list[_Issue] = []
+        self.index: dict[str, list[int]] = {}
+
+    def feed(self, docs) -> None:
+        """Docs sorted by (day, doc_id), none earlier than those fed before."""
+        issues, index = self.issues, self.index
+        for doc in docs:
+            if not doc.vec:
+                continue
+            vnorm = math.sqrt(sum(x * x for x in doc.vec.values()))
+            best, best_sim, seen = -1, 0.0, set()
+            for t in list(doc.vec)[:LOOKUP_TERMS]:
+                for c in index.get(t, ())[-CANDIDATE_ISSUES:]:
+                    if c in seen:
+                        continue
+                    seen.add(c)
+                    it = issues[c]
+                    if (doc.day - it.last).days > MAX_GAP_DAYS or not _places_agree(doc, it):
+                        continue
+                    dot = sum(w * it.centre.get(t2, 0.0) for t2, w in doc.vec.items())
+                    sim = dot / (vnorm * it.norm) if it.norm else 0.0
+                    if sim > best_sim:
+                        best, best_sim = c, sim
+            if best >= 0 and best_sim >= SIMILARITY:
+                issues[best].add(doc)
+                c = best
+            else:
+                c = len(issues)
+                issues.append(_Issue(doc))
+            for t in doc.vec:
+                lst = index.setdefault(t, [])
+                if not lst or lst[-1] != c:
+                    lst.append(c)
+
+    def retire(self, day: date) -> None:
+        """Let go of the centres of single opinions that no later opinion can join (their latest day more
+        than MAX_GAP_DAYS before ``day``): they stay single, and the merge pass never reads them."""
+        for it in self.issues:
+            if it.centre is not None and len(it.members) < MIN_OPINIONS and (day - it.last).days > MAX_GAP_DAYS:
+                it.centre = None
+
+    def result(self) -> list[list[int]]:
+        return [it.members for it in merge_similar(self.issues)]
+
+
 def cluster(docs: list[Doc]) -> list[list[int]]:
     """Group opinions into issues in one pass, in date order: each opinion joins the issue whose centre
     (the sum of its opinions' term weights) is nearest by cosine — if that is at least SIMILARITY, the
     issue's latest opinion is at most MAX_GAP_DAYS earlier and their places agree (``_places_agree``)
     — else it starts a new issue. An opinion is compared only with the latest CANDIDATE_ISSUES issues
     that hold one of its LOOKUP_TERMS best terms (an inverted index), so the pass is linear in the
-    opinions.
-    Returns the issues' doc ids, in the order the issues started."""
-    issues: list[_Issue] = []
-    index: dict[str, list[int]] = {}
-    for doc in sorted(docs, key=lambda d: (d.day, d.doc_id)):
-        if not doc.vec:
-            continue
-        vnorm = math.sqrt(sum(x * x for x in doc.vec.values()))
-        best, best_sim, seen = -1, 0.0, set()
-        for t in list(doc.vec)[:LOOKUP_TERMS]:
-            for c in index.get(t, ())[-CANDIDATE_ISSUES:]:
-                if c in seen:
-                    continue
-                seen.add(c)
-                it = issues[c]
-                if (doc.day - it.last).days > MAX_GAP_DAYS or not _places_agree(doc, it):
-                    continue
-                dot = sum(w * it.centre.get(t2, 0.0) for t2, w in doc.vec.items())
-                sim = dot / (vnorm * it.norm) if it.norm else 0.0
-                if sim > best_sim:
-                    best, best_sim = c, sim
-        if best >= 0 and best_sim >= SIMILARITY:
-            issues[best].add(doc)
-            c = best
-        else:
-            c = len(issues)
-            issues.append(_Issue(doc))
-        for t in doc.vec:
-            lst = index.setdefault(t, [])
-            if not lst or lst[-1] != c:
-                lst.append(c)
-    return [it.members for it in merge_similar(issues)]
+    opinions. Then ``merge_similar``.
+    Returns the issues' doc ids, in the order the issues started (merged ones first)."""
+    c = _Clusterer()
+    c.feed(sorted(docs, key=lambda d: (d.day, d.doc_id)))
+    return c.result()
 
 
 def _cosine(a: dict[str, float], b: dict[str, float], na: float, nb: float) -> float:
@@ -358,8 +381,10 @@ def merge_similar(issues: list["_Issue"]) -> list["_Issue"]:
     return kept + singles
 
 
-def _describe_docs(cur, v, start, end, fsql, fparams, rows, n, tokens):
-    """Every opinion of the filter as a Doc, and the term weights used."""
+def _term_weights(cur, v, rows, n, tokens) -> tuple[dict[int, tuple[str, float]], dict[int, str]]:
+    """The terms that describe opinions for grouping — word id -> (word, weight): the ISSUE_TERMS best
+    terms of ``rows`` that are not too broad (BROAD_SHARE), weighted rarity² × 词性权重 — and the
+    places among ``rows`` (word id -> word)."""
     kinds = classify({r[1]: int(r[2]) for r in rows}, cur, _known_places(cur, v))
     scored, place_ids = [], {}
     for wid, word, docs, count, d2 in rows:
@@ -367,35 +392,44 @@ def _describe_docs(cur, v, start, end, fsql, fparams, rows, n, tokens):
         if k == tx.TERM and (int(docs) <= BROAD_SHARE * n or int(docs) <= BROAD_MIN):
             p = term_score(int(docs), int(count), int(d2), n, tokens, word)
             if p["score"] > 0:
-                scored.append((p["score"], wid, word, p["rarity"] ** 2 * p["pos_weight"]))
+                scored.append((p["score"], int(wid), word, p["rarity"] ** 2 * p["pos_weight"]))
         elif k == tx.PLACE:
-            place_ids[wid] = word
+            place_ids[int(wid)] = word
     scored.sort(key=lambda x: (-x[0], x[1]))
-    weight = {wid: (word, w) for _, wid, word, w in scored[:ISSUE_TERMS]}
+    return {wid: (word, w) for _, wid, word, w in scored[:ISSUE_TERMS]}, place_ids
+
+
+def _docs(cur, v, weight: dict[int, tuple[str, float]], place_ids: dict[int, str], where: str, params: list,
+          join: str = "") -> list[Doc]:
+    """The opinions of ``opinion_words`` rows matching ``where`` (on alias ow; ``join`` adds tables) as
+    Docs: each described by its SIGNATURE best terms of ``weight`` (√count × weight) and its places,
+    sorted by (day, doc_id)."""
     if not weight:
         return []
     ids = np.array([*weight, *place_ids], dtype=np.int32)
     cur.register("_hi_ids", pd.DataFrame({"word_id": ids}))
-    got = cur.execute(f"""
-        SELECT ow.doc_id, ow.word_id, ow.cnt, ow.day, ow.town FROM opinion_words ow JOIN _hi_ids USING (word_id)
-        WHERE ow.dict_version = ? AND ow.day >= ? AND ow.day < ?{fsql.replace(' AND ', ' AND ow.')}""",
-                      [v, start, end, *fparams]).fetchnumpy()
-    cur.unregister("_hi_ids")
+    try:
+        got = cur.execute(f"""
+            SELECT ow.doc_id, ow.word_id, ow.cnt, ow.day, ow.town FROM opinion_words ow JOIN _hi_ids USING (word_id){join}
+            WHERE ow.dict_version = ?{where}""", [v, *params]).fetchnumpy()
+    finally:
+        cur.unregister("_hi_ids")
     doc, wid, cnt = (np.asarray(got[k]) for k in ("doc_id", "word_id", "cnt"))
-    day = pd.to_datetime(np.asarray(got["day"])).date if len(doc) else []
+    if not len(doc):
+        return []
     # Per word id: its weight (0 for a place) and its word; then per opinion, its words by weight.
-    lut_w = np.zeros(int(ids.max()) + 1 if len(ids) else 1)
+    lut_w = np.zeros(int(ids.max()) + 1)
     names = {}
     for i, (word, w) in weight.items():
         lut_w[i] = w
         names[i] = word
     names.update(place_ids)
     wts = np.sqrt(cnt) * lut_w[wid]
-    order = np.lexsort((wid, -wts, doc))
-    doc, wid, wts = doc[order], wid[order], wts[order]
-    day = [day[i] for i in order] if len(order) else []
-    town = np.asarray(got["town"], dtype=object)[order] if len(order) else []
-    bounds = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1], True]) if len(doc) else np.array([0])
+    days = np.asarray(got["day"]).astype("datetime64[D]")
+    order = np.lexsort((wid, -wts, doc, days))
+    doc, wid, wts, days = doc[order], wid[order], wts[order], days[order]
+    town = np.asarray(got["town"], dtype=object)[order]
+    bounds = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1], True])
     out = []
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
         vec, places = {}, []
@@ -410,8 +444,103 @@ def _describe_docs(cur, v, start, end, fsql, fparams, rows, n, tokens):
         if t:
             places.append(t)  # the opinion's 镇街, when the export says it, is a place of it
         pl = frozenset(places)
-        out.append(Doc(int(doc[lo]), day[lo], vec, pl, anchor_of(pl), t))
+        out.append(Doc(int(doc[lo]), days[lo].item(), vec, pl, anchor_of(pl), t))
     return out
+
+
+# ── the store's issues: every opinion's issue, built once per store state ──
+
+ASSIGNMENT = "hotissues.assignment"  # memo / derived name: the store's issues
+CHUNK_DAYS = 31                      # the store's opinions are described and grouped a month at a time
+
+
+@dataclass
+class Assignment:
+    """The store's issues: ``cluster`` over every segmented opinion, with the term weights of the whole
+    store. Only opinions in an issue of two or more are kept: doc_id (sorted), issue (its number),
+    sub (a hash of the submitter, 0 when none), support (0 when unknown); and the term weights and
+    places used, to describe an issue's opinions again."""
+    doc_id: np.ndarray
+    issue: np.ndarray
+    sub: np.ndarray
+    support: np.ndarray
+    weight: dict[int, tuple[str, float]]
+    place_ids: dict[int, str]
+
+
+def store_issues(con, v: int) -> Assignment:
+    """The store's issues (``Assignment``), kept per store state and built at import (``warm_ahead``)."""
+    from analytics.store import memo
+
+    cur = con.cursor()
+    try:
+        return memo.remember(cur, ASSIGNMENT, (v, hw.seg_state(cur)), lambda: _assign(con, v))
+    finally:
+        cur.close()
+
+
+def _assign(con, v: int) -> Assignment:
+    cur = con.cursor()
+    try:
+        rng = hw.data_range(cur, v)
+        weight, place_ids, groups = {}, {}, []
+        if rng is not None:
+            start, end = rng
+            rows = _word_rows(cur, v, start, end, "", [])
+            n, tokens = _totals(cur, v, start, end, "", [])
+            weight, place_ids = _term_weights(cur, v, rows, n, tokens)
+            clu = _Clusterer()
+            day = start
+            while day < end:
+                upto = min(day + timedelta(days=CHUNK_DAYS), end)
+                clu.feed(_docs(cur, v, weight, place_ids, " AND ow.day >= ? AND ow.day < ?", [day, upto]))
+                clu.retire(upto)
+                day = upto
+            groups = [g for g in clu.result() if len(g) >= MIN_OPINIONS]
+        ids = np.array([d for g in groups for d in g], dtype=np.int64)
+        num = np.array([gi for gi, g in enumerate(groups) for _ in g], dtype=np.int32)
+        order = np.argsort(ids, kind="stable")
+        ids, num = ids[order], num[order]
+        sub = np.zeros(len(ids), dtype=np.uint64)
+        support = np.zeros(len(ids), dtype=np.int64)
+        if len(ids):
+            cur.register("_hi_keep", pd.DataFrame({"doc_id": ids}))
+            try:
+                got = cur.execute(f"""
+                    SELECT k.doc_id, CASE WHEN coalesce(o.submitter, '') = '' THEN 0 ELSE hash(o.submitter) END AS sub,
+                           {_SUPPORT_SQL} AS support
+                    FROM _hi_keep k JOIN opinion_seg s USING (doc_id) JOIN opinions o ON o.opinion_id = s.opinion_id
+                    ORDER BY k.doc_id""").fetchnumpy()
+            finally:
+                cur.unregister("_hi_keep")
+            sub = np.asarray(got["sub"]).astype(np.uint64)
+            support = np.asarray(got["support"]).astype(np.int64)
+    finally:
+        cur.close()
+    return Assignment(ids, num, sub, support, weight, place_ids)
+
+
+_SUPPORT_SQL = "0"  # an opinion's support count (no export field yet)
+
+
+def _encode_assignment(a: Assignment) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    meta = json.dumps({"weight": [[k, w, x] for k, (w, x) in a.weight.items()],
+                       "places": [[k, w] for k, w in a.place_ids.items()]}, ensure_ascii=False)
+    np.savez(buf, doc_id=a.doc_id, issue=a.issue, sub=a.sub, support=a.support,
+             meta=np.frombuffer(meta.encode("utf-8"), dtype=np.uint8))
+    return buf.getvalue()
+
+
+def _decode_assignment(payload: bytes) -> Assignment:
+    import io
+
+    z = np.load(io.BytesIO(payload), allow_pickle=False)
+    meta = json.loads(z["meta"].tobytes().decode("utf-8"))
+    return Assignment(z["doc_id"], z["issue"], z["sub"], z["support"],
+                      {int(k): (w, float(x)) for k, w, x in meta["weight"]}, {int(k): w for k, w in meta["places"]})
 
 
 HOT_ISSUES = "hotissues.issues"  # memo / derived name: the hot issues of a filter
@@ -423,9 +552,10 @@ def hot_issues(con, start, end, top: int = 10, dict_version: int | None = None, 
     title of its most typical opinion, masked), heat, heat_parts, opinions, submitters, support, first,
     last, places, terms, opinion_ids (oldest first).
 
-    Grouping a quarter of a million-opinion store takes seconds, so the result is kept per store state
-    (``analytics.store.memo``) and, for the pages' default views, counted ahead at import
-    (``warm_ahead``, listed in ``analytics.domain.ahead.WARMERS``)."""
+    The opinions are grouped once per store state, all of them (``store_issues``, built at import by
+    ``warm_ahead``, listed in ``analytics.domain.ahead.WARMERS``); a filter's hot issues are the issues
+    of its opinions, their heat counted over those opinions. The result is kept per store state too
+    (``analytics.store.memo``), and for the pages' default views counted ahead at import."""
     v = hw._resolve_version(con, dict_version)
     start, end = hw.as_date(start), hw.as_date(end)
     flt = tuple((k, filters.get(k)) for k in hw.FILTER_COLUMNS)
@@ -446,8 +576,10 @@ def warm_ahead(con) -> None:
     town) and of the latest 90 days (the command line's default), whole district."""
     from analytics.domain import metrics
 
-    if hw.active_version(con) is None or hw.pending_count(con):
+    v = hw.active_version(con)
+    if v is None or hw.pending_count(con):
         return
+    store_issues(con, v)  # every opinion's issue; each window below is then a lookup
     q = metrics.latest_period(con, "quarter")
     windows = [(q.start, q.end)] if q is not None else []
     if hw.data_range(con) is not None:
@@ -478,14 +610,40 @@ def _decode(payload: bytes):
     return out
 
 
+SELECT_MARGIN = 20  # issues described beyond those asked for, so that ties at the edge are ranked by title
+
+
 def _compute_issues(con, v: int, start: date, end: date, filters: dict, top: int) -> list[dict]:
+    """The filter's part of the store's issues (``store_issues``): its opinions are looked up in the
+    assignment, each issue's heat is counted over its opinions in the filter (at least MIN_OPINIONS
+    opinions from as many people), and only the hottest are described (title, terms, places)."""
     fsql, fparams = hw._filters(filters)
+    a = store_issues(con, v)
     cur = con.cursor()
     try:
-        rows = _word_rows(cur, v, start, end, fsql, fparams)
-        n, tokens = _totals(cur, v, start, end, fsql, fparams)
-        docs = _describe_docs(cur, v, start, end, fsql, fparams, rows, n, tokens)
-        groups = [g for g in cluster(docs) if len(g) >= MIN_OPINIONS]
+        got = cur.execute(f"SELECT doc_id, day FROM opinion_seg WHERE dict_version = ? AND day >= ? AND day < ?{fsql}",
+                          [v, start, end, *fparams]).fetchnumpy()
+        doc = np.asarray(got["doc_id"], dtype=np.int64)
+        pos = np.searchsorted(a.doc_id, doc)
+        pos[pos >= len(a.doc_id)] = 0
+        hit = (a.doc_id[pos] == doc) if len(a.doc_id) else np.zeros(len(doc), dtype=bool)
+        if not hit.any():
+            return []
+        pos, doc = pos[hit], doc[hit]
+        days = np.asarray(got["day"]).astype("datetime64[D]")[hit]
+        chosen = _hottest(a.issue[pos], a.sub[pos], a.support[pos], days, end, top + SELECT_MARGIN)
+        keep = np.isin(a.issue[pos], chosen)
+        groups_of: dict[int, list[int]] = {}
+        for d, g in zip(doc[keep].tolist(), a.issue[pos][keep].tolist()):
+            groups_of.setdefault(g, []).append(d)
+        groups = [groups_of[g] for g in sorted(groups_of)]
+        if not groups:
+            return []
+        cur.register("_hi_keep", pd.DataFrame({"doc_id": doc[keep]}))
+        try:
+            docs = _docs(cur, v, a.weight, a.place_ids, "", [], join=" JOIN _hi_keep USING (doc_id)")
+        finally:
+            cur.unregister("_hi_keep")
         issues = _summarise(cur, groups, {d.doc_id: d for d in docs}, end)
     finally:
         cur.close()
@@ -494,6 +652,29 @@ def _compute_issues(con, v: int, start: date, end: date, filters: dict, top: int
     for r, it in enumerate(issues[:int(top)], start=1):
         it["rank"] = r
     return issues[:int(top)]
+
+
+def _hottest(issue: np.ndarray, sub: np.ndarray, support: np.ndarray, days: np.ndarray, end: date,
+             top: int) -> np.ndarray:
+    """The numbers of the ``top`` hottest issues among the filter's opinions (one entry per opinion):
+    ``heat`` counted as ``_summarise`` counts it, with the submitters told apart by their hash."""
+    df = pd.DataFrame({"issue": issue, "sub": sub, "support": support,
+                       "age": (np.datetime64(end - timedelta(days=1), "D") - days).astype(np.int64),
+                       "day": days.astype(np.int64)})
+    g = df.groupby("issue", sort=True)
+    n = g.size()
+    named = df[df["sub"] != 0].groupby("issue")["sub"].nunique().reindex(n.index, fill_value=0)
+    subs = named.where(named > 0, n)
+    first, last = g["day"].min(), g["day"].max()
+    recent = (df["age"] < GROWTH_DAYS).groupby(df["issue"]).sum()
+    before = ((df["age"] >= GROWTH_DAYS) & (df["age"] < 2 * GROWTH_DAYS)).groupby(df["issue"]).sum()
+    tot = recent + before
+    growth = ((recent - before) / tot.where(tot > 0, 1)).where(tot > 0, 0.0)
+    heat_ = (10 * np.log1p(n) + 10 * np.log1p(subs) + 5 * np.log1p(g["support"].sum())
+             + 5 * np.log1p((last - first + 1) / 7) + 10 * growth)
+    ok = (n >= MIN_OPINIONS) & (subs >= MIN_OPINIONS)
+    frame = pd.DataFrame({"heat": heat_[ok], "first": first[ok]}).sort_values(["heat", "first"], ascending=[False, True])
+    return frame.index.to_numpy()[:int(top)]
 
 
 def _summarise(cur, groups, docs: dict[int, Doc], end: date) -> list[dict]:
@@ -631,6 +812,7 @@ def _register_derived() -> None:
     from analytics.store import memo
 
     memo.persist(HOT_ISSUES, _encode, _decode)
+    memo.persist(ASSIGNMENT, _encode_assignment, _decode_assignment)
 
 
 _register_derived()

@@ -129,3 +129,40 @@ def test_hotissues_command_json(tmp_path, capsys):
     assert "--from 与 --to 需同时给出" in capsys.readouterr().err
     assert cli_main(["hotissues", "--db", str(db), "--from", "2024-04-01", "--to", "2024-06-30"]) == 0
     assert "丽发新城小区：" in capsys.readouterr().out
+
+
+def test_the_store_issues_built_month_by_month_are_one_pass_over_all_opinions(demo_db):
+    """``store_issues`` describes and groups the store's opinions a month at a time, letting go of what
+    no later opinion can join: the same issues as ``cluster`` over every opinion at once."""
+    con = connect(demo_db, read_only=True)
+    try:
+        v = hw.active_version(con)
+        a = hi._assign(con, v)
+        cur = con.cursor()
+        docs = hi._docs(cur, v, a.weight, a.place_ids, "", [])
+        want = sorted(sorted(g) for g in hi.cluster(docs) if len(g) >= hi.MIN_OPINIONS)
+    finally:
+        con.close()
+    got: dict[int, list[int]] = {}
+    for d, g in zip(a.doc_id.tolist(), a.issue.tolist()):
+        got.setdefault(g, []).append(d)
+    assert len(docs) > 1000 and len(want) > 50
+    assert sorted(sorted(g) for g in got.values()) == want
+
+
+def test_a_filters_hot_issue_is_the_store_issue_seen_in_the_filter(tmp_path):
+    """The same concern keeps its identity across filters: a month's issue holds the month's opinions
+    of the whole period's issue, its heat counted over them."""
+    con = connect(tmp_path / "hi.duckdb")
+    d0 = date(2024, 4, 2)
+    rows = [opinion(f"P{k}", d0 + timedelta(days=6 * k),
+                    "丽发新城小区旁边新建的混凝土搅拌站粉尘噪音严重，搅拌站晚上也施工，业主无法休息。",
+                    submitter=f"业主{k}号") for k in range(8)]  # 2 April to 14 May
+    import_(con, rows)
+    whole = hi.hot_issues(con, "2024-04-01", "2024-07-01")
+    april = hi.hot_issues(con, "2024-04-01", "2024-05-01")
+    assert len(whole) == 1 and whole[0]["opinions"] == 8
+    assert april[0]["opinion_ids"] == ["P0", "P1", "P2", "P3", "P4"]
+    assert april[0]["heat_parts"]["意见数"] == pytest.approx(10 * math.log(6), abs=0.01)
+    assert hi.hot_issues(con, "2024-05-10", "2024-07-01") == []  # one opinion there: not an issue
+    con.close()

@@ -85,7 +85,8 @@ def test_migration_5_is_the_derived_table():
 def test_the_first_start_counts_ahead_and_later_processes_read_it(db, monkeypatch):
     got = rows(db)
     assert {n for n, _, _ in got} == {duty.DAY_COUNTS, indices.CELLS, indices.SCORES, indices.SPELLINGS, hw.RISING_COUNTS,
-                                      suggestions.REPORT, hi.HOT_ISSUES, derived.FINGERPRINT}
+                                      suggestions.REPORT, hi.HOT_ISSUES, hi.ASSIGNMENT,
+                                      derived.FINGERPRINT}
     con = connect(db, read_only=True)
     try:
         period = indices.default_period(con)
@@ -152,6 +153,39 @@ def test_hot_issues_of_the_default_windows_are_read_from_the_store(db, monkeypat
 
     stored, computed = stored_and_computed(db, monkeypatch, hi.HOT_ISSUES, issues)
     assert stored == computed and stored[0]
+
+
+def test_hot_issues_of_any_filter_are_those_of_the_store_issues_kept_at_import(db, monkeypatch):
+    """A month, a town, a channel: no filter groups opinions again; each reads the store's issues that
+    the import built, and gives what grouping afresh gives."""
+    from analytics.domain import metrics
+
+    def issues(con):
+        q = metrics.latest_period(con, "quarter")
+        town = con.execute("SELECT town FROM opinion_seg WHERE town IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC "
+                           "LIMIT 1").fetchone()[0]
+        month = q.start.replace(month=q.start.month + 1)
+        return [hi.hot_issues(con, month, month.replace(month=month.month + 1)),
+                hi.hot_issues(con, q.start, q.end, town=town),
+                hi.hot_issues(con, q.start.replace(month=1), q.end, channel="民声e")]
+
+    def run():
+        memo.clear()
+        con = connect(db, read_only=True)
+        try:
+            return issues(con)
+        finally:
+            con.close()
+
+    with monkeypatch.context() as m:
+        def refuse(*a, **k):
+            raise AssertionError("opinions grouped again although the store holds its issues")
+        m.setattr(hi._Clusterer, "feed", refuse)
+        stored = run()
+    with monkeypatch.context() as m:
+        without_store(m)
+        computed = run()
+    assert stored == computed and all(stored)
 
 
 @pytest.mark.parametrize("code", ["Q1", "month", "year"])
