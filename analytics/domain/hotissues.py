@@ -611,6 +611,13 @@ def _decode(payload: bytes):
 
 
 SELECT_MARGIN = 20  # issues described beyond those asked for, so that ties at the edge are ranked by title
+DESCRIBE = 200      # an issue's terms and places are read from at most this many of its opinions, spread
+
+
+def _spread(ids: list[int], most: int) -> np.ndarray:
+    """``most`` of ``ids`` (all when fewer), evenly spread over them in their order."""
+    arr = np.asarray(ids, dtype=np.int64)
+    return arr if len(arr) <= most else arr[np.linspace(0, len(arr) - 1, most).round().astype(int)]
 
 
 def _compute_issues(con, v: int, start: date, end: date, filters: dict, top: int) -> list[dict]:
@@ -639,7 +646,7 @@ def _compute_issues(con, v: int, start: date, end: date, filters: dict, top: int
         groups = [groups_of[g] for g in sorted(groups_of)]
         if not groups:
             return []
-        cur.register("_hi_keep", pd.DataFrame({"doc_id": doc[keep]}))
+        cur.register("_hi_keep", pd.DataFrame({"doc_id": np.concatenate([_spread(g, DESCRIBE) for g in groups])}))
         try:
             docs = _docs(cur, v, a.weight, a.place_ids, "", [], join=" JOIN _hi_keep USING (doc_id)")
         finally:
@@ -696,7 +703,8 @@ def _summarise(cur, groups, docs: dict[int, Doc], end: date) -> list[dict]:
         items = sorted(info[gi])
         term_w: dict[str, float] = {}
         place_docs: dict[str, int] = {}
-        for *_, doc_id, _, _ in items:
+        described = [d for *_, d, _, _ in items if d in docs]  # all, or DESCRIBE of a big issue
+        for doc_id in described:
             for t, w in docs[doc_id].vec.items():
                 term_w[t] = term_w.get(t, 0.0) + w
             for p in docs[doc_id].places:
@@ -710,11 +718,11 @@ def _summarise(cur, groups, docs: dict[int, Doc], end: date) -> list[dict]:
         before = sum(1 for d, *_ in items if GROWTH_DAYS <= (last_day - d).days < 2 * GROWTH_DAYS)
         n_sub = len(subs) or len(items)
         h = heat(len(items), n_sub, 0, (last - first).days + 1, recent, before)
-        towns = {docs[d].town for *_, d, _, _ in items if docs[d].town}
-        place = _title_place(places_, place_docs, len(items), towns)
+        towns = {docs[d].town for d in described if docs[d].town}
+        place = _title_place(places_, place_docs, len(described), towns)
         matter = "、".join(terms_[:2])
         out.append({"title": f"{place}：{matter}" if place else matter, "place": place, "matter": matter,
-                    "headline": _headline(items, terms_[:3]),
+                    "headline": _headline([it for it in items if it[2] in docs], terms_[:3]),
                     "heat": round(h["heat"], 2), "heat_parts": {k: round(x, 2) for k, x in h["parts"].items()},
                     "opinions": len(items), "submitters": n_sub, "support": 0,
                     "first": first, "last": last, "places": places_[:5], "terms": terms_[:8],

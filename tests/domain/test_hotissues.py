@@ -166,3 +166,25 @@ def test_a_filters_hot_issue_is_the_store_issue_seen_in_the_filter(tmp_path):
     assert april[0]["heat_parts"]["意见数"] == pytest.approx(10 * math.log(6), abs=0.01)
     assert hi.hot_issues(con, "2024-05-10", "2024-07-01") == []  # one opinion there: not an issue
     con.close()
+
+
+def test_a_big_issue_is_described_from_a_spread_of_its_opinions_and_counted_in_full(tmp_path, monkeypatch):
+    con = connect(tmp_path / "hi.duckdb")
+    d0 = date(2024, 4, 2)
+    texts = ["丽发新城小区旁边新建的混凝土搅拌站粉尘噪音严重，搅拌站晚上也施工。"]
+    import_(con, [opinion(f"P{k}", d0 + timedelta(days=2 * k), texts[0], submitter=f"业主{k}号") for k in range(9)])
+    full = hi.hot_issues(con, "2024-04-01", "2024-07-01")
+    assert list(hi._spread([5, 6, 7, 8, 9], 3)) == [5, 7, 9] and list(hi._spread([1, 2], 3)) == [1, 2]
+    from analytics.store import memo
+
+    memo.clear()
+    monkeypatch.setattr(hi, "DESCRIBE", 3)
+    seen = []
+    real = hi._docs
+    monkeypatch.setattr(hi, "_docs", lambda *a, **k: seen.append(real(*a, **k)) or seen[-1])
+    small = hi.hot_issues(con, "2024-04-01", "2024-06-30")
+    assert len(seen[-1]) == 3  # three opinions read to describe it …
+    assert (small[0]["opinions"], small[0]["submitters"], small[0]["opinion_ids"]) == \
+        (full[0]["opinions"], full[0]["submitters"], full[0]["opinion_ids"]) == (9, 9, [f"P{k}" for k in range(9)])
+    assert small[0]["heat"] == full[0]["heat"] and small[0]["title"] == full[0]["title"]  # … all nine counted
+    con.close()
