@@ -31,6 +31,7 @@ import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from datetime import date, timedelta
 
 import numpy as np
@@ -239,6 +240,12 @@ def anchor_of(places) -> str | None:
     return min(good, key=lambda p: (tx.place_rank(p), -len(p), p)) if good else None
 
 
+@lru_cache(maxsize=100_000)
+def _anchor(places: frozenset[str]) -> str | None:
+    """``anchor_of``, kept: many opinions name the same places."""
+    return anchor_of(places)
+
+
 def _places_agree(doc: Doc, issue: "_Issue") -> bool:
     """An opinion and an issue are about the same place: their 镇街 (the export's column) do not differ,
     and unless one of them names no place, the opinion's most specific place is among the places of
@@ -280,24 +287,28 @@ class _Clusterer:
     def __init__(self):
         self.issues: list[_Issue] = []
         self.index: dict[str, list[int]] = {}
+        self._retired = 0  # the issues before this one were looked at by ``retire``
 
     def feed(self, docs) -> None:
         """Docs sorted by (day, doc_id), none earlier than those fed before."""
         issues, index = self.issues, self.index
         for doc in docs:
-            if not doc.vec:
+            vec = doc.vec
+            if not vec:
                 continue
-            vnorm = math.sqrt(sum(x * x for x in doc.vec.values()))
+            vnorm = math.sqrt(sum(x * x for x in vec.values()))
+            oldest = doc.day - timedelta(days=MAX_GAP_DAYS)
             best, best_sim, seen = -1, 0.0, set()
-            for t in list(doc.vec)[:LOOKUP_TERMS]:
+            for t in islice(vec, LOOKUP_TERMS):
                 for c in index.get(t, ())[-CANDIDATE_ISSUES:]:
                     if c in seen:
                         continue
                     seen.add(c)
                     it = issues[c]
-                    if (doc.day - it.last).days > MAX_GAP_DAYS or not _places_agree(doc, it):
+                    if it.last < oldest or not _places_agree(doc, it):
                         continue
-                    dot = sum(w * it.centre.get(t2, 0.0) for t2, w in doc.vec.items())
+                    centre = it.centre
+                    dot = sum(w * centre.get(t2, 0.0) for t2, w in vec.items())
                     sim = dot / (vnorm * it.norm) if it.norm else 0.0
                     if sim > best_sim:
                         best, best_sim = c, sim
@@ -315,9 +326,14 @@ class _Clusterer:
     def retire(self, day: date) -> None:
         """Let go of the centres of single opinions that no later opinion can join (their latest day more
         than MAX_GAP_DAYS before ``day``): they stay single, and the merge pass never reads them."""
-        for it in self.issues:
-            if it.centre is not None and len(it.members) < MIN_OPINIONS and (day - it.last).days > MAX_GAP_DAYS:
+        issues, oldest = self.issues, day - timedelta(days=MAX_GAP_DAYS)
+        while self._retired < len(issues) and issues[self._retired].first < oldest:  # in the order they began
+            it = issues[self._retired]
+            if len(it.members) < MIN_OPINIONS:  # a single opinion's latest day is its first
                 it.centre = None
+            self._retired += 1
+        for lst in self.index.values():  # a term's latest CANDIDATE_ISSUES issues are all ever read
+            del lst[:-CANDIDATE_ISSUES]
 
     def result(self) -> list[list[int]]:
         return [it.members for it in merge_similar(self.issues)]
@@ -444,7 +460,7 @@ def _docs(cur, v, weight: dict[int, tuple[str, float]], place_ids: dict[int, str
         if t:
             places.append(t)  # the opinion's 镇街, when the export says it, is a place of it
         pl = frozenset(places)
-        out.append(Doc(int(doc[lo]), days[lo].item(), vec, pl, anchor_of(pl), t))
+        out.append(Doc(int(doc[lo]), days[lo].item(), vec, pl, _anchor(pl), t))
     return out
 
 
