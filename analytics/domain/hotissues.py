@@ -503,12 +503,14 @@ def _summarise(cur, groups, docs: dict[int, Doc], end: date) -> list[dict]:
         "doc_id": np.array([d for g in groups for d in g], dtype=np.int64),
         "g": np.array([gi for gi, g in enumerate(groups) for _ in g], dtype=np.int32)}))
     meta = cur.execute("""
-        SELECT h.g, h.doc_id, s.opinion_id, o.submitter, s.day, o.title FROM _hi_docs h
+        SELECT h.g, h.doc_id, s.opinion_id, o.submitter, s.day, o.title, coalesce(o.support, 0) FROM _hi_docs h
         JOIN opinion_seg s USING (doc_id) JOIN opinions o ON o.opinion_id = s.opinion_id""").fetchall()
     cur.unregister("_hi_docs")
     info: dict[int, list] = {}
-    for g, doc_id, oid, sub, day, title in meta:
+    support: dict[int, int] = {}  # per issue, its opinions' support counts (支持数; unknown counts 0)
+    for g, doc_id, oid, sub, day, title, sup in meta:
         info.setdefault(g, []).append((day, oid, doc_id, sub, title))
+        support[g] = support.get(g, 0) + int(sup)
     last_day = end - timedelta(days=1)
     out = []
     for gi in sorted(info):
@@ -528,14 +530,14 @@ def _summarise(cur, groups, docs: dict[int, Doc], end: date) -> list[dict]:
         recent = sum(1 for d, *_ in items if (last_day - d).days < GROWTH_DAYS)
         before = sum(1 for d, *_ in items if GROWTH_DAYS <= (last_day - d).days < 2 * GROWTH_DAYS)
         n_sub = len(subs) or len(items)
-        h = heat(len(items), n_sub, 0, (last - first).days + 1, recent, before)
+        h = heat(len(items), n_sub, support[gi], (last - first).days + 1, recent, before)
         towns = {docs[d].town for *_, d, _, _ in items if docs[d].town}
         place = _title_place(places_, place_docs, len(items), towns)
         matter = "、".join(terms_[:2])
         out.append({"title": f"{place}：{matter}" if place else matter, "place": place, "matter": matter,
                     "headline": _headline(items, terms_[:3]),
                     "heat": round(h["heat"], 2), "heat_parts": {k: round(x, 2) for k, x in h["parts"].items()},
-                    "opinions": len(items), "submitters": n_sub, "support": 0,
+                    "opinions": len(items), "submitters": n_sub, "support": support[gi],
                     "first": first, "last": last, "places": places_[:5], "terms": terms_[:8],
                     "opinion_ids": [oid for _, oid, *_ in items]})
     return out
