@@ -467,7 +467,8 @@ def issues_section(db: str, key: str, items: list[dict], sel, filters: tuple, ve
         st.info("所选范围内没有热点问题（至少两人、两条意见说同一件事）。")
         return
     for it in items:
-        label = (f"{it['rank']}. {it['title']} · 热度 {it['heat']:.1f} · {it['opinions']} 条意见、{it['submitters']} 人 · "
+        support = f"、支持 {it['support']}" if it.get("support") else ""
+        label = (f"{it['rank']}. {it['title']} · 热度 {it['heat']:.1f} · {it['opinions']} 条意见、{it['submitters']} 人{support} · "
                  f"{_cn_day(it['first'])}至{_cn_day(it['last'])}")
         with st.expander(label):
             if it.get("headline"):

@@ -16,7 +16,8 @@ def _run(args: argparse.Namespace) -> int:
     if got is None:
         return 2
     issues, start, end, filters = got
-    keys = ("rank", "title", "heat", "opinions", "submitters", "first", "last", "places", "terms", "opinion_ids")
+    keys = ("rank", "title", "heat", "opinions", "submitters", "support", "first", "last", "places", "terms",
+            "opinion_ids")
     if args.json:
         recs = [{k: (it[k].isoformat() if k in ("first", "last") else it[k]) for k in keys} for it in issues]
         print(json.dumps(recs, ensure_ascii=False, indent=1))
@@ -27,7 +28,8 @@ def _run(args: argparse.Namespace) -> int:
     if not issues:
         print("这一期间没有热点问题（至少两人、两条意见说同一件事）。")
     for it in issues:
-        print(f"{it['rank']:>3}. {it['title']}  热度 {it['heat']:.1f}  意见 {it['opinions']} 条、{it['submitters']} 人  "
+        support = f"、支持 {it['support']}" if it.get("support") else ""
+        print(f"{it['rank']:>3}. {it['title']}  热度 {it['heat']:.1f}  意见 {it['opinions']} 条、{it['submitters']} 人{support}  "
               f"{it['first'].isoformat()} 至 {it['last'].isoformat()}  地点：{'、'.join(it['places'][:3]) or '—'}  "
               f"词：{'、'.join(it['terms'][:5])}")
     return 0

@@ -203,7 +203,7 @@ HEAT_FORMULA = ("热度 = 10×ln(1+意见数) + 10×ln(1+提交人数) + 5×ln(1
 HEAT_PARTS = {
     "意见数": "10 × ln(1 + 意见数)：规模，增长放缓（第 10 条比第 2 条加得少）",
     "提交人数": "10 × ln(1 + 不同提交人数)：多少人在说，一人反复来信不抬高",
-    "支持数": "5 × ln(1 + 支持/点赞数)：导出文件有这一列时才有，没有时为 0",
+    "支持数": "5 × ln(1 + 各条意见的支持/点赞数之和)：导出文件有这一列时才有，没有时为 0",
     "持续": "5 × ln(1 + 持续周数)：首条到末条的天数 ÷ 7，长期未解决的事更热",
     "增长": "10 × 增长：期间最后 30 天与之前 30 天的意见数之差 ÷ 之和，在 −1 与 1 之间",
 }
@@ -536,7 +536,7 @@ def _assign(con, v: int) -> Assignment:
     return Assignment(ids, num, sub, support, weight, place_ids)
 
 
-_SUPPORT_SQL = "0"  # an opinion's support count (no export field yet)
+_SUPPORT_SQL = "coalesce(o.support, 0)"  # an opinion's support count (支持数; unknown counts 0)
 
 
 def _encode_assignment(a: Assignment) -> bytes:
@@ -707,12 +707,14 @@ def _summarise(cur, groups, docs: dict[int, Doc], end: date) -> list[dict]:
         "doc_id": np.array([d for g in groups for d in g], dtype=np.int64),
         "g": np.array([gi for gi, g in enumerate(groups) for _ in g], dtype=np.int32)}))
     meta = cur.execute("""
-        SELECT h.g, h.doc_id, s.opinion_id, o.submitter, s.day, o.title FROM _hi_docs h
+        SELECT h.g, h.doc_id, s.opinion_id, o.submitter, s.day, o.title, coalesce(o.support, 0) FROM _hi_docs h
         JOIN opinion_seg s USING (doc_id) JOIN opinions o ON o.opinion_id = s.opinion_id""").fetchall()
     cur.unregister("_hi_docs")
     info: dict[int, list] = {}
-    for g, doc_id, oid, sub, day, title in meta:
+    support: dict[int, int] = {}  # per issue, its opinions' support counts (支持数; unknown counts 0)
+    for g, doc_id, oid, sub, day, title, sup in meta:
         info.setdefault(g, []).append((day, oid, doc_id, sub, title))
+        support[g] = support.get(g, 0) + int(sup)
     last_day = end - timedelta(days=1)
     out = []
     for gi in sorted(info):
@@ -733,14 +735,14 @@ def _summarise(cur, groups, docs: dict[int, Doc], end: date) -> list[dict]:
         recent = sum(1 for d, *_ in items if (last_day - d).days < GROWTH_DAYS)
         before = sum(1 for d, *_ in items if GROWTH_DAYS <= (last_day - d).days < 2 * GROWTH_DAYS)
         n_sub = len(subs) or len(items)
-        h = heat(len(items), n_sub, 0, (last - first).days + 1, recent, before)
+        h = heat(len(items), n_sub, support[gi], (last - first).days + 1, recent, before)
         towns = {docs[d].town for d in described if docs[d].town}
         place = _title_place(places_, place_docs, len(described), towns)
         matter = "、".join(terms_[:2])
         out.append({"title": f"{place}：{matter}" if place else matter, "place": place, "matter": matter,
                     "headline": _headline([it for it in items if it[2] in docs], terms_[:3]),
                     "heat": round(h["heat"], 2), "heat_parts": {k: round(x, 2) for k, x in h["parts"].items()},
-                    "opinions": len(items), "submitters": n_sub, "support": 0,
+                    "opinions": len(items), "submitters": n_sub, "support": support[gi],
                     "first": first, "last": last, "places": places_[:5], "terms": terms_[:8],
                     "opinion_ids": [oid for _, oid, *_ in items]})
     return out

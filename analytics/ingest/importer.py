@@ -758,13 +758,24 @@ def read_table(path: str | Path, limit: int | None = None, contract: Contract | 
 
 # ── the store ─────────────────────────────────────────────────────────────────
 
+# Fields a kind gained after stores already held its rows (schema migration 7: the opinions'
+# support and oppose counts). They enter the row hash only when they have a value, under their name,
+# so a row stored before they existed, and the same row from an export without them, hash as before.
+LATER_FIELDS: dict[str, tuple[str, ...]] = {"opinions": ("support", "oppose")}
+
+
 def row_hash_sql(kind: Kind, alias: str) -> str:
     """row_hash: md5 of the stored values in contract order, NULL distinct from any text.
 
     Computed by DuckDB (vectorised) from its text form of each value; should a DuckDB upgrade ever
     change how it prints a timestamp, the next import reports those rows as updated once, no worse.
+    A field of ``LATER_FIELDS`` adds ``name=value`` when it has a value and nothing when it is NULL
+    (concat_ws skips a NULL).
     """
-    parts = [f"CASE WHEN {alias}.{c} IS NULL THEN 'N' ELSE 'V' || CAST({alias}.{c} AS VARCHAR) END"
+    later = LATER_FIELDS.get(kind.name, ())
+    parts = [f"CASE WHEN {alias}.{c} IS NULL THEN NULL ELSE '{c}=' || CAST({alias}.{c} AS VARCHAR) END"
+             if c in later else
+             f"CASE WHEN {alias}.{c} IS NULL THEN 'N' ELSE 'V' || CAST({alias}.{c} AS VARCHAR) END"
              for c in kind.columns]
     return f"md5(concat_ws(chr(31), {', '.join(parts)}))"
 

@@ -616,6 +616,10 @@ def _score_kind(kind: str, headers: list[str], feats: list[_Values], contract: C
                 # anonymised ids is still the submitter) or words a value mapping can translate
                 # (处理状态 with 已办理 / 待回复)
                 total = min(total, 0.3)
+            elif fld.type == "int" and hs < 0.5:
+                # any column of numbers fits a count (序号, 回访次数): only the header can say which
+                # count it is (点赞数 → 支持数, 参加人次 → 参与人次)
+                total = min(total, 0.3)
             if fld.required:
                 total += 0.02  # ties go to the field the import cannot do without
             scores[(i, fld.name)] = (round(total, 3), [r for r in (hr, vr) if r])

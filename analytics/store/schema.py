@@ -132,6 +132,14 @@ MIGRATIONS: dict[int, list[str]] = {
         # exported: ours}}.
         "ALTER TABLE profiles ADD COLUMN options JSON",
     ],
+    # Support / oppose counts of an opinion (issue 16: 点赞数 / 附议数 and 反对数 of message-board exports;
+    # the hot issues' heat reads the support). NULL = unknown: the export had no such column or cell.
+    # The row hash leaves them out while they are NULL (importer.row_hash_sql), so the rows of a store
+    # migrated here are unchanged when the same export without the columns is imported again.
+    7: [
+        "ALTER TABLE opinions ADD COLUMN support BIGINT",
+        "ALTER TABLE opinions ADD COLUMN oppose BIGINT",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -61,3 +61,28 @@ def test_the_actor_of_a_command_is_the_system_user_and_user_is_recorded_beside_i
     with store.reading(db) as con:
         assert con.execute("SELECT imported_by FROM import_batches").fetchone() == (f"{me}（--user 王五）",)
         assert con.execute("SELECT actor FROM audit_log WHERE action = 'import'").fetchone() == (f"{me}（--user 王五）",)
+
+
+def test_hotissues_shows_the_support_read_from_the_export(tmp_path, capsys):
+    """ingest an export with 点赞数, then ``hotissues``: the text says 支持 N for an issue with support
+    (none for one without), the JSON carries the sum of its opinions' counts."""
+    import json
+
+    plant = "丽发新城小区旁的搅拌站粉尘噪音扰民，搅拌站夜间施工。"
+    bus = "望仙路公交站点太少，公交班次间隔太长，希望增加公交班次。"
+    lines = ["编号,提交时间,镇街,内容,提交人,点赞数"]
+    lines += [f"P{k},2024-04-{2 + 3 * k:02d} 09:00,瓜沥镇,{plant},业主{k}号,{n}" for k, n in enumerate([3, "", 7])]
+    lines += [f"B{k},2024-04-{3 + 3 * k:02d} 09:00,瓜沥镇,{bus},乘客{k}号," for k in range(3)]
+    f = tmp_path / "board.csv"
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    db = str(tmp_path / "s.duckdb")
+    assert cli.main(["ingest", str(f), "--db", db]) == 0
+    capsys.readouterr()
+    assert cli.main(["hotissues", "--db", db, "--from", "2024-04-01", "--to", "2024-06-30", "--json"]) == 0
+    got = {it["opinion_ids"][0][0]: it for it in json.loads(capsys.readouterr().out)}
+    assert (got["P"]["support"], got["B"]["support"]) == (10, 0)
+    assert cli.main(["hotissues", "--db", db, "--from", "2024-04-01", "--to", "2024-06-30"]) == 0
+    text = capsys.readouterr().out
+    (plant_line,) = [ln for ln in text.splitlines() if got["P"]["title"] in ln]
+    (bus_line,) = [ln for ln in text.splitlines() if got["B"]["title"] in ln]
+    assert "意见 3 条、3 人、支持 10 " in plant_line and "支持" not in bus_line

@@ -25,6 +25,16 @@ def test_heat_golden():
     assert hi.heat(2, 2, 9, 1, 0, 0)["parts"]["支持数"] == pytest.approx(5 * math.log(10))
 
 
+def test_heat_golden_with_support():
+    # 3 opinions from 3 people over 14 days, 2 in the last 30 days and 1 in the 30 before, supported 10
+    # times (HEAT_FORMULA): 10·ln(1+3) + 10·ln(1+3) + 5·ln(1+10) + 5·ln(1 + 14/7) + 10·(2−1)/(2+1)
+    # = 13.8629 + 13.8629 + 11.9895 + 5.4931 + 3.3333 = 48.5418
+    h = hi.heat(opinions=3, submitters=3, support=10, span_days=14, recent=2, before=1)
+    assert h["parts"] == pytest.approx({"意见数": 13.8629, "提交人数": 13.8629, "支持数": 11.9895, "持续": 5.4931,
+                                        "增长": 3.3333}, abs=1e-4)
+    assert h["heat"] == pytest.approx(48.5418, abs=1e-4)
+
+
 def test_term_score_golden():
     # 10 opinions hold 业主 30 times, 5 of them at least twice; 100 opinions, 10,000 tokens in the filter.
     p = hi.term_score(docs=10, count=30, d2=5, n_docs=100, tokens=10_000, word="业主")
@@ -122,8 +132,9 @@ def test_hotissues_command_json(tmp_path, capsys):
     assert cli_main(["hotissues", "--db", str(db), "--from", "2024-04-01", "--to", "2024-06-30", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out) == 1
-    assert set(out[0]) == {"rank", "title", "heat", "opinions", "submitters", "first", "last", "places", "terms",
-                           "opinion_ids"}
+    assert set(out[0]) == {"rank", "title", "heat", "opinions", "submitters", "support", "first", "last", "places",
+                           "terms", "opinion_ids"}
+    assert out[0]["support"] == 0  # no 支持数 in these opinions
     assert out[0]["first"] == "2024-04-02" and out[0]["opinion_ids"] == ["P0", "P1", "P2"]
     assert cli_main(["hotissues", "--db", str(db), "--from", "2024-04-01"]) == 2
     assert "--from 与 --to 需同时给出" in capsys.readouterr().err
@@ -187,4 +198,31 @@ def test_a_big_issue_is_described_from_a_spread_of_its_opinions_and_counted_in_f
     assert (small[0]["opinions"], small[0]["submitters"], small[0]["opinion_ids"]) == \
         (full[0]["opinions"], full[0]["submitters"], full[0]["opinion_ids"]) == (9, 9, [f"P{k}" for k in range(9)])
     assert small[0]["heat"] == full[0]["heat"] and small[0]["title"] == full[0]["title"]  # … all nine counted
+    con.close()
+
+
+def test_an_issue_adds_up_the_support_of_its_opinions_from_the_export(tmp_path):
+    """An export with a 点赞数 column: the issue's support is the sum of its opinions' counts (an empty
+    or unreadable cell counts 0), and the heat's 支持数 part is 5·ln(1 + that sum)."""
+    from analytics.ingest.importer import ingest_files
+
+    con = connect(tmp_path / "sup.duckdb")
+    plant = "丽发新城小区旁边新建的混凝土搅拌站粉尘噪音严重，搅拌站晚上也施工，业主无法休息。"
+    bus = "望仙路公交站点太少，公交班次间隔太长，老人出行不便，希望增加公交班次。"
+    lines = ["编号,提交时间,镇街,标题,内容,提交人,点赞数"]
+    d0 = date(2024, 4, 2)  # the days and people of test_hot_issues_on_a_store
+    lines += [f"P{k},{d0 + timedelta(days=6 * k)} 09:00,瓜沥镇,丽发新城小区旁搅拌站扰民,{plant},业主{k}号,{n}"
+              for k, n in enumerate(["4", "", "6", "很多", "0", '"1,000"'])]
+    lines += [f"B{k},{d0 + timedelta(days=5 * k)} 09:00,瓜沥镇,望仙路公交班次太少,{bus},乘客{k}号," for k in range(4)]
+    path = tmp_path / "board.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (r,) = ingest_files(con, [path])
+    assert (r.imported, r.warned) == (10, 1)  # 很多: stored, its support unknown
+    issues = {i["opinion_ids"][0][0]: i for i in hi.hot_issues(con, "2024-04-01", "2024-07-01")}
+    assert issues["P"]["opinion_ids"] == [f"P{k}" for k in range(6)]
+    assert issues["P"]["support"] == 4 + 6 + 0 + 1000
+    assert issues["P"]["heat_parts"]["支持数"] == pytest.approx(5 * math.log(1 + 1010), abs=0.01)
+    assert issues["B"]["support"] == 0 and issues["B"]["heat_parts"]["支持数"] == 0
+    # the plant's heat as in test_hot_issues_on_a_store (37.38), plus its support: 37.38 + 5·ln(1011) = 71.97
+    assert issues["P"]["heat"] == pytest.approx(37.38 + 5 * math.log(1011), abs=0.02)
     con.close()

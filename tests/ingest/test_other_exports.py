@@ -365,7 +365,8 @@ def test_a_column_of_counts_is_never_suggested_for_a_text_field():
                                   [[f"L{i}" for i in range(200)], ["2024-05-01"] * 200,
                                    ["小区门口的路灯坏了两个星期，晚上很黑"] * 200, [i % 3 for i in range(200)],
                                    [i % 2 for i in range(200)]], kind="opinions")
-    assert guess.mapping["反对数"] is None and guess.mapping["点赞数"] is None
+    # counts are no text field's values: they are the opinions' counts the contract names (issue 16)
+    assert guess.mapping["反对数"] == "oppose" and guess.mapping["点赞数"] == "support"
     assert guess.mapping["留言详情"] == "content"
 
 

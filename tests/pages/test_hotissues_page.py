@@ -38,3 +38,26 @@ def test_a_hot_issue_put_into_the_pool_shows_it_on_the_candidates_page(demo_db, 
     body = texts(at)
     assert f"来自热点问题 **{issue['title']}**" in body
     assert f"{issue['first'].year}年{issue['first'].month}月{issue['first'].day}日至" in body
+
+
+def test_an_issue_with_support_says_so_in_its_line(demo_db, tmp_path, monkeypatch):
+    """Opinions with a 支持数 (the demo exports have none): each issue's line says 支持 N, N the sum."""
+    import re
+    import shutil
+
+    from analytics.domain import hotissues as hi
+    from analytics.store.db import connect
+
+    db = tmp_path / "cockpit.duckdb"
+    shutil.copy(demo_db, db)
+    con = connect(db)
+    con.execute("UPDATE opinions SET support = 7")
+    con.execute("DELETE FROM derived WHERE name = ?", [hi.HOT_ISSUES])  # counted ahead without the support
+    con.close()
+    at = app_at(db, monkeypatch, "hotwords").run()
+    assert not at.exception, at.exception
+    issues = [e.label for e in at.expander if "热度" in e.label and "条意见" in e.label]
+    assert issues
+    for label in issues:
+        n = int(re.search(r"(\d+) 条意见", label).group(1))
+        assert f"人、支持 {7 * n} · " in label, label
