@@ -134,11 +134,13 @@ class capture:
         # A writer's connection has no state to key by: inside the capture its results are kept here
         # (the warmers ask for the same day counts and cells several times).
         capture_state.values = {}
+        capture_state.payloads = {}
         return self.got
 
     def __exit__(self, *exc) -> None:
         capture_state.got = None
         capture_state.values = None
+        capture_state.payloads = None
 
 
 def _stored(con, name: str, key: Hashable):
@@ -147,13 +149,37 @@ def _stored(con, name: str, key: Hashable):
     codec = PERSISTED.get(name)
     if codec is None:
         return None
-    payload = derived.load(con, name, stored_key(key), fingerprint_now(con))
+    payload = _payloads(con, name).get(stored_key(key))
     if payload is None:
         return None
     try:
         return codec[1](payload)
     except Exception:  # noqa: BLE001 — a payload that cannot be read is recomputed, not trusted
         return None
+
+
+_kept_payloads: dict[tuple, dict[str, bytes]] = {}  # (store state, name) -> its payloads in the store
+
+
+def _payloads(con, name: str) -> dict[str, bytes]:
+    """The store's payloads of ``name`` for the data as it is now (``derived.load_all``), read once per
+    store state and process — apart from the LRU of decoded values, which holds only MAX_ENTRIES."""
+    state = store_state(con)
+    if state is None:  # a writer's connection: kept for the length of a capture, if any
+        local = getattr(capture_state, "payloads", None)
+        if local is None:
+            return derived.load_all(con, name, fingerprint_now(con))
+        if name not in local:
+            local[name] = derived.load_all(con, name, fingerprint_now(con))
+        return local[name]
+    with _lock:
+        got = _kept_payloads.get((state, name))
+    if got is None:
+        got = derived.load_all(con, name, fingerprint_now(con))
+        with _lock:
+            _forget_older_states(state)
+            _kept_payloads[(state, name)] = got
+    return got
 
 
 def _stored_or_computed(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:
@@ -236,9 +262,12 @@ def _forget_older_states(state: tuple) -> None:
     if old is not None:
         for k in [k for k in _entries if k[1] == old]:
             del _entries[k]
+        for k in [k for k in _kept_payloads if k[0] == old]:
+            del _kept_payloads[k]
 
 
 def clear() -> None:
     with _lock:
         _entries.clear()
         _current.clear()
+        _kept_payloads.clear()

@@ -431,3 +431,35 @@ def test_cells_counted_together_are_the_cells_of_each_period_alone(db, monkeypat
             pd.testing.assert_frame_equal(part, alone)
     finally:
         con.close()
+
+
+def test_a_names_stored_results_are_read_once_per_store_state(db, monkeypatch):
+    """Reading one stored result costs DuckDB as much as reading all of them (the blobs of a vector
+    come together), so a process reads all results of a name at once, once per store state — not
+    once per result nor again after the LRU of decoded values let one go."""
+    calls = []
+    real = derived.load_all
+    monkeypatch.setattr(derived, "load_all", lambda con, name, fp: calls.append(name) or real(con, name, fp))
+    monkeypatch.setattr(memo, "MAX_ENTRIES", 2)  # decoded values are let go at once
+    latest = latest_quarter(db)
+    con = connect(db, read_only=True)
+    try:
+        def refuse(*a, **k):
+            raise AssertionError("scores counted again although the store holds them")
+        with monkeypatch.context() as m:
+            m.setattr(indices, "_scored_level", refuse)
+            for _ in range(2):
+                for q in (1, 2, 3):
+                    for level in ("town", "station"):
+                        indices.compute_indices(con, Period("quarter", latest.year, q), level)
+    finally:
+        con.close()
+    assert calls.count(indices.SCORES) == 1
+
+
+def test_counting_ahead_under_another_version_of_the_program_drops_what_the_older_one_stored(db, monkeypatch):
+    before = {fp for _, _, fp in rows(db)}
+    monkeypatch.setattr(derived, "_CODE", ["another-version"])
+    ahead.warm(db)
+    after = {fp for _, _, fp in rows(db)}
+    assert len(before) == len(after) == 1 and before != after
