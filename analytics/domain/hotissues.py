@@ -566,7 +566,7 @@ KEPT_ISSUES = 50                 # issues kept per filter (a request for more re
 def hot_issues(con, start, end, top: int = 10, dict_version: int | None = None, **filters) -> list[dict]:
     """The filter's hot issues, hottest first. Each: rank, title (地点：事项), place, matter, headline (the
     title of its most typical opinion, masked), heat, heat_parts, opinions, submitters, support, first,
-    last, places, terms, opinion_ids (oldest first).
+    last, places, terms, opinion_ids (oldest first: by submission time, then id).
 
     The opinions are grouped once per store state, all of them (``store_issues``, built at import by
     ``warm_ahead``, listed in ``analytics.domain.ahead.WARMERS``); a filter's hot issues are the issues
@@ -707,14 +707,16 @@ def _summarise(cur, groups, docs: dict[int, Doc], end: date) -> list[dict]:
         "doc_id": np.array([d for g in groups for d in g], dtype=np.int64),
         "g": np.array([gi for gi, g in enumerate(groups) for _ in g], dtype=np.int32)}))
     meta = cur.execute("""
-        SELECT h.g, h.doc_id, s.opinion_id, o.submitter, s.day, o.title, coalesce(o.support, 0) FROM _hi_docs h
-        JOIN opinion_seg s USING (doc_id) JOIN opinions o ON o.opinion_id = s.opinion_id""").fetchall()
+        SELECT h.g, h.doc_id, s.opinion_id, o.submitter, s.day, o.title, coalesce(o.support, 0), o.submitted_at
+        FROM _hi_docs h JOIN opinion_seg s USING (doc_id) JOIN opinions o ON o.opinion_id = s.opinion_id""").fetchall()
     cur.unregister("_hi_docs")
     info: dict[int, list] = {}
     support: dict[int, int] = {}  # per issue, its opinions' support counts (支持数; unknown counts 0)
-    for g, doc_id, oid, sub, day, title, sup in meta:
+    at: dict[str, object] = {}    # opinion id -> submitted at (the order of an issue's opinion_ids)
+    for g, doc_id, oid, sub, day, title, sup, submitted in meta:
         info.setdefault(g, []).append((day, oid, doc_id, sub, title))
         support[g] = support.get(g, 0) + int(sup)
+        at[oid] = submitted
     last_day = end - timedelta(days=1)
     out = []
     for gi in sorted(info):
@@ -744,7 +746,7 @@ def _summarise(cur, groups, docs: dict[int, Doc], end: date) -> list[dict]:
                     "heat": round(h["heat"], 2), "heat_parts": {k: round(x, 2) for k, x in h["parts"].items()},
                     "opinions": len(items), "submitters": n_sub, "support": support[gi],
                     "first": first, "last": last, "places": places_[:5], "terms": terms_[:8],
-                    "opinion_ids": [oid for _, oid, *_ in items]})
+                    "opinion_ids": sorted((oid for _, oid, *_ in items), key=lambda o: (at[o], o))})
     return out
 
 
@@ -796,14 +798,16 @@ def issue_opinions(con, issue: dict, page: int = 1, page_size: int = 10) -> tupl
     if not ids:
         return pd.DataFrame(columns=cols), 0
     page = max(int(page), 1)
+    # opinion_ids are oldest first by (submitted_at, opinion_id): the page's ones are read by their ids
+    # (a look-up in the key's index), not picked from all the issue's (a scan of every opinion).
+    newest = ids[::-1][(page - 1) * int(page_size):page * int(page_size)] or [""]
     cur = con.cursor()
     try:
-        df = hw._df(cur, """
+        df = hw._df(cur, f"""
             SELECT opinion_id, submitted_at, coalesce(town, ?) AS town, station, channel, category, title, content,
                    submitter, status
-            FROM opinions WHERE list_contains(?, opinion_id)
-            ORDER BY submitted_at DESC, opinion_id DESC LIMIT ? OFFSET ?""",
-                    [UNLOCATED, ids, int(page_size), (page - 1) * int(page_size)])
+            FROM opinions WHERE opinion_id IN ({", ".join("?" * len(newest))})
+            ORDER BY submitted_at DESC, opinion_id DESC""", [UNLOCATED, *newest])
     finally:
         cur.close()
     terms_ = list(issue.get("terms") or [])[:5]

@@ -226,3 +226,23 @@ def test_an_issue_adds_up_the_support_of_its_opinions_from_the_export(tmp_path):
     # the plant's heat as in test_hot_issues_on_a_store (37.38), plus its support: 37.38 + 5·ln(1011) = 71.97
     assert issues["P"]["heat"] == pytest.approx(37.38 + 5 * math.log(1011), abs=0.02)
     con.close()
+
+
+def test_an_issues_opinions_page_by_page_newest_first_by_time(tmp_path):
+    """Two a day, the later one with the smaller id: pages follow the submission time, not the id."""
+    con = connect(tmp_path / "hi.duckdb")
+    d0 = date(2024, 4, 2)
+    text = "丽发新城小区旁边新建的混凝土搅拌站粉尘噪音严重，搅拌站晚上也施工，业主无法休息。"
+    rows = []
+    for k in range(3):
+        early = opinion(f"Z{k}", d0 + timedelta(days=7 * k), text, submitter=f"早{k}号")
+        late = opinion(f"A{k}", d0 + timedelta(days=7 * k), text, submitter=f"晚{k}号")
+        late["submitted_at"] += timedelta(hours=8)
+        rows += [early, late]
+    import_(con, rows)
+    (issue,) = hi.hot_issues(con, "2024-04-01", "2024-07-01")
+    assert issue["opinion_ids"] == ["Z0", "A0", "Z1", "A1", "Z2", "A2"]
+    pages = [hi.issue_opinions(con, issue, page=p, page_size=4) for p in (1, 2, 3)]
+    assert [list(df["opinion_id"]) for df, _ in pages] == [["A2", "Z2", "A1", "Z1"], ["A0", "Z0"], []]
+    assert {total for _, total in pages} == {6}
+    con.close()
