@@ -16,10 +16,15 @@ the work is done every time.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from typing import Callable, Hashable, TypeVar
+
+import numpy as np
+import pandas as pd
 
 from analytics.store import derived
 from analytics.store.db import READER_LINK_INFIX
@@ -27,11 +32,14 @@ from analytics.store.schema import DATASET_VIEW
 
 T = TypeVar("T")
 
-MAX_ENTRIES = 32  # results kept per process (the largest, a year's day counts, ~30 MB at a million opinions)
+MAX_ENTRIES = 1024          # results kept per process, at most …
+MAX_BYTES = 384 * 2 ** 20  # … and their rough size (``size_of``; the largest, a year's day counts, ~30 MB at 1M)
 
 _lock = threading.Lock()
 _entries: OrderedDict[Hashable, object] = OrderedDict()
 _building: dict[Hashable, threading.Lock] = {}
+_sizes: dict[Hashable, int] = {}  # entry -> size_of(its value)
+_bytes = 0  # the sum of _sizes
 
 
 def _stat(path: str) -> tuple | None:
@@ -42,8 +50,32 @@ def _stat(path: str) -> tuple | None:
     return (s.st_ino, s.st_size, s.st_mtime_ns)
 
 
+_states: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # read-only connection -> its state
+
+
 def store_state(con) -> tuple | None:
-    """A key that changes whenever the data behind ``con`` can have changed; None when unknown."""
+    """A key that changes whenever the data behind ``con`` can have changed; None when unknown.
+    A read-only connection to a file sees the same data for as long as it is open (no writer can
+    open the file meanwhile; a file swapped in by an import is not the one it reads): its state is
+    worked out once (a query, ~1 ms — a page asks dozens of times)."""
+    with _lock:
+        try:
+            known = _states.get(con)
+        except TypeError:  # not weak-referenceable
+            known = None
+    if known is not None:
+        return known
+    state = _state_of(con)
+    if state is not None and state[0] == "file":
+        with _lock:
+            try:
+                _states[con] = state
+            except TypeError:
+                pass
+    return state
+
+
+def _state_of(con) -> tuple | None:
     cur = con.cursor()
     try:
         row = cur.execute("SELECT path, readonly FROM duckdb_databases() "
@@ -90,10 +122,7 @@ def remember(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:
                 return _entries[full]  # type: ignore[return-value]
         value = _stored_or_computed(con, name, key, compute)
         with _lock:
-            _entries[full] = value
-            _entries.move_to_end(full)
-            while len(_entries) > MAX_ENTRIES:
-                _entries.popitem(last=False)
+            _keep(full, value)
             _building.pop(full, None)
     return value
 
@@ -241,11 +270,46 @@ def put(con, name: str, key: Hashable, value, collect: bool = False) -> bool:
         return True
     with _lock:
         _forget_older_states(state)
-        _entries[(name, state, key)] = value
-        _entries.move_to_end((name, state, key))
-        while len(_entries) > MAX_ENTRIES:
-            _entries.popitem(last=False)
+        _keep((name, state, key), value)
     return True
+
+
+def _keep(full: tuple, value) -> None:
+    """Keep a value, letting the least recently used go past MAX_ENTRIES values or MAX_BYTES. Under _lock."""
+    global _bytes
+    if full in _entries:
+        _bytes -= _sizes.pop(full, 0)
+    _entries[full] = value
+    _entries.move_to_end(full)
+    _sizes[full] = size_of(value)
+    _bytes += _sizes[full]
+    while len(_entries) > 1 and (len(_entries) > MAX_ENTRIES or _bytes > MAX_BYTES):
+        old, _ = _entries.popitem(last=False)
+        _bytes -= _sizes.pop(old, 0)
+
+
+def size_of(value, depth: int = 0) -> int:
+    """A rough size in bytes of a kept value (frames and arrays by their buffers; containers by a
+    sample of their items), for the byte budget."""
+    if isinstance(value, pd.DataFrame):
+        return int(value.memory_usage(index=True, deep=False).sum()) + 100 * value.shape[1]
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, (bytes, str)):
+        return len(value) + 50
+    if depth >= 4:
+        return 64
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return 64 + sum(size_of(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value))
+    if isinstance(value, dict):
+        items = list(value.values())
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = list(value)
+    else:
+        return 64
+    sample = items[:200]
+    each = sum(size_of(x, depth + 1) for x in sample) / len(sample) if sample else 0
+    return int(64 + 16 * len(items) + each * len(items) * (2 if isinstance(value, dict) else 1))
 
 
 _current: dict[str, tuple] = {}  # store path (or dataset) -> the newest state seen
@@ -260,14 +324,19 @@ def _forget_older_states(state: tuple) -> None:
         return
     _current[where] = state
     if old is not None:
+        global _bytes
         for k in [k for k in _entries if k[1] == old]:
             del _entries[k]
+            _bytes -= _sizes.pop(k, 0)
         for k in [k for k in _kept_payloads if k[0] == old]:
             del _kept_payloads[k]
 
 
 def clear() -> None:
+    global _bytes
     with _lock:
         _entries.clear()
+        _sizes.clear()
+        _bytes = 0
         _current.clear()
         _kept_payloads.clear()

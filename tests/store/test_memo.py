@@ -63,3 +63,41 @@ def test_a_parquet_dataset_is_keyed_by_its_export(tmp_path):
         assert len(calls) == 2
     finally:
         con.close()
+
+
+def test_values_are_kept_within_a_byte_budget_least_recently_used_going_first(tmp_path, monkeypatch):
+    import numpy as np
+    import pandas as pd
+
+    db = tmp_path / "s.duckdb"
+    _store(db)
+    memo.clear()
+    frame = pd.DataFrame({"a": np.zeros(1000, dtype=np.int64), "b": np.ones(1000)})
+    assert 16_000 <= memo.size_of(frame) <= 17_000  # two columns of 8,000 bytes, and a little
+    assert memo.size_of([np.zeros(100, dtype=np.uint8)] * 10) >= 1000
+    monkeypatch.setattr(memo, "MAX_BYTES", 40_000)  # room for two such frames
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for k in range(3):
+            memo.remember(con, "test.frame", k, lambda: frame.copy())
+        memo.remember(con, "test.frame", 1, lambda: 1 / 0)  # used again: now the most recent
+        memo.remember(con, "test.frame", 3, lambda: frame.copy())
+    finally:
+        con.close()
+    assert sorted(k[2] for k in memo._entries if k[0] == "test.frame") == [1, 3]
+    assert memo._bytes == sum(memo._sizes.values()) <= 40_000
+    memo.clear()
+
+
+def test_a_read_only_connection_works_its_state_out_once(tmp_path, monkeypatch):
+    db = tmp_path / "s.duckdb"
+    _store(db)
+    calls = []
+    real = memo._state_of
+    monkeypatch.setattr(memo, "_state_of", lambda con: calls.append(1) or real(con))
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        states = {memo.store_state(con) for _ in range(5)}
+    finally:
+        con.close()
+    assert len(states) == 1 and None not in states and len(calls) == 1
