@@ -284,10 +284,11 @@ class _Clusterer:
     """``cluster`` fed in date order, a chunk at a time (the store's issues are built month by month so
     that only one month's opinions are described in memory at once)."""
 
-    def __init__(self):
+    def __init__(self, keep_singles: bool = True):
         self.issues: list[_Issue] = []
         self.index: dict[str, list[int]] = {}
         self._retired = 0  # the issues before this one were looked at by ``retire``
+        self.keep_singles = keep_singles  # False: a retired single opinion is forgotten altogether
 
     def feed(self, docs) -> None:
         """Docs sorted by (day, doc_id), none earlier than those fed before."""
@@ -330,13 +331,24 @@ class _Clusterer:
         while self._retired < len(issues) and issues[self._retired].first < oldest:  # in the order they began
             it = issues[self._retired]
             if len(it.members) < MIN_OPINIONS:  # a single opinion's latest day is its first
-                it.centre = None
+                if self.keep_singles:
+                    it.centre = None
+                else:
+                    issues[self._retired] = _GONE
             self._retired += 1
         for lst in self.index.values():  # a term's latest CANDIDATE_ISSUES issues are all ever read
             del lst[:-CANDIDATE_ISSUES]
 
     def result(self) -> list[list[int]]:
-        return [it.members for it in merge_similar(self.issues)]
+        return [it.members for it in merge_similar([it for it in self.issues if it is not _GONE])]
+
+
+class _Gone:
+    """A single opinion let go by ``_Clusterer.retire``: older than any later opinion can join."""
+    last = date.min
+
+
+_GONE = _Gone()
 
 
 def cluster(docs: list[Doc]) -> list[list[int]]:
@@ -505,7 +517,7 @@ def _assign(con, v: int) -> Assignment:
             rows = _word_rows(cur, v, start, end, "", [])
             n, tokens = _totals(cur, v, start, end, "", [])
             weight, place_ids = _term_weights(cur, v, rows, n, tokens)
-            clu = _Clusterer()
+            clu = _Clusterer(keep_singles=False)  # only issues of two or more are kept
             day = start
             while day < end:
                 upto = min(day + timedelta(days=CHUNK_DAYS), end)

@@ -96,6 +96,20 @@ def _state_of(con) -> tuple | None:
         cur.close()
 
 
+_MISSING = object()
+
+
+def _lookup(state: tuple, full: tuple, name: str, key: Hashable):
+    """The value kept in this process for ``full`` (collected under a capture), or _MISSING; older
+    states of the store are let go first. Under _lock."""
+    _forget_older_states(state)
+    if full in _entries:
+        _entries.move_to_end(full)
+        _captured(name, key, _entries[full])
+        return _entries[full]
+    return _MISSING
+
+
 def remember(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:
     """``compute()``, or what it returned before for the same store state, ``name`` and ``key``.
     Callers must treat the result as read-only (it is shared)."""
@@ -109,11 +123,9 @@ def remember(con, name: str, key: Hashable, compute: Callable[[], T]) -> T:
         return _stored_or_computed(con, name, key, compute)
     full = (name, state, key)
     with _lock:
-        _forget_older_states(state)
-        if full in _entries:
-            _entries.move_to_end(full)
-            _captured(name, key, _entries[full])
-            return _entries[full]  # type: ignore[return-value]
+        hit = _lookup(state, full, name, key)
+        if hit is not _MISSING:
+            return hit  # type: ignore[return-value]
         building = _building.setdefault(full, threading.Lock())
     with building:  # two sessions asking at once: one computes, the other waits for it
         with _lock:
@@ -232,11 +244,9 @@ def recall(con, name: str, key: Hashable):
         return _stored(con, name, key)
     full = (name, state, key)
     with _lock:
-        _forget_older_states(state)
-        if full in _entries:
-            _entries.move_to_end(full)
-            _captured(name, key, _entries[full])
-            return _entries[full]
+        hit = _lookup(state, full, name, key)
+        if hit is not _MISSING:
+            return hit
     value = _stored(con, name, key)
     if value is not None:
         put(con, name, key, value, collect=True)

@@ -20,9 +20,7 @@ from analytics.store import db as store
 from analytics.store import schema
 
 
-def write(path: Path, lines: list[str]) -> Path:
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+from tests.ingest.test_other_exports import write
 
 
 @pytest.fixture

@@ -104,16 +104,21 @@ def test_the_first_start_counts_ahead_and_later_processes_read_it(db, monkeypatc
     same_frames(stored, computed)
 
 
+def fresh_views(path, views):
+    """``views(con)`` on a new read-only connection of a process that has kept nothing."""
+    memo.clear()
+    con = connect(path, read_only=True)
+    try:
+        return views(con)
+    finally:
+        con.close()
+
+
 def stored_and_computed(db, monkeypatch, name: str, views):
     """``views(con)`` on a read-only connection twice: with ``name`` only read from the store (computing
     it fails the test), and with the store's derived rows ignored."""
     def run(path):
-        memo.clear()
-        con = connect(path, read_only=True)
-        try:
-            return views(con)
-        finally:
-            con.close()
+        return fresh_views(path, views)
 
     with monkeypatch.context() as m:
         real = memo._stored_or_computed
@@ -170,12 +175,7 @@ def test_hot_issues_of_any_filter_are_those_of_the_store_issues_kept_at_import(d
                 hi.hot_issues(con, q.start.replace(month=1), q.end, channel="民声e")]
 
     def run():
-        memo.clear()
-        con = connect(db, read_only=True)
-        try:
-            return issues(con)
-        finally:
-            con.close()
+        return fresh_views(db, issues)
 
     with monkeypatch.context() as m:
         def refuse(*a, **k):
@@ -394,20 +394,10 @@ def test_the_cells_of_every_period_with_data_are_read_from_the_store(db, monkeyp
 
     with monkeypatch.context() as m:
         no_counting(m)
-        memo.clear()
-        con = connect(db, read_only=True)
-        try:
-            stored = views(con)
-        finally:
-            con.close()
+        stored = fresh_views(db, views)
     with monkeypatch.context() as m:
         without_store(m)
-        memo.clear()
-        con = connect(db, read_only=True)
-        try:
-            computed = views(con)
-        finally:
-            con.close()
+        computed = fresh_views(db, views)
     same_frames(stored, computed)
     assert len(stored[-1]) == len(months)
 
