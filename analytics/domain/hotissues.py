@@ -458,6 +458,7 @@ def _docs(cur, v, weight: dict[int, tuple[str, float]], place_ids: dict[int, str
     doc, wid, wts, days = doc[order], wid[order], wts[order], days[order]
     town = np.asarray(got["town"], dtype=object)[order]
     bounds = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1], True])
+    first_days = days[bounds[:-1]].astype(object)  # datetime.date, converted at once
     out = []
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
         vec, places = {}, []
@@ -472,7 +473,7 @@ def _docs(cur, v, weight: dict[int, tuple[str, float]], place_ids: dict[int, str
         if t:
             places.append(t)  # the opinion's 镇街, when the export says it, is a place of it
         pl = frozenset(places)
-        out.append(Doc(int(doc[lo]), days[lo].item(), vec, pl, _anchor(pl), t))
+        out.append(Doc(int(doc[lo]), first_days[len(out)], vec, pl, _anchor(pl), t))
     return out
 
 
@@ -676,10 +677,11 @@ def _compute_issues(con, v: int, start: date, end: date, filters: dict, top: int
             return []
         cur.register("_hi_keep", pd.DataFrame({"doc_id": np.concatenate([_spread(g, DESCRIBE) for g in groups])}))
         try:
-            docs = _docs(cur, v, a.weight, a.place_ids, "", [], join=" JOIN _hi_keep USING (doc_id)")
+            docs = _docs(cur, v, a.weight, a.place_ids, " AND ow.day >= ? AND ow.day < ?", [start, end],
+                         join=" JOIN _hi_keep USING (doc_id)")  # the days: DuckDB skips the other row groups
         finally:
             cur.unregister("_hi_keep")
-        issues = _summarise(cur, groups, {d.doc_id: d for d in docs}, end)
+        issues = _summarise(cur, groups, {d.doc_id: d for d in docs}, end, start)
     finally:
         cur.close()
     issues = [i for i in issues if i["submitters"] >= MIN_OPINIONS]
@@ -712,15 +714,22 @@ def _hottest(issue: np.ndarray, sub: np.ndarray, support: np.ndarray, days: np.n
     return frame.index.to_numpy()[:int(top)]
 
 
-def _summarise(cur, groups, docs: dict[int, Doc], end: date) -> list[dict]:
+def _summarise(cur, groups, docs: dict[int, Doc], end: date, start: date | None = None) -> list[dict]:
+    """The issues of ``groups`` (doc ids) as the page shows them, their opinions all within [start, end)
+    when ``start`` is given."""
     if not groups:
         return []
+    ids = np.array([d for g in groups for d in g], dtype=np.int64)
     cur.register("_hi_docs", pd.DataFrame({
-        "doc_id": np.array([d for g in groups for d in g], dtype=np.int64),
-        "g": np.array([gi for gi, g in enumerate(groups) for _ in g], dtype=np.int32)}))
+        "doc_id": ids, "g": np.array([gi for gi, g in enumerate(groups) for _ in g], dtype=np.int32),
+        "described": np.isin(ids, np.fromiter(docs, dtype=np.int64, count=len(docs)))}))
+    # the titles of the described opinions only: the headline is chosen among them
     meta = cur.execute("""
-        SELECT h.g, h.doc_id, s.opinion_id, o.submitter, s.day, o.title, coalesce(o.support, 0), o.submitted_at
-        FROM _hi_docs h JOIN opinion_seg s USING (doc_id) JOIN opinions o ON o.opinion_id = s.opinion_id""").fetchall()
+        SELECT h.g, h.doc_id, s.opinion_id, o.submitter, s.day, CASE WHEN h.described THEN o.title END,
+               coalesce(o.support, 0), o.submitted_at
+        FROM _hi_docs h JOIN opinion_seg s USING (doc_id) JOIN opinions o ON o.opinion_id = s.opinion_id
+        WHERE s.day >= ? AND s.day < ? AND o.submitted_at >= ? AND o.submitted_at < ?""",
+                       [start or date.min, end, start or date.min, end]).fetchall()
     cur.unregister("_hi_docs")
     info: dict[int, list] = {}
     support: dict[int, int] = {}  # per issue, its opinions' support counts (支持数; unknown counts 0)
