@@ -911,6 +911,21 @@ def _scores(cur, ctx: _Context, level: str, period: Period) -> pd.DataFrame:
     return memo.remember(cur, SCORES, (level, *_cells_key(ctx, period)), score)
 
 
+def _scores_ahead(cur, ctx: _Context, level: str, periods: list[Period]) -> None:
+    """``_scores`` of every period of ``periods`` not kept yet, in one pass (each period is scored
+    among its own peers, so the pass gives what each period alone gives), kept per period."""
+    from analytics.store import memo
+
+    missing = [p for p in periods if memo.recall(cur, SCORES, (level, *_cells_key(ctx, p))) is None]
+    if not missing:
+        return
+    _, frame, scored = _scored_level(cur, ctx, level, missing)
+    every = _indices_frame(frame, scored, ctx.cfg)
+    for p in missing:
+        part = every[every["period"] == p.code].reset_index(drop=True)
+        memo.put(cur, SCORES, (level, *_cells_key(ctx, p)), part, collect=True)
+
+
 def index_trend(con: duckdb.DuckDBPyConnection, unit_id: str, start_period, end_period,
                 grain: str = "month", config: IndexConfig | None = None) -> pd.DataFrame:
     """The unit's scores for every period of ``grain`` (default month) from the start of
@@ -1232,9 +1247,8 @@ def warm_ahead(con: duckdb.DuckDBPyConnection) -> None:
         periods = periods_with_data(cur, grain)
         if periods:
             _cells(cur, ctx, periods)
-        for period in periods:  # and their scores at each level (the cockpit's tree, trends, alerts)
-            for level in LEVELS:
-                _scores(cur, ctx, level, period)
+        for level in LEVELS:  # and their scores at each level (the cockpit's tree, trends, alerts)
+            _scores_ahead(cur, ctx, level, periods)
 
 
 def _register_derived() -> None:

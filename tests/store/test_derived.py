@@ -423,6 +423,30 @@ def test_cells_counted_together_are_the_cells_of_each_period_alone(db, monkeypat
         con.close()
 
 
+@pytest.mark.parametrize("grain", ["month", "quarter", "year"])
+def test_scores_counted_ahead_together_are_the_scores_of_each_period_alone(db, monkeypatch, grain):
+    """Counting ahead scores every period of a grain in one pass per level: each period's part is
+    exactly what scoring that period alone gives (each is scored among its own peers)."""
+    from analytics.domain import metrics
+
+    without_store(monkeypatch)
+    con = connect(db, read_only=True)
+    try:
+        periods = sorted(metrics.periods_with_data(con, grain))
+        for level in indices.LEVELS:
+            memo.clear()
+            cur = con.cursor()
+            ctx = indices.index_context(cur, indices.load_config())
+            indices._scores_ahead(cur, ctx, level, periods)
+            together = [indices.compute_indices(con, p, level) for p in periods]
+            memo.clear()
+            alone = [indices.compute_indices(con, p, level) for p in periods]
+            assert periods and all(len(a) for a in alone)
+            same_frames(together, alone)
+    finally:
+        con.close()
+
+
 def test_a_names_stored_results_are_read_once_per_store_state(db, monkeypatch):
     """Reading one stored result costs DuckDB as much as reading all of them (the blobs of a vector
     come together), so a process reads all results of a name at once, once per store state — not
