@@ -60,13 +60,13 @@ def store_state(con) -> tuple | None:
     worked out once (a query, ~1 ms — a page asks dozens of times)."""
     with _lock:
         try:
-            known = _states.get(con)
+            known = _states.get(con, _MISSING)
         except TypeError:  # not weak-referenceable
-            known = None
-    if known is not None:
-        return known
-    state = _state_of(con)
-    if state is not None and state[0] == "file":
+            known = _MISSING
+    if known is not _MISSING:
+        return known  # type: ignore[return-value]
+    state, lasting = _state_of(con)
+    if lasting:
         with _lock:
             try:
                 _states[con] = state
@@ -75,23 +75,27 @@ def store_state(con) -> tuple | None:
     return state
 
 
-def _state_of(con) -> tuple | None:
+def _state_of(con) -> tuple[tuple | None, bool]:
+    """(the state, whether it lasts as long as the connection: a read-only file's, or None for a
+    connection that writes a file — counting ahead asks hundreds of times)."""
     cur = con.cursor()
     try:
         row = cur.execute("SELECT path, readonly FROM duckdb_databases() "
                           "WHERE database_name = current_database()").fetchone()
+        if row and row[0] and not row[1]:
+            return None, True
         if row and row[0] and row[1]:
             path = row[0]
             main = _stat(path)
             # A reader opened through a hard link (store.open_reader after a swap, private_reading)
             # reads the same file as the store's path: keyed by that path, its results are shared.
             where = path.split(READER_LINK_INFIX)[0]
-            return None if main is None else ("file", where, main, _stat(path + ".wal"))
+            return (None, False) if main is None else (("file", where, main, _stat(path + ".wal")), True)
         has = cur.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? "
                           "AND database_name = current_database()", [DATASET_VIEW]).fetchone()[0]
         if has:
-            return ("dataset", cur.execute(f"SELECT stamp FROM {DATASET_VIEW}").fetchone()[0])
-        return None
+            return ("dataset", cur.execute(f"SELECT stamp FROM {DATASET_VIEW}").fetchone()[0]), False
+        return None, False
     finally:
         cur.close()
 

@@ -101,3 +101,8 @@ def test_a_read_only_connection_works_its_state_out_once(tmp_path, monkeypatch):
     finally:
         con.close()
     assert len(states) == 1 and None not in states and len(calls) == 1
+    con = duckdb.connect(str(db))  # a writer: never remembered, and known to be so at once
+    try:
+        assert {memo.store_state(con) for _ in range(5)} == {None} and len(calls) == 2
+    finally:
+        con.close()
