@@ -284,11 +284,10 @@ class _Clusterer:
     """``cluster`` fed in date order, a chunk at a time (the store's issues are built month by month so
     that only one month's opinions are described in memory at once)."""
 
-    def __init__(self, keep_singles: bool = True):
+    def __init__(self):
         self.issues: list[_Issue] = []
         self.index: dict[str, list[int]] = {}
         self._retired = 0  # the issues before this one were looked at by ``retire``
-        self.keep_singles = keep_singles  # False: a retired single opinion is forgotten altogether
 
     def feed(self, docs) -> None:
         """Docs sorted by (day, doc_id), none earlier than those fed before."""
@@ -325,16 +324,13 @@ class _Clusterer:
                     lst.append(c)
 
     def retire(self, day: date) -> None:
-        """Let go of the centres of single opinions that no later opinion can join (their latest day more
-        than MAX_GAP_DAYS before ``day``): they stay single, and the merge pass never reads them."""
+        """Forget the single opinions that no later opinion can join (their latest day more than
+        MAX_GAP_DAYS before ``day``): they are never an issue (only the store's issues call this)."""
         issues, oldest = self.issues, day - timedelta(days=MAX_GAP_DAYS)
         while self._retired < len(issues) and issues[self._retired].first < oldest:  # in the order they began
             it = issues[self._retired]
             if len(it.members) < MIN_OPINIONS:  # a single opinion's latest day is its first
-                if self.keep_singles:
-                    it.centre = None
-                else:
-                    issues[self._retired] = _GONE
+                issues[self._retired] = _GONE
             self._retired += 1
         for lst in self.index.values():  # a term's latest CANDIDATE_ISSUES issues are all ever read
             del lst[:-CANDIDATE_ISSUES]
@@ -518,7 +514,7 @@ def _assign(con, v: int) -> Assignment:
             rows = _word_rows(cur, v, start, end, "", [])
             n, tokens = _totals(cur, v, start, end, "", [])
             weight, place_ids = _term_weights(cur, v, rows, n, tokens)
-            clu = _Clusterer(keep_singles=False)  # only issues of two or more are kept
+            clu = _Clusterer()
             day = start
             while day < end:
                 upto = min(day + timedelta(days=CHUNK_DAYS), end)
@@ -535,9 +531,9 @@ def _assign(con, v: int) -> Assignment:
         if len(ids):
             cur.register("_hi_keep", pd.DataFrame({"doc_id": ids}))
             try:
-                got = cur.execute(f"""
+                got = cur.execute("""
                     SELECT k.doc_id, CASE WHEN coalesce(o.submitter, '') = '' THEN 0 ELSE hash(o.submitter) END AS sub,
-                           {_SUPPORT_SQL} AS support
+                           coalesce(o.support, 0) AS support
                     FROM _hi_keep k JOIN opinion_seg s USING (doc_id) JOIN opinions o ON o.opinion_id = s.opinion_id
                     ORDER BY k.doc_id""").fetchnumpy()
             finally:
@@ -549,25 +545,19 @@ def _assign(con, v: int) -> Assignment:
     return Assignment(ids, num, sub, support, weight, place_ids)
 
 
-_SUPPORT_SQL = "coalesce(o.support, 0)"  # an opinion's support count (支持数; unknown counts 0)
-
-
 def _encode_assignment(a: Assignment) -> bytes:
-    import io
+    from analytics.store import derived
 
-    buf = io.BytesIO()
-    meta = json.dumps({"weight": [[k, w, x] for k, (w, x) in a.weight.items()],
-                       "places": [[k, w] for k, w in a.place_ids.items()]}, ensure_ascii=False)
-    np.savez(buf, doc_id=a.doc_id, issue=a.issue, sub=a.sub, support=a.support,
-             meta=np.frombuffer(meta.encode("utf-8"), dtype=np.uint8))
-    return buf.getvalue()
+    return derived.pack(doc_id=a.doc_id, issue=a.issue, sub=a.sub, support=a.support,
+                        meta={"weight": [[k, w, x] for k, (w, x) in a.weight.items()],
+                              "places": [[k, w] for k, w in a.place_ids.items()]})
 
 
 def _decode_assignment(payload: bytes) -> Assignment:
-    import io
+    from analytics.store import derived
 
-    z = np.load(io.BytesIO(payload), allow_pickle=False)
-    meta = json.loads(z["meta"].tobytes().decode("utf-8"))
+    z = derived.unpack(payload)
+    meta = z["meta"]
     return Assignment(z["doc_id"], z["issue"], z["sub"], z["support"],
                       {int(k): (w, float(x)) for k, w, x in meta["weight"]}, {int(k): w for k, w in meta["places"]})
 
@@ -681,7 +671,7 @@ def _compute_issues(con, v: int, start: date, end: date, filters: dict, top: int
                          join=" JOIN _hi_keep USING (doc_id)")  # the days: DuckDB skips the other row groups
         finally:
             cur.unregister("_hi_keep")
-        issues = _summarise(cur, groups, {d.doc_id: d for d in docs}, end, start)
+        issues = _summarise(cur, groups, {d.doc_id: d for d in docs}, start, end)
     finally:
         cur.close()
     issues = [i for i in issues if i["submitters"] >= MIN_OPINIONS]
@@ -714,9 +704,8 @@ def _hottest(issue: np.ndarray, sub: np.ndarray, support: np.ndarray, days: np.n
     return frame.index.to_numpy()[:int(top)]
 
 
-def _summarise(cur, groups, docs: dict[int, Doc], end: date, start: date | None = None) -> list[dict]:
-    """The issues of ``groups`` (doc ids) as the page shows them, their opinions all within [start, end)
-    when ``start`` is given."""
+def _summarise(cur, groups, docs: dict[int, Doc], start: date, end: date) -> list[dict]:
+    """The issues of ``groups`` (doc ids of opinions within [start, end)) as the page shows them."""
     if not groups:
         return []
     ids = np.array([d for g in groups for d in g], dtype=np.int64)
@@ -729,7 +718,7 @@ def _summarise(cur, groups, docs: dict[int, Doc], end: date, start: date | None 
                coalesce(o.support, 0), o.submitted_at
         FROM _hi_docs h JOIN opinion_seg s USING (doc_id) JOIN opinions o ON o.opinion_id = s.opinion_id
         WHERE s.day >= ? AND s.day < ? AND o.submitted_at >= ? AND o.submitted_at < ?""",
-                       [start or date.min, end, start or date.min, end]).fetchall()
+                       [start, end, start, end]).fetchall()
     cur.unregister("_hi_docs")
     info: dict[int, list] = {}
     support: dict[int, int] = {}  # per issue, its opinions' support counts (支持数; unknown counts 0)

@@ -125,21 +125,8 @@ def has_table(cur) -> bool:
 
 
 def load(con: duckdb.DuckDBPyConnection, name: str, key: str, fp: str) -> bytes | None:
-    """The payload of (name, key) if it was built from the data whose fingerprint is ``fp`` (the data
-    as it is now: ``analytics.store.memo`` passes it, computed once per store state); else None."""
-    cur = con.cursor()
-    try:
-        if not has_table(cur):
-            return None
-        rows = cur.execute("SELECT fingerprint, payload FROM derived WHERE name = ? AND key = ?", [name, key]).fetchall()
-    finally:
-        cur.close()
-    if not rows:
-        return None
-    stored, payload = rows[0]
-    if stored != fp:
-        return None
-    return bytes(payload)
+    """The payload of (name, key) if it was built from the data whose fingerprint is ``fp``; else None."""
+    return load_all(con, name, fp).get(key)
 
 
 def load_all(con: duckdb.DuckDBPyConnection, name: str, fp: str) -> dict[str, bytes]:

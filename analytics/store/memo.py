@@ -208,7 +208,7 @@ _kept_payloads: dict[tuple, dict[str, bytes]] = {}  # (store state, name) -> its
 
 def _payloads(con, name: str) -> dict[str, bytes]:
     """The store's payloads of ``name`` for the data as it is now (``derived.load_all``), read once per
-    store state and process — apart from the LRU of decoded values, which holds only MAX_ENTRIES."""
+    store state and process (the decoded values are kept apart, within MAX_BYTES)."""
     state = store_state(con)
     if state is None:  # a writer's connection: kept for the length of a capture, if any
         local = getattr(capture_state, "payloads", None)
